@@ -1,0 +1,60 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Edgeway: a SIP edge-traversal system. Layers (see README, "Architecture"):
+/// L0 SIPCore, STUNCore → L2 SIPTransport → … → L5 edgeway. Imports only go down.
+let package = Package(
+    name: "Edgeway",
+    platforms: [.macOS(.v14), .iOS(.v17)],
+    products: [
+        .library(name: "SIPCore", targets: ["SIPCore"]),
+        .library(name: "STUNCore", targets: ["STUNCore"]),
+        .library(name: "SIPTransport", targets: ["SIPTransport"]),
+        .executable(name: "edgeway", targets: ["edgeway"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+    ],
+    targets: [
+        // L0: pure codecs. NIOCore for ByteBuffer; STUNCore also uses swift-crypto (pure computation).
+        .target(name: "SIPCore", dependencies: [.product(name: "NIOCore", package: "swift-nio")]),
+        .target(
+            name: "STUNCore",
+            dependencies: [
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // L2: SwiftNIO transports. For now: the stream frame decoder and datagram classifier.
+        .target(
+            name: "SIPTransport",
+            dependencies: [
+                "SIPCore", "STUNCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
+        // L5: the command-line tool.
+        .executableTarget(
+            name: "edgeway",
+            dependencies: [
+                "SIPCore", "STUNCore", "SIPTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ]
+        ),
+        .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore"], resources: [.copy("Torture")]),
+        .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore"]),
+        .testTarget(
+            name: "SIPTransportTests",
+            dependencies: [
+                "SIPTransport", "SIPCore", "STUNCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOTestUtils", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+            ]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
