@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SIPCore", targets: ["SIPCore"]),
         .library(name: "STUNCore", targets: ["STUNCore"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
+        .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
     ],
     dependencies: [
@@ -35,6 +36,8 @@ let package = Package(
                 .product(name: "NIOCore", package: "swift-nio"),
             ]
         ),
+        // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
+        .target(name: "TestSupport", dependencies: ["SIPCore", .product(name: "NIOCore", package: "swift-nio")]),
         // L5: the command-line tool.
         .executableTarget(
             name: "edgeway",
@@ -44,12 +47,12 @@ let package = Package(
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]
         ),
-        .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore"], resources: [.copy("Torture")]),
+        .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
         .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore"]),
         .testTarget(
             name: "SIPTransportTests",
             dependencies: [
-                "SIPTransport", "SIPCore", "STUNCore",
+                "SIPTransport", "SIPCore", "STUNCore", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),

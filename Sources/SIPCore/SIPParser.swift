@@ -45,6 +45,10 @@ public struct SIPParser: Sendable {
             switch scan {
             case .needMore(let resumeAt):
                 searched = resumeAt
+                if buffer.readableBytes > limits.maxLineLength,
+                   !buffer.readableBytesView.prefix(limits.maxLineLength + 2).contains(UInt8(ascii: "\n")) {
+                    throw Self.tooLarge("the first line exceeds \(limits.maxLineLength) bytes")
+                }
                 if buffer.readableBytes > limits.maxMessageSize {
                     throw Self.tooLarge("header section exceeds \(limits.maxMessageSize) bytes")
                 }

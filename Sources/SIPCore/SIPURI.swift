@@ -96,7 +96,7 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
                 guard afterClose == rest.endIndex || [UInt8(ascii: ":"), UInt8(ascii: ";")].contains(rest.utf8[afterClose]) else {
                     throw fail("text after IPv6 reference")
                 }
-                hostEnd = afterClose
+                hostEnd = rest[afterClose...].utf8.firstIndex(of: UInt8(ascii: ";")) ?? rest.endIndex
             }
             host = rest[..<hostEnd]
             if let portColon = host.utf8.lastIndex(of: UInt8(ascii: ":")), host.utf8.first != UInt8(ascii: "[")
