@@ -48,7 +48,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
-        .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore"]),
+        .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore", "TestSupport"]),
         .testTarget(
             name: "SIPTransportTests",
             dependencies: [

@@ -1,0 +1,20 @@
+import STUNCore
+
+/// libFuzzer entry: decode, check integrity, and re-encode what decodes; nothing may crash, and
+/// a decoded message re-encodes to bytes that decode to the same attributes.
+@_cdecl("LLVMFuzzerTestOneInput")
+public func fuzzSTUNDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+    let bytes = UnsafeBufferPointer(start: data, count: size)
+    _ = STUNMessage.verifyIntegrity(bytes, key: .shortTerm(password: "fuzz"))
+    if let message = try? STUNMessage.decode(bytes) {
+        _ = message.mappedAddress
+        _ = message.errorCode
+        _ = message.unknownComprehensionRequired
+        _ = message.attribute(.unknownAttributes)?.unknownAttributeTypes
+        let again = try? STUNMessage.decode(message.encode())
+        if again?.attributes != message.attributes {
+            fatalError("encode/decode round trip changed the attributes")
+        }
+    }
+    return 0
+}
