@@ -11,9 +11,13 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
     ],
     targets: [
+        // SwiftPM links an executable's entry point as `<Target>_main`; each target defines it and
+        // hands control to libFuzzer's driver through this shim.
+        .target(name: "CFuzzDriver"),
         .executableTarget(
             name: "FuzzSIPParser",
             dependencies: [
+                "CFuzzDriver",
                 .product(name: "SIPCore", package: "main"),
                 .product(name: "SIPTransport", package: "main"),
                 .product(name: "NIOCore", package: "swift-nio"),
@@ -21,7 +25,7 @@ let package = Package(
         ),
         .executableTarget(
             name: "FuzzSTUNDecoder",
-            dependencies: [.product(name: "STUNCore", package: "main")]
+            dependencies: ["CFuzzDriver", .product(name: "STUNCore", package: "main")]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -37,8 +37,7 @@ struct SIPMessageHead: Sendable {
         let outcome: SIPParseError? = buffer.withUnsafeReadableBytes { all -> SIPParseError? in
             let bytes = UnsafeRawBufferPointer(rebasing: all[..<length])
             do throws(SIPParseError) {
-                try Self.scanLines(bytes, limits: limits, startLineEnd: &startLineEnd, fields: &fields,
-                                   contentLength: &contentLength)
+                try Self.scanLines(bytes, limits: limits, startLineEnd: &startLineEnd, fields: &fields)
                 return nil
             } catch {
                 return error
@@ -64,6 +63,15 @@ struct SIPMessageHead: Sendable {
             let name = SIPHeaderName(spelling: slice(field.nameStart, field.nameEnd), known: field.known)
             var value = slice(field.valueStart, field.valueEnd)
             if field.folded { value = Self.unfold(value) }
+            if field.known == .contentLength {
+                guard let length = SIPText.parseLength(value.utf8) else {
+                    throw .badRequest(.badContentLength, "Content-Length \"\(value.prefix(40))\" is not a non-negative number")
+                }
+                guard contentLength == nil || contentLength == length else {
+                    throw .badRequest(.badContentLength, "two Content-Length headers disagree")
+                }
+                contentLength = length
+            }
             headers.appendParsed(SIPHeader(name: name, value: value))
         }
         self.headers = headers
@@ -71,9 +79,9 @@ struct SIPMessageHead: Sendable {
         self.warnings = warnings
     }
 
-    /// Pass one over raw bytes: line boundaries, names, value ranges, limits, Content-Length.
+    /// Pass one over raw bytes: line boundaries, names, value ranges and limits.
     private static func scanLines(_ bytes: UnsafeRawBufferPointer, limits: SIPParser.Limits, startLineEnd: inout Int,
-                                  fields: inout [FieldRange], contentLength: inout Int?) throws(SIPParseError) {
+                                  fields: inout [FieldRange]) throws(SIPParseError) {
         let count = bytes.count
         var lineStart = 0
         var isFirstLine = true
@@ -115,17 +123,6 @@ struct SIPMessageHead: Sendable {
             while valueStart < contentEnd, SIPText.isWhitespace(bytes[valueStart]) { valueStart &+= 1 }
             let known = KnownSIPHeader(matching: UnsafeRawBufferPointer(rebasing: bytes[lineStart..<nameEnd]))
             let valueEnd = trimmedEnd(bytes, valueStart, contentEnd)
-            if known == .contentLength {
-                let value = SIPText.parseLength(bytes[valueStart..<valueEnd])
-                guard let value else {
-                    throw .badRequest(.badContentLength,
-                                      "Content-Length \"\(lineText(bytes, valueStart, valueEnd))\" is not a non-negative number")
-                }
-                guard contentLength == nil || contentLength == value else {
-                    throw .badRequest(.badContentLength, "two Content-Length headers disagree")
-                }
-                contentLength = value
-            }
             fields.append(FieldRange(nameStart: lineStart, nameEnd: nameEnd, valueStart: valueStart, valueEnd: valueEnd,
                                      known: known, folded: false))
         }

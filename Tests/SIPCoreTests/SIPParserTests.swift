@@ -59,6 +59,14 @@ struct SIPParserTests {
         #expect(throws: SIPParseError.self) { try parser.nextMessage(from: &buffer) }
     }
 
+    /// Found by the fuzzer: Content-Length must be read after folding, or the framing and the
+    /// message disagree.
+    @Test func foldedContentLengthIsReadWhole() throws {
+        let head = "OPTIONS sip:a@b SIP/2.0\r\nVia: SIP/2.0/UDP h;branch=z9hG4bK1\r\nl: 0\r\n"
+        #expect(throws: SIPParseError.self) { try SIPParser.parse(head + " SIP/2.0\r\n\r\n") }
+        #expect(try SIPParser.parse(head + " \r\n\r\n").contentLength == 0)
+    }
+
     @Test func headerLookupsUseCompactAndLongForms() throws {
         let message = try SIPParser.parse("OPTIONS sip:a@b SIP/2.0\r\nv: SIP/2.0/UDP h;branch=z9hG4bK1\r\nVIA: SIP/2.0/UDP g\r\nf: <sip:a@b>;tag=1\r\nt: <sip:a@b>\r\ni: x\r\nCSEQ: 1 OPTIONS\r\nl: 0\r\n\r\n")
         #expect(try message.vias().count == 2)

@@ -1,9 +1,17 @@
+import CFuzzDriver
 import STUNCore
 
 /// libFuzzer entry: decode, check integrity, and re-encode what decodes; nothing may crash, and
 /// a decoded message re-encodes to bytes that decode to the same attributes.
+@_cdecl("FuzzSTUNDecoder_main")
+public func fuzzSTUNDecoderMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
+    edgeway_run_fuzzer(argc, argv, fuzzSTUNDecoder)
+}
+
+/// One fuzzing input; also exported under libFuzzer's own name.
 @_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzSTUNDecoder(_ data: UnsafePointer<UInt8>, _ size: Int) -> CInt {
+public func fuzzSTUNDecoder(_ data: UnsafePointer<UInt8>?, _ size: Int) -> CInt {
+    guard let data else { return 0 }
     let bytes = UnsafeBufferPointer(start: data, count: size)
     _ = STUNMessage.verifyIntegrity(bytes, key: .shortTerm(password: "fuzz"))
     if let message = try? STUNMessage.decode(bytes) {

@@ -1,0 +1,30 @@
+// swift-tools-version:6.1
+import PackageDescription
+
+/// Edgeway's codec benchmarks (ordo-one/benchmark). Run with `swift package benchmark` in this
+/// folder; kept apart from the main package so the test command stays fast.
+let package = Package(
+    name: "EdgewayBenchmarks",
+    platforms: [.macOS(.v14)],
+    dependencies: [
+        .package(path: ".."),
+        .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
+        .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+    ],
+    targets: [
+        .executableTarget(
+            name: "CodecBenchmarks",
+            dependencies: [
+                .product(name: "Benchmark", package: "benchmark"),
+                .product(name: "SIPCore", package: "main"),
+                .product(name: "STUNCore", package: "main"),
+                .product(name: "SIPTransport", package: "main"),
+                .product(name: "TestSupport", package: "main"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ],
+            path: "Benchmarks/CodecBenchmarks",
+            plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
+        ),
+    ],
+    swiftLanguageModes: [.v6]
+)
