@@ -58,6 +58,7 @@ let package = Package(
                 .product(name: "NIOEmbedded", package: "swift-nio"),
             ]
         ),
+        .testTarget(name: "EdgewayCLITests", dependencies: ["edgeway", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]
 )

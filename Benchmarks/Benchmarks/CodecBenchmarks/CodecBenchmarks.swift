@@ -43,23 +43,15 @@ let benchmarks: @Sendable () -> Void = {
         }
     }
 
-    Benchmark("SIP serialize MRA REGISTER", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(2_048)
-        for _ in benchmark.scaledIterations {
-            buffer.clear()
-            parsedRegister.write(to: &buffer)
-            blackHole(buffer)
-        }
-    }
-
-    Benchmark("SIP serialize MRA 200 OK", configuration: .init(scalingFactor: .kilo)) { benchmark in
-        var buffer = ByteBuffer()
-        buffer.reserveCapacity(2_048)
-        for _ in benchmark.scaledIterations {
-            buffer.clear()
-            parsedOK.write(to: &buffer)
-            blackHole(buffer)
+    for (name, message) in [("REGISTER", parsedRegister), ("200 OK", parsedOK)] {
+        Benchmark("SIP serialize MRA \(name)", configuration: .init(scalingFactor: .kilo)) { benchmark in
+            var buffer = ByteBuffer()
+            buffer.reserveCapacity(2_048)
+            for _ in benchmark.scaledIterations {
+                buffer.clear()
+                message.write(to: &buffer)
+                blackHole(buffer)
+            }
         }
     }
 
