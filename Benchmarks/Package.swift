@@ -25,6 +25,14 @@ let package = Package(
             path: "Benchmarks/CodecBenchmarks",
             plugins: [.plugin(name: "BenchmarkPlugin", package: "benchmark")]
         ),
+        .executableTarget(
+            name: "InstructionProbe",
+            dependencies: [
+                .product(name: "SIPCore", package: "main"),
+                .product(name: "TestSupport", package: "main"),
+                .product(name: "NIOCore", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

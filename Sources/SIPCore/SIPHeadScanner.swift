@@ -11,11 +11,8 @@ enum SIPHeadScanner {
     static func findEnd(in bytes: UnsafeRawBufferPointer, from start: Int) -> Result {
         let count = bytes.count
         var index = start
-        while index < count {
-            guard bytes[index] == UInt8(ascii: "\n") else {
-                index &+= 1
-                continue
-            }
+        while let newline = ByteSearch.firstIndex(of: UInt8(ascii: "\n"), in: bytes, from: index, to: count) {
+            index = newline
             if index &+ 1 >= count { return .needMore(resumeAt: index) }
             let next = bytes[index &+ 1]
             if next == UInt8(ascii: "\n") { return .found(headLength: index &+ 1, bodyStart: index &+ 2) }

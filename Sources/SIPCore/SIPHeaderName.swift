@@ -8,7 +8,7 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
     /// Creates a name from its spelling.
     public init(_ spelling: some StringProtocol) {
         self.spelling = Substring(spelling)
-        self.known = KnownSIPHeader(matching: self.spelling.utf8)
+        self.known = KnownSIPHeader(matching: self.spelling)
     }
 
     init(spelling: Substring, known: KnownSIPHeader?) {

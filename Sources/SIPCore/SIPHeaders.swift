@@ -24,41 +24,79 @@ public struct SIPHeader: Hashable, Sendable {
 
 /// The header fields of a message, in order. Lookups ignore case and accept compact forms;
 /// the order and the spelling of every field are kept for serialization.
-public struct SIPHeaders: Hashable, Sendable, RandomAccessCollection, ExpressibleByDictionaryLiteral {
-    @usableFromInline var fields: [SIPHeader]
+///
+/// Parsed fields are byte ranges into the received header text, so a parse allocates the text
+/// and one array, whatever the number of headers; ``SIPHeader`` values are made on access.
+public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, ExpressibleByDictionaryLiteral {
+    /// Where a name or value is: a range of `text`, or an entry of `edits`. Plain data, so the
+    /// field array is copied without reference counting.
+    enum Part: Sendable {
+        case slice(Int32, Int32)
+        case edited(Int32)
+    }
+
+    struct Field: Sendable {
+        var name: Part
+        var value: Part
+        var known: KnownSIPHeader?
+    }
+
+    /// The received header text that `.slice` parts point into.
+    private(set) var text: String
+    private(set) var fields: [Field]
+    /// Names and values set after parsing, which `.edited` parts point into.
+    private var edits: [Substring]
 
     /// Creates an empty header list.
-    public init() { fields = [] }
-
-    init(reservingCapacity capacity: Int) {
+    public init() {
+        text = ""
         fields = []
-        fields.reserveCapacity(capacity)
+        edits = []
+    }
+
+    init(text: String, fields: [Field], edits: [Substring]) {
+        self.text = text
+        self.fields = fields
+        self.edits = edits
+    }
+
+    private mutating func store(_ value: Substring) -> Part {
+        edits.append(value)
+        return .edited(Int32(edits.count - 1))
     }
 
     public init(dictionaryLiteral elements: (SIPHeaderName, String)...) {
-        fields = elements.map { SIPHeader(name: $0.0, value: $0.1) }
+        self.init()
+        for (name, value) in elements { append(name, value) }
     }
 
     public var startIndex: Int { fields.startIndex }
     public var endIndex: Int { fields.endIndex }
+
+    /// The field at a position.
     public subscript(position: Int) -> SIPHeader {
-        get { fields[position] }
-        set { fields[position] = newValue }
+        get {
+            let field = fields[position]
+            return SIPHeader(name: SIPHeaderName(spelling: string(field.name), known: field.known), value: string(field.value))
+        }
+        set {
+            fields[position] = Field(name: store(newValue.name.spelling), value: store(newValue.value), known: newValue.name.known)
+        }
     }
 
     /// The value of the first field with this name.
     public subscript(name: SIPHeaderName) -> Substring? {
-        fields.first { $0.name == name }?.value
+        fields.firstIndex { matches($0, name) }.map { string(fields[$0].value) }
     }
 
     /// Whether a field with this name is present.
     public func contains(_ name: SIPHeaderName) -> Bool {
-        fields.contains { $0.name == name }
+        fields.contains { matches($0, name) }
     }
 
     /// The values of every field line with this name, one per line.
     public func lines(_ name: SIPHeaderName) -> [Substring] {
-        fields.lazy.filter { $0.name == name }.map(\.value)
+        fields.lazy.filter { matches($0, name) }.map { string($0.value) }
     }
 
     /// Every value with this name: lines are split at top-level commas for list headers
@@ -67,11 +105,11 @@ public struct SIPHeaders: Hashable, Sendable, RandomAccessCollection, Expressibl
     public func values(_ name: SIPHeaderName) throws(SIPParseError) -> [Substring] {
         var result: [Substring] = []
         let splits = name.known?.isCommaSeparatedList ?? false
-        for field in fields where field.name == name {
+        for field in fields where matches(field, name) {
             if splits {
-                try result.append(contentsOf: SIPText.splitList(field.value, header: name))
+                try result.append(contentsOf: SIPText.splitList(string(field.value), header: name))
             } else {
-                result.append(field.value)
+                result.append(string(field.value))
             }
         }
         return result
@@ -79,32 +117,34 @@ public struct SIPHeaders: Hashable, Sendable, RandomAccessCollection, Expressibl
 
     /// Appends a field at the end.
     public mutating func append(_ name: SIPHeaderName, _ value: some StringProtocol) {
-        fields.append(SIPHeader(name: name, value: value))
+        fields.append(Field(name: store(name.spelling), value: store(Substring(value)), known: name.known))
     }
 
     /// Inserts a field before all others with this name (a proxy adding its Via or Record-Route),
     /// or at the end when there is none.
     public mutating func prepend(_ name: SIPHeaderName, _ value: some StringProtocol) {
-        let index = fields.firstIndex { $0.name == name } ?? fields.endIndex
-        fields.insert(SIPHeader(name: name, value: value), at: index)
+        let index = fields.firstIndex { matches($0, name) } ?? fields.endIndex
+        let field = Field(name: store(name.spelling), value: store(Substring(value)), known: name.known)
+        fields.insert(field, at: index)
     }
 
     /// Replaces the first field with this name and removes the others, or appends one.
     public mutating func set(_ name: SIPHeaderName, _ value: some StringProtocol) {
-        if let index = fields.firstIndex(where: { $0.name == name }) {
-            fields[index].value = Substring(value)
-            var next = index + 1
-            while next < fields.endIndex {
-                if fields[next].name == name { fields.remove(at: next) } else { next += 1 }
-            }
-        } else {
+        guard let index = fields.firstIndex(where: { matches($0, name) }) else {
             append(name, value)
+            return
+        }
+        fields[index].value = store(Substring(value))
+        var next = index + 1
+        while next < fields.endIndex {
+            if matches(fields[next], name) { fields.remove(at: next) } else { next += 1 }
         }
     }
 
     /// Removes every field with this name.
     public mutating func remove(_ name: SIPHeaderName) {
-        fields.removeAll { $0.name == name }
+        let copy = self
+        fields.removeAll { copy.matches($0, name) }
     }
 
     /// Removes the field at a position.
@@ -112,8 +152,48 @@ public struct SIPHeaders: Hashable, Sendable, RandomAccessCollection, Expressibl
         fields.remove(at: position)
     }
 
-    @inline(__always)
-    mutating func appendParsed(_ field: SIPHeader) {
-        fields.append(field)
+    public static func == (lhs: SIPHeaders, rhs: SIPHeaders) -> Bool {
+        lhs.count == rhs.count && zip(lhs, rhs).allSatisfy { $0 == $1 }
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        for field in self { hasher.combine(field) }
+    }
+
+    private func string(_ part: Part) -> Substring {
+        switch part {
+        case .slice(let start, let end):
+            let utf8 = text.utf8
+            return Substring(utf8[utf8.index(utf8.startIndex, offsetBy: Int(start))..<utf8.index(utf8.startIndex, offsetBy: Int(end))])
+        case .edited(let index):
+            return edits[Int(index)]
+        }
+    }
+
+    private func matches(_ field: Field, _ name: SIPHeaderName) -> Bool {
+        if let known = name.known { return field.known == known }
+        guard field.known == nil else { return false }
+        return string(field.name).utf8.elementsEqual(name.spelling.utf8) { $0.asciiLowercased == $1.asciiLowercased }
+    }
+
+    /// Calls `body` with the bytes of every field's name and value, in order.
+    func forEachField(_ body: (UnsafeRawBufferPointer, UnsafeRawBufferPointer) -> Void) {
+        var text = text
+        text.withUTF8 { all in
+            let base = UnsafeRawBufferPointer(all)
+            for field in fields {
+                withBytes(field.name, base) { name in withBytes(field.value, base) { value in body(name, value) } }
+            }
+        }
+    }
+
+    private func withBytes(_ part: Part, _ base: UnsafeRawBufferPointer, _ body: (UnsafeRawBufferPointer) -> Void) {
+        switch part {
+        case .slice(let start, let end):
+            body(UnsafeRawBufferPointer(rebasing: base[Int(start)..<Int(end)]))
+        case .edited(let index):
+            var value = edits[Int(index)]
+            value.withUTF8 { body(UnsafeRawBufferPointer($0)) }
+        }
     }
 }

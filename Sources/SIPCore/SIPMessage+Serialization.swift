@@ -3,38 +3,48 @@ import NIOCore
 /// Canonical serialization: `Name: value` lines in order, CRLF line ends, the body as is.
 /// `SIPParser.parse(message.serialized())` gives back an equal message.
 extension SIPMessage {
-    /// Appends the wire form of the message to `buffer`.
+    /// Appends the wire form of the message to `buffer` in a single write.
     public func write(to buffer: inout ByteBuffer) {
+        var startLine = startLineText
+        var size = startLine.utf8.count + 4 + body.readableBytes
+        headers.forEachField { name, value in size += name.count + value.count + 4 }
+        buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
+            var cursor = 0
+            func put(_ bytes: UnsafeRawBufferPointer) {
+                guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+                (output.baseAddress! + cursor).copyMemory(from: source, byteCount: bytes.count)
+                cursor += bytes.count
+            }
+            func put(_ first: UInt8, _ second: UInt8) {
+                output[cursor] = first
+                output[cursor + 1] = second
+                cursor += 2
+            }
+            startLine.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+            put(0x0D, 0x0A)
+            headers.forEachField { name, value in
+                put(name)
+                put(UInt8(ascii: ":"), UInt8(ascii: " "))
+                put(value)
+                put(0x0D, 0x0A)
+            }
+            put(0x0D, 0x0A)
+            body.withUnsafeReadableBytes { put($0) }
+            return cursor
+        }
+    }
+
+    /// The start line without its line end.
+    private var startLineText: String {
         switch startLine {
-        case .request(let line):
-            buffer.writeString(line.method)
-            buffer.writeStaticString(" ")
-            buffer.writeSubstring(line.uri)
-            buffer.writeStaticString(" ")
-            buffer.writeSubstring(line.version)
-        case .response(let line):
-            buffer.writeSubstring(line.version)
-            buffer.writeStaticString(" ")
-            buffer.writeString(String(line.statusCode))
-            buffer.writeStaticString(" ")
-            buffer.writeSubstring(line.reasonPhrase)
+        case .request(let line): "\(line.method) \(line.uri) \(line.version)"
+        case .response(let line): "\(line.version) \(line.statusCode) \(line.reasonPhrase)"
         }
-        buffer.writeStaticString("\r\n")
-        for field in headers {
-            buffer.writeSubstring(field.name.spelling)
-            buffer.writeStaticString(": ")
-            buffer.writeSubstring(field.value)
-            buffer.writeStaticString("\r\n")
-        }
-        buffer.writeStaticString("\r\n")
-        var body = body
-        buffer.writeBuffer(&body)
     }
 
     /// The wire form of the message in a new buffer.
     public func serialized() -> ByteBuffer {
         var buffer = ByteBuffer()
-        buffer.reserveCapacity(512 + body.readableBytes)
         write(to: &buffer)
         return buffer
     }

@@ -55,7 +55,8 @@ public struct SIPParser: Sendable {
                 return nil
             case .found(let headLength, let bodyStart):
                 searched = 0
-                let head = try SIPMessageHead(buffer: buffer, length: headLength, limits: limits)
+                var ignored = 0
+                let head = try SIPMessageHead(buffer: buffer, length: headLength, limits: limits, bodyStart: &ignored)
                 guard let contentLength = head.contentLength else {
                     throw .badRequest(.badContentLength, "Content-Length is required on a stream transport (RFC 3261 §18.3)")
                 }
@@ -82,11 +83,8 @@ public struct SIPParser: Sendable {
             throw tooLarge("datagram of \(buffer.readableBytes) bytes exceeds \(limits.maxMessageSize)")
         }
         skipLeadingLineBreaks(&buffer)
-        let scan = buffer.withUnsafeReadableBytes { SIPHeadScanner.findEnd(in: $0, from: 0) }
-        guard case .found(let headLength, let bodyStart) = scan else {
-            throw .badRequest(.badStartLine, "datagram ends before the blank line that closes the header section")
-        }
-        let head = try SIPMessageHead(buffer: buffer, length: headLength, limits: limits)
+        var bodyStart = 0
+        let head = try SIPMessageHead(buffer: buffer, length: nil, limits: limits, bodyStart: &bodyStart)
         let available = buffer.readableBytes - bodyStart
         let bodyLength = head.contentLength ?? available
         guard bodyLength <= available else {
