@@ -5,8 +5,8 @@ import NIOCore
 extension SIPMessage {
     /// Appends the wire form of the message to `buffer` in a single write.
     public func write(to buffer: inout ByteBuffer) {
-        var startLine = startLineText
-        var size = startLine.utf8.count + 4 + body.readableBytes
+        var parts = startLineParts
+        var size = parts.0.utf8.count + parts.1.utf8.count + parts.2.utf8.count + 6 + body.readableBytes
         headers.forEachField { name, value in size += name.count + value.count + 4 }
         buffer.writeWithUnsafeMutableBytes(minimumWritableBytes: size) { output in
             var cursor = 0
@@ -20,7 +20,13 @@ extension SIPMessage {
                 output[cursor + 1] = second
                 cursor += 2
             }
-            startLine.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+            parts.0.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+            output[cursor] = UInt8(ascii: " ")
+            cursor += 1
+            parts.1.withUTF8 { put(UnsafeRawBufferPointer($0)) }
+            output[cursor] = UInt8(ascii: " ")
+            cursor += 1
+            parts.2.withUTF8 { put(UnsafeRawBufferPointer($0)) }
             put(0x0D, 0x0A)
             headers.forEachField { name, value in
                 put(name)
@@ -34,11 +40,11 @@ extension SIPMessage {
         }
     }
 
-    /// The start line without its line end.
-    private var startLineText: String {
+    /// The three parts of the start line, written with single spaces between them.
+    private var startLineParts: (Substring, Substring, Substring) {
         switch startLine {
-        case .request(let line): "\(line.method) \(line.uri) \(line.version)"
-        case .response(let line): "\(line.version) \(line.statusCode) \(line.reasonPhrase)"
+        case .request(let line): (Substring(line.method), line.uri, line.version)
+        case .response(let line): (line.version, Substring(String(line.statusCode)), line.reasonPhrase)
         }
     }
 
