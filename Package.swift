@@ -9,6 +9,7 @@ let package = Package(
     products: [
         .library(name: "SIPCore", targets: ["SIPCore"]),
         .library(name: "STUNCore", targets: ["STUNCore"]),
+        .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
@@ -28,6 +29,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // L1: RFC 3261 §17 transaction machines as values.
+        .target(name: "SIPTransaction", dependencies: ["SIPCore"]),
         // L2: SwiftNIO transports. For now: the stream frame decoder and datagram classifier.
         .target(
             name: "SIPTransport",
@@ -48,6 +51,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
+        .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
         .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore", "TestSupport"]),
         .testTarget(
             name: "SIPTransportTests",
