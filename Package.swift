@@ -10,6 +10,7 @@ let package = Package(
         .library(name: "SIPCore", targets: ["SIPCore"]),
         .library(name: "STUNCore", targets: ["STUNCore"]),
         .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
+        .library(name: "Location", targets: ["Location"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
@@ -31,6 +32,8 @@ let package = Package(
         ),
         // L1: RFC 3261 §17 transaction machines as values.
         .target(name: "SIPTransaction", dependencies: ["SIPCore"]),
+        // L1: registrar binding rules and the LocationStore protocol with an in-memory store.
+        .target(name: "Location", dependencies: ["SIPCore"]),
         // L2: SwiftNIO transports. For now: the stream frame decoder and datagram classifier.
         .target(
             name: "SIPTransport",
@@ -40,7 +43,7 @@ let package = Package(
             ]
         ),
         // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
-        .target(name: "TestSupport", dependencies: ["SIPCore", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "TestSupport", dependencies: ["SIPCore", "Location", .product(name: "NIOCore", package: "swift-nio")]),
         // L5: the command-line tool.
         .executableTarget(
             name: "edgeway",
@@ -52,6 +55,7 @@ let package = Package(
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
+        .testTarget(name: "LocationTests", dependencies: ["Location", "SIPCore", "TestSupport"]),
         .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore", "TestSupport"]),
         .testTarget(
             name: "SIPTransportTests",

@@ -1,0 +1,105 @@
+import SIPCore
+
+/// What the registrar does with a REGISTER.
+public enum BindingDecision: Sendable, Equatable {
+    /// Store `bindings` as the complete set for the address of record and answer 200 OK;
+    /// `newOnPath` are the bindings this path had not registered before (`x-cisco-newreg`).
+    case accept(bindings: [Binding], newOnPath: Set<BindingKey>)
+    /// Answer with this status; `minExpires` goes in a Min-Expires header (423).
+    case reject(status: Int, reasonPhrase: String, minExpires: Int64?)
+}
+
+/// The binding rules of RFC 3261 §10.3 steps 6–8 and RFC 5626 §6, as a pure function of the
+/// request, the current bindings and the time.
+public enum BindingRules {
+    /// Applies a REGISTER to the bindings of its address of record.
+    ///
+    /// - Parameters:
+    ///   - request: the REGISTER (already validated).
+    ///   - aor: its address of record, canonical.
+    ///   - existing: the current bindings of `aor`.
+    ///   - pathIdentity: what identifies the path the request came in on.
+    ///   - policy: expiry rules.
+    ///   - now: milliseconds since 1970.
+    public static func apply(_ request: SIPMessage, aor: String, to existing: [Binding], pathIdentity: String,
+                             policy: RegistrationPolicy, now: Int64) -> BindingDecision {
+        let live = existing.filter { $0.expiresAt > now }
+        guard let callID = request.callID.map(String.init), let cseq = try? request.cseq().sequence else {
+            return .reject(status: 400, reasonPhrase: "Bad Request", minExpires: nil)
+        }
+        let headerExpires = request.headers[.expires].map { SIPParameters.parseExpires($0) }
+        if request.isWildcardContact {
+            // RFC 3261 §10.3 step 6: "*" only alone and with Expires: 0.
+            guard (try? request.headers.values(.contact))?.count == 1, headerExpires == .some(0) else {
+                return .reject(status: 400, reasonPhrase: "Bad Request", minExpires: nil)
+            }
+            let kept = live.filter { $0.callID == callID && cseq <= $0.cseq }
+            return .accept(bindings: kept, newOnPath: [])
+        }
+        guard let contacts = try? request.contacts() else {
+            return .reject(status: 400, reasonPhrase: "Bad Request", minExpires: nil)
+        }
+        let path = request.headers.lines(.path).map(String.init)
+        var bindings = live
+        var newOnPath: Set<BindingKey> = []
+        for contact in contacts {
+            let requested = contact.parameters["expires"].map { SIPParameters.parseExpires($0) } ?? headerExpires
+                ?? policy.defaultExpires
+            guard requested >= 0 else { return .reject(status: 400, reasonPhrase: "Bad Request", minExpires: nil) }
+            if requested > 0 && requested < policy.minExpires {
+                return .reject(status: 423, reasonPhrase: "Interval Too Brief", minExpires: policy.minExpires)
+            }
+            let expires = min(requested, policy.maxExpires)
+            let candidate = Binding(
+                aor: aor, contactURI: contact.uri.description, contactValue: contact.description,
+                instanceID: contact.parameters.unquoted("+sip.instance").map(Self.bareInstance),
+                regID: (contact.parameters["reg-id"] ?? contact.parameters["x-cisco-reg-id"]).flatMap { Int($0) },
+                callID: callID, cseq: cseq, expiresAt: now + expires * 1_000, path: path, pathIdentity: pathIdentity)
+            if let index = bindings.firstIndex(where: { $0.key == candidate.key }) {
+                // RFC 3261 §10.3 step 7: the same Call-ID needs a higher CSeq, or the update fails
+                // (a late refresh over a dead path must not overwrite the new binding, SPEC B7).
+                if bindings[index].callID == callID && cseq <= bindings[index].cseq {
+                    return .reject(status: 500, reasonPhrase: "Out Of Order CSeq", minExpires: nil)
+                }
+                if expires == 0 {
+                    bindings.remove(at: index)
+                } else {
+                    if bindings[index].pathIdentity != pathIdentity { newOnPath.insert(candidate.key) }
+                    bindings[index] = candidate
+                }
+            } else if expires > 0 {
+                bindings.append(candidate)
+                newOnPath.insert(candidate.key)
+            }
+        }
+        return .accept(bindings: bindings, newOnPath: newOnPath)
+    }
+
+    /// The Contact values of the 200 OK: every binding with its remaining `expires`, and
+    /// `x-cisco-newreg` on those new on this path (RFC 3261 §10.3 step 8, SPEC B7).
+    public static func responseContacts(_ bindings: [Binding], newOnPath: Set<BindingKey>, now: Int64) -> [String] {
+        bindings.map { binding in
+            guard var contact = try? NameAddress(parsing: binding.contactValue) else { return binding.contactValue }
+            contact.parameters.set("expires", String(binding.remainingSeconds(now: now)))
+            if newOnPath.contains(binding.key) { contact.parameters.set("x-cisco-newreg", nil) }
+            return contact.description
+        }
+    }
+
+    /// `<urn:uuid:…>` → `urn:uuid:…`.
+    static func bareInstance(_ value: String) -> String {
+        var text = Substring(value)
+        if text.first == "<", text.last == ">" { text = text.dropFirst().dropLast() }
+        return String(text)
+    }
+}
+
+extension SIPParameters {
+    /// An expiry in seconds: a number up to 2³²−1, or −1 when it is not one.
+    static func parseExpires(_ text: Substring) -> Int64 {
+        let digits = text.trimmingPrefix(while: { $0 == " " })
+        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy(\.isASCII), let value = Int64(digits),
+              value >= 0, value <= Int64(UInt32.max) else { return -1 }
+        return value
+    }
+}
