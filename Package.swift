@@ -11,6 +11,7 @@ let package = Package(
         .library(name: "STUNCore", targets: ["STUNCore"]),
         .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
         .library(name: "Location", targets: ["Location"]),
+        .library(name: "LocationSQLite", targets: ["LocationSQLite"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
@@ -19,6 +20,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
+        .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
     ],
     targets: [
         // L0: pure codecs. NIOCore for ByteBuffer; STUNCore also uses swift-crypto (pure computation).
@@ -34,6 +36,8 @@ let package = Package(
         .target(name: "SIPTransaction", dependencies: ["SIPCore"]),
         // L1: registrar binding rules and the LocationStore protocol with an in-memory store.
         .target(name: "Location", dependencies: ["SIPCore"]),
+        // L4: the registrar's default LocationStore, in SQLite.
+        .target(name: "LocationSQLite", dependencies: ["Location", .product(name: "GRDB", package: "GRDB.swift")]),
         // L2: SwiftNIO transports. For now: the stream frame decoder and datagram classifier.
         .target(
             name: "SIPTransport",
@@ -55,7 +59,7 @@ let package = Package(
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
-        .testTarget(name: "LocationTests", dependencies: ["Location", "SIPCore", "TestSupport"]),
+        .testTarget(name: "LocationTests", dependencies: ["Location", "LocationSQLite", "SIPCore", "TestSupport"]),
         .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore", "TestSupport"]),
         .testTarget(
             name: "SIPTransportTests",
