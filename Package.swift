@@ -21,6 +21,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-crypto.git", from: "3.12.3"),
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
+        .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
     ],
     targets: [
         // L0: pure codecs. NIOCore for ByteBuffer; STUNCore also uses swift-crypto (pure computation).
@@ -38,12 +40,17 @@ let package = Package(
         .target(name: "Location", dependencies: ["SIPCore"]),
         // L4: the registrar's default LocationStore, in SQLite.
         .target(name: "LocationSQLite", dependencies: ["Location", .product(name: "GRDB", package: "GRDB.swift")]),
-        // L2: SwiftNIO transports. For now: the stream frame decoder and datagram classifier.
+        // L2: SwiftNIO transports: UDP/TCP/TLS listeners and connections, stream framing, flows.
         .target(
             name: "SIPTransport",
             dependencies: [
                 "SIPCore", "STUNCore",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+                .product(name: "X509", package: "swift-certificates"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).

@@ -12,7 +12,7 @@ struct SIPMessageHead: Sendable {
         return false
     }
 
-    func message(body: ByteBuffer) -> SIPMessage {
+    consuming func message(body: ByteBuffer) -> SIPMessage {
         var message = SIPMessage(startLine: startLine, headers: headers, body: body)
         message.parseWarnings = warnings
         return message

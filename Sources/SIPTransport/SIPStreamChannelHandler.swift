@@ -1,0 +1,68 @@
+import NIOCore
+import SIPCore
+
+/// The last handler of a TCP or TLS SIP connection: answers pings with a pong (RFC 5626 §3.5.1),
+/// reports frames as ``SIPTransportEvent``s, closes the connection on a framing error or when it
+/// has been idle too long.
+final class SIPStreamChannelHandler: ChannelInboundHandler {
+    typealias InboundIn = SIPStreamFrame
+    typealias OutboundOut = ByteBuffer
+
+    private let transport: SIPTransportKind
+    private let connectionID: UInt64
+    private let report: @Sendable (SIPTransportEvent) -> Void
+    private let closed: @Sendable (Flow) -> Void
+    private var flow: Flow?
+    private var closeReason = "closed by peer"
+
+    init(transport: SIPTransportKind, connectionID: UInt64, report: @escaping @Sendable (SIPTransportEvent) -> Void,
+         closed: @escaping @Sendable (Flow) -> Void) {
+        self.transport = transport
+        self.connectionID = connectionID
+        self.report = report
+        self.closed = closed
+    }
+
+    func channelActive(context: ChannelHandlerContext) {
+        if let local = context.channel.localAddress, let remote = context.channel.remoteAddress {
+            let flow = Flow(transport: transport, local: local, remote: remote, connectionID: connectionID)
+            self.flow = flow
+            report(.flowOpened(flow))
+        }
+        context.fireChannelActive()
+    }
+
+    func channelRead(context: ChannelHandlerContext, data: NIOAny) {
+        guard let flow else { return }
+        switch unwrapInboundIn(data) {
+        case .sip(let message): report(.sip(message, flow))
+        case .stun(let bytes): report(.stun(bytes, flow))
+        case .ping:
+            context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "\r\n")), promise: nil)
+            report(.ping(flow))
+        case .pong: report(.pong(flow))
+        }
+    }
+
+    func errorCaught(context: ChannelHandlerContext, error: Error) {
+        closeReason = "\(error)"
+        context.close(promise: nil)
+    }
+
+    func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
+        if event is IdleStateHandler.IdleStateEvent {
+            closeReason = "idle timeout"
+            context.close(promise: nil)
+            return
+        }
+        context.fireUserInboundEventTriggered(event)
+    }
+
+    func channelInactive(context: ChannelHandlerContext) {
+        if let flow {
+            closed(flow)
+            report(.flowClosed(flow, reason: closeReason))
+        }
+        context.fireChannelInactive()
+    }
+}

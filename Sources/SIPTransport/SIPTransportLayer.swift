@@ -1,0 +1,223 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import NIOSSL
+import SIPCore
+
+/// UDP, TCP and TLS listeners and connections for SIP (RFC 3261 §18) on SwiftNIO.
+///
+/// Every message is reported with its ``Flow``; replies and requests for a flow go back on the
+/// same connection (or, for UDP, from the same socket). Outgoing connections are reused per peer
+/// and transport. Connections from one source address are limited, and idle ones are closed.
+public final class SIPTransportLayer: Sendable {
+    /// How the layer behaves; every property has a documented default.
+    public struct Configuration: Sendable {
+        /// SIP parser limits (64 KiB messages by default).
+        public var limits: SIPParser.Limits
+        /// A TCP/TLS connection with no traffic for this long is closed. Default 15 minutes.
+        public var idleTimeout: TimeAmount
+        /// Most simultaneous connections accepted from one IP address. Default 200.
+        public var maxConnectionsPerSource: Int
+        /// The TLS server context for TLS listeners (TLS 1.2 or later).
+        public var tlsServer: NIOSSLContext?
+        /// The TLS client context for outgoing TLS connections.
+        public var tlsClient: NIOSSLContext?
+
+        /// Creates a configuration.
+        public init(limits: SIPParser.Limits = .init(), idleTimeout: TimeAmount = .minutes(15), maxConnectionsPerSource: Int = 200,
+                    tlsServer: NIOSSLContext? = nil, tlsClient: NIOSSLContext? = nil) {
+            self.limits = limits
+            self.idleTimeout = idleTimeout
+            self.maxConnectionsPerSource = maxConnectionsPerSource
+            self.tlsServer = tlsServer
+            self.tlsClient = tlsClient
+        }
+    }
+
+    private struct State {
+        var nextConnectionID: UInt64 = 1
+        var connections: [UInt64: Channel] = [:]
+        var outgoing: [OutgoingKey: UInt64] = [:]
+        var perSource: [String: Int] = [:]
+        var datagramSockets: [SocketAddress: Channel] = [:]
+        var listeners: [Channel] = []
+    }
+
+    private struct OutgoingKey: Hashable {
+        var transport: SIPTransportKind
+        var remote: SocketAddress
+    }
+
+    private let group: EventLoopGroup
+    private let configuration: Configuration
+    private let report: @Sendable (SIPTransportEvent) -> Void
+    private let state = NIOLockedValueBox(State())
+
+    /// Creates a layer that reports events to `onEvent` (called on NIO event loops).
+    public init(group: EventLoopGroup, configuration: Configuration = .init(),
+                onEvent: @escaping @Sendable (SIPTransportEvent) -> Void) {
+        self.group = group
+        self.configuration = configuration
+        self.report = onEvent
+    }
+
+    /// Starts listening and returns the bound address (port 0 picks a free port).
+    public func listen(_ transport: SIPTransportKind, host: String, port: Int) async throws -> SocketAddress {
+        let channel: Channel
+        switch transport {
+        case .udp:
+            channel = try await DatagramBootstrap(group: group)
+                .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                .channelInitializer { [configuration, report] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try channel.pipeline.syncOperations.addHandler(
+                            SIPDatagramChannelHandler(limits: configuration.limits, report: report))
+                    }
+                }
+                .bind(host: host, port: port).get()
+            state.withLockedValue { $0.datagramSockets[channel.localAddress!] = channel }
+        case .tcp, .tls:
+            if transport == .tls && configuration.tlsServer == nil {
+                throw SIPTransportError(detail: "a TLS listener needs a TLS server context (certificate and key)")
+            }
+            channel = try await ServerBootstrap(group: group)
+                .serverChannelOption(.backlog, value: 1024)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                .childChannelInitializer { [self] channel in
+                    channel.eventLoop.makeCompletedFuture {
+                        try self.setUpAccepted(channel, transport: transport)
+                    }
+                }
+                .bind(host: host, port: port).get()
+        }
+        state.withLockedValue { $0.listeners.append(channel) }
+        return channel.localAddress!
+    }
+
+    /// A flow to `remote`: an open connection of this transport to it, or a new one. For UDP the
+    /// flow leaves from the first UDP listener.
+    public func connect(_ transport: SIPTransportKind, to remote: SocketAddress, serverHostname: String? = nil) async throws -> Flow {
+        let key = OutgoingKey(transport: transport, remote: remote)
+        if transport == .udp {
+            guard let socket = state.withLockedValue({ $0.datagramSockets.values.first }) else {
+                throw SIPTransportError(detail: "no UDP listener to send from")
+            }
+            return Flow(transport: .udp, local: socket.localAddress!, remote: remote, connectionID: 0)
+        }
+        if let existing = state.withLockedValue({ state in state.outgoing[key].flatMap { state.connections[$0] } }),
+           existing.isActive, let local = existing.localAddress, let id = state.withLockedValue({ $0.outgoing[key] }) {
+            return Flow(transport: transport, local: local, remote: remote, connectionID: id)
+        }
+        let id = state.withLockedValue { state -> UInt64 in
+            defer { state.nextConnectionID += 1 }
+            return state.nextConnectionID
+        }
+        if transport == .tls && configuration.tlsClient == nil {
+            throw SIPTransportError(detail: "a TLS connection needs a TLS client context")
+        }
+        let channel = try await ClientBootstrap(group: group)
+            .channelOption(.socketOption(.tcp_nodelay), value: 1)
+            .connectTimeout(.seconds(5))
+            .channelInitializer { [self] channel in
+                channel.eventLoop.makeCompletedFuture {
+                    if transport == .tls, let context = self.configuration.tlsClient {
+                        try channel.pipeline.syncOperations.addHandler(
+                            try NIOSSLClientHandler(context: context, serverHostname: serverHostname))
+                    }
+                    try self.addStreamHandlers(to: channel, transport: transport, connectionID: id, role: .client)
+                }
+            }
+            .connect(to: remote).get()
+        state.withLockedValue {
+            $0.connections[id] = channel
+            $0.outgoing[key] = id
+        }
+        return Flow(transport: transport, local: channel.localAddress!, remote: remote, connectionID: id)
+    }
+
+    /// Sends a SIP message on a flow.
+    public func send(_ message: SIPMessage, on flow: Flow) async throws {
+        try await send(message.serialized(), on: flow)
+    }
+
+    /// Sends raw bytes (SIP, STUN or a keepalive) on a flow.
+    public func send(_ bytes: ByteBuffer, on flow: Flow) async throws {
+        if flow.transport == .udp {
+            guard let socket = state.withLockedValue({ $0.datagramSockets[flow.local] }) else {
+                throw SIPTransportError(detail: "no UDP socket at \(flow.local)")
+            }
+            try await socket.writeAndFlush(AddressedEnvelope(remoteAddress: flow.remote, data: bytes))
+            return
+        }
+        guard let channel = state.withLockedValue({ $0.connections[flow.connectionID] }) else {
+            throw SIPTransportError(detail: "flow \(flow) is closed")
+        }
+        try await channel.writeAndFlush(bytes)
+    }
+
+    /// Closes a TCP or TLS flow.
+    public func close(_ flow: Flow) {
+        state.withLockedValue { $0.connections[flow.connectionID] }?.close(promise: nil)
+    }
+
+    /// The number of open TCP and TLS connections.
+    public var connectionCount: Int {
+        state.withLockedValue { $0.connections.count }
+    }
+
+    /// Closes every listener and connection.
+    public func shutdown() async {
+        let channels = state.withLockedValue { state -> [Channel] in
+            defer { state = State() }
+            return state.listeners + Array(state.connections.values)
+        }
+        for channel in channels { try? await channel.close() }
+    }
+
+    private func setUpAccepted(_ channel: Channel, transport: SIPTransportKind) throws {
+        let source = channel.remoteAddress?.ipAddress ?? "?"
+        let admitted = state.withLockedValue { state -> UInt64? in
+            guard state.perSource[source, default: 0] < configuration.maxConnectionsPerSource else { return nil }
+            state.perSource[source, default: 0] += 1
+            defer { state.nextConnectionID += 1 }
+            state.connections[state.nextConnectionID] = channel
+            return state.nextConnectionID
+        }
+        guard let id = admitted else {
+            channel.close(promise: nil)
+            return
+        }
+        if transport == .tls, let context = configuration.tlsServer {
+            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
+        }
+        try addStreamHandlers(to: channel, transport: transport, connectionID: id, role: .server, source: source)
+    }
+
+    private func addStreamHandlers(to channel: Channel, transport: SIPTransportKind, connectionID: UInt64,
+                                   role: SIPStreamFrameDecoder.KeepaliveRole, source: String? = nil) throws {
+        let handlers: [ChannelHandler] = [
+            IdleStateHandler(allTimeout: configuration.idleTimeout),
+            ByteToMessageHandler(SIPStreamFrameDecoder(role: role, limits: configuration.limits)),
+            SIPStreamChannelHandler(transport: transport, connectionID: connectionID, report: report) { [state] _ in
+                state.withLockedValue { state in
+                    state.connections[connectionID] = nil
+                    if let source {
+                        state.perSource[source, default: 1] -= 1
+                        if state.perSource[source] == 0 { state.perSource[source] = nil }
+                    }
+                    state.outgoing = state.outgoing.filter { $0.value != connectionID }
+                }
+            },
+        ]
+        try channel.pipeline.syncOperations.addHandlers(handlers)
+    }
+}
+
+/// An error from the transport layer, naming what is missing or closed.
+public struct SIPTransportError: Error, Sendable, CustomStringConvertible {
+    /// What went wrong.
+    public var detail: String
+
+    public var description: String { detail }
+}
