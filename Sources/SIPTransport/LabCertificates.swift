@@ -1,0 +1,107 @@
+import Crypto
+import Foundation
+import NIOSSL
+import SwiftASN1
+import X509
+
+/// A certificate authority and a server certificate for a lab or a test, generated at first use
+/// and kept as PEM files in a folder so a second start reuses them (`ca.pem`, `server.pem`,
+/// `server-key.pem`). The server certificate names `localhost` and 127.0.0.1.
+public struct LabCertificates: Sendable {
+    /// The CA certificate, PEM.
+    public let caPEM: String
+    /// The server certificate, PEM.
+    public let serverCertificatePEM: String
+    /// The server's private key, PEM.
+    public let serverKeyPEM: String
+
+    /// Loads the PEM files from `folder`, or generates and writes them when they are absent.
+    public static func loadOrCreate(in folder: URL) throws -> LabCertificates {
+        let files = ["ca.pem", "server.pem", "server-key.pem"].map { folder.appendingPathComponent($0) }
+        if files.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
+            let texts = try files.map { try String(contentsOf: $0, encoding: .utf8) }
+            return LabCertificates(caPEM: texts[0], serverCertificatePEM: texts[1], serverKeyPEM: texts[2])
+        }
+        let generated = try generate()
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        for (file, text) in zip(files, [generated.caPEM, generated.serverCertificatePEM, generated.serverKeyPEM]) {
+            try text.write(to: file, atomically: true, encoding: .utf8)
+        }
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: files[2].path)
+        return generated
+    }
+
+    /// Generates a new CA (P-256, ten years) and a server certificate it signs.
+    public static func generate() throws -> LabCertificates {
+        let now = Date()
+        let caKey = P256.Signing.PrivateKey()
+        let caName = try DistinguishedName {
+            OrganizationName("Edgeway")
+            CommonName("Edgeway Lab CA")
+        }
+        let ca = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(caKey.publicKey),
+            notValidBefore: now - 3_600, notValidAfter: now + 10 * 365 * 86_400, issuer: caName, subject: caName,
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.isCertificateAuthority(maxPathLength: 0))
+                Critical(KeyUsage(keyCertSign: true, cRLSign: true))
+            },
+            issuerPrivateKey: .init(caKey))
+        let serverKey = P256.Signing.PrivateKey()
+        let server = try Certificate(
+            version: .v3, serialNumber: Certificate.SerialNumber(), publicKey: .init(serverKey.publicKey),
+            notValidBefore: now - 3_600, notValidAfter: now + 2 * 365 * 86_400, issuer: caName,
+            subject: try DistinguishedName {
+                OrganizationName("Edgeway")
+                CommonName("localhost")
+            },
+            signatureAlgorithm: .ecdsaWithSHA256,
+            extensions: try Certificate.Extensions {
+                Critical(BasicConstraints.notCertificateAuthority)
+                Critical(KeyUsage(digitalSignature: true, keyEncipherment: true))
+                try ExtendedKeyUsage([.serverAuth, .clientAuth])
+                SubjectAlternativeNames([
+                    .dnsName("localhost"),
+                    .ipAddress(ASN1OctetString(contentBytes: [127, 0, 0, 1])),
+                    .ipAddress(ASN1OctetString(contentBytes: [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1])),
+                ])
+            },
+            issuerPrivateKey: .init(caKey))
+        return LabCertificates(caPEM: try ca.serializeAsPEM().pemString,
+                               serverCertificatePEM: try server.serializeAsPEM().pemString,
+                               serverKeyPEM: serverKey.pemRepresentation)
+    }
+
+    /// A TLS 1.2+ server context presenting the server certificate.
+    public func serverContext() throws -> NIOSSLContext {
+        try SIPTLS.serverContext(certificateChainPEM: serverCertificatePEM, privateKeyPEM: serverKeyPEM)
+    }
+
+    /// A TLS 1.2+ client context that trusts this lab's CA.
+    public func clientContext() throws -> NIOSSLContext {
+        try SIPTLS.clientContext(trustedCAPEM: caPEM)
+    }
+}
+
+/// TLS contexts for SIP: TLS 1.2 or later only (SPEC B28).
+public enum SIPTLS {
+    /// A server context from a PEM certificate chain and key.
+    public static func serverContext(certificateChainPEM: String, privateKeyPEM: String) throws -> NIOSSLContext {
+        let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificateChainPEM.utf8)).map { NIOSSLCertificateSource.certificate($0) }
+        let key = try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)
+        var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
+        configuration.minimumTLSVersion = .tlsv12
+        return try NIOSSLContext(configuration: configuration)
+    }
+
+    /// A client context trusting the given CA (or the system roots when `nil`).
+    public static func clientContext(trustedCAPEM: String?) throws -> NIOSSLContext {
+        var configuration = TLSConfiguration.makeClientConfiguration()
+        configuration.minimumTLSVersion = .tlsv12
+        if let trustedCAPEM {
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustedCAPEM.utf8)))
+        }
+        return try NIOSSLContext(configuration: configuration)
+    }
+}

@@ -1,0 +1,136 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SIPCore
+import STUNCore
+import Testing
+import TestSupport
+@testable import SIPTransport
+
+/// Collects transport events and waits for one that matches, with a generous upper bound.
+final class EventRecorder: Sendable {
+    private let events = NIOLockedValueBox<[SIPTransportEvent]>([])
+
+    func record(_ event: SIPTransportEvent) {
+        events.withLockedValue { $0.append(event) }
+    }
+
+    func first<T>(within seconds: Double = 10, _ match: @escaping (SIPTransportEvent) -> T?) async throws -> T {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if let found = events.withLockedValue({ $0.lazy.compactMap(match).first }) { return found }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw SIPTransportError(detail: "no matching event within \(seconds) s")
+    }
+
+    /// Waits until the events so far satisfy `predicate`.
+    func wait(within seconds: Double = 10, until predicate: @escaping ([SIPTransportEvent]) -> Bool) async throws {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        while ContinuousClock.now < deadline {
+            if predicate(events.withLockedValue { $0 }) { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw SIPTransportError(detail: "condition not met within \(seconds) s")
+    }
+}
+
+/// Live sockets on 127.0.0.1: SIP both ways on UDP, TCP and TLS, STUN and pings on the same
+/// connection, and the per-source connection limit.
+@Suite("Transport layer on loopback")
+struct SIPTransportLayerTests {
+    static let certificates = try! LabCertificates.generate()
+
+    func makeLayers(maxConnectionsPerSource: Int = 200) throws -> (server: SIPTransportLayer, client: SIPTransportLayer,
+                                                                     serverEvents: EventRecorder, clientEvents: EventRecorder) {
+        let serverEvents = EventRecorder(), clientEvents = EventRecorder()
+        let server = SIPTransportLayer(
+            group: MultiThreadedEventLoopGroup.singleton,
+            configuration: .init(maxConnectionsPerSource: maxConnectionsPerSource,
+                                 tlsServer: try Self.certificates.serverContext()),
+            onEvent: serverEvents.record)
+        let client = SIPTransportLayer(
+            group: MultiThreadedEventLoopGroup.singleton,
+            configuration: .init(tlsClient: try Self.certificates.clientContext()),
+            onEvent: clientEvents.record)
+        return (server, client, serverEvents, clientEvents)
+    }
+
+    @Test(arguments: SIPTransportKind.allCases)
+    func requestAndResponseTravelOnTheFlow(transport: SIPTransportKind) async throws {
+        let (server, client, serverEvents, clientEvents) = try makeLayers()
+        let address = try await server.listen(transport, host: "127.0.0.1", port: 0)
+        if transport == .udp { _ = try await client.listen(.udp, host: "127.0.0.1", port: 0) }
+        let flow = try await client.connect(transport, to: address, serverHostname: "localhost")
+        let register = try SIPParser.parse(MRAFixtures.register)
+        try await client.send(register, on: flow)
+        let (received, serverFlow) = try await serverEvents.first { event -> (SIPMessage, Flow)? in
+            if case .sip(let message, let flow) = event { return (message, flow) }
+            return nil
+        }
+        #expect(received == register)
+        #expect(serverFlow.transport == transport && serverFlow.remote.port == flow.local.port)
+        let ok = try SIPParser.parse(MRAFixtures.registerOK)
+        try await server.send(ok, on: serverFlow)
+        let answer = try await clientEvents.first { event -> SIPMessage? in
+            if case .sip(let message, _) = event { return message }
+            return nil
+        }
+        #expect(answer == ok)
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test(arguments: [SIPTransportKind.tcp, .tls])
+    func stunAndPingShareTheConnectionAndPingsAreAnswered(transport: SIPTransportKind) async throws {
+        let (server, client, serverEvents, clientEvents) = try makeLayers()
+        let address = try await server.listen(transport, host: "127.0.0.1", port: 0)
+        let flow = try await client.connect(transport, to: address, serverHostname: "localhost")
+        try await client.send(try SIPParser.parse(MRAFixtures.register), on: flow)
+        let sipFlow = try await serverEvents.first { event -> Flow? in
+            if case .sip(_, let flow) = event { return flow }
+            return nil
+        }
+        let request = STUNMessage.bindingRequest()
+        try await client.send(ByteBuffer(bytes: request.encode()), on: flow)
+        let (stunBytes, stunFlow) = try await serverEvents.first { event -> (ByteBuffer, Flow)? in
+            if case .stun(let bytes, let flow) = event { return (bytes, flow) }
+            return nil
+        }
+        #expect(stunFlow == sipFlow)
+        #expect(try STUNMessage.decode(Array(stunBytes.readableBytesView)).transactionID == request.transactionID)
+        try await client.send(ByteBuffer(string: "\r\n\r\n"), on: flow)
+        _ = try await serverEvents.first { event -> Bool? in
+            if case .ping = event { return true }
+            return nil
+        }
+        _ = try await clientEvents.first { event -> Bool? in
+            if case .pong = event { return true }
+            return nil
+        }
+        await client.shutdown()
+        await server.shutdown()
+    }
+
+    @Test func connectionsBeyondThePerSourceLimitAreClosed() async throws {
+        let (server, client, serverEvents, _) = try makeLayers(maxConnectionsPerSource: 3)
+        let address = try await server.listen(.tcp, host: "127.0.0.1", port: 0)
+        let others = (0..<4).map { _ in
+            SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        }
+        for layer in others { _ = try await layer.connect(.tcp, to: address) }
+        try await serverEvents.wait { events in
+            events.filter { if case .flowOpened = $0 { return true } else { return false } }.count >= 3
+        }
+        try await Task.sleep(for: .milliseconds(200))
+        #expect(server.connectionCount == 3)
+        _ = client
+        for layer in others { await layer.shutdown() }
+        await server.shutdown()
+    }
+
+    @Test func aTLSListenerWithoutACertificateIsRefusedWithAReason() async throws {
+        let layer = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        await #expect(throws: SIPTransportError.self) { try await layer.listen(.tls, host: "127.0.0.1", port: 0) }
+    }
+}
