@@ -13,6 +13,7 @@ let package = Package(
         .library(name: "Location", targets: ["Location"]),
         .library(name: "LocationSQLite", targets: ["LocationSQLite"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
+        .library(name: "SIPStack", targets: ["SIPStack"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
     ],
@@ -57,6 +58,15 @@ let package = Package(
         ),
         // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
         .target(name: "TestSupport", dependencies: ["SIPCore", "Location", .product(name: "NIOCore", package: "swift-nio")]),
+        // L3: transactions on the transport, timers on an event loop.
+        .target(
+            name: "SIPStack",
+            dependencies: [
+                "SIPCore", "SIPTransaction", "SIPTransport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // L5: the command-line tool.
         .executableTarget(
             name: "edgeway",
@@ -67,6 +77,13 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
+        .testTarget(
+            name: "SIPStackTests",
+            dependencies: [
+                "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport",
+                .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
         .testTarget(name: "LocationTests", dependencies: ["Location", "LocationSQLite", "SIPCore", "TestSupport"]),
         .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore", "TestSupport"]),

@@ -219,5 +219,10 @@ public struct SIPTransportError: Error, Sendable, CustomStringConvertible {
     /// What went wrong.
     public var detail: String
 
+    /// Creates an error.
+    public init(detail: String) {
+        self.detail = detail
+    }
+
     public var description: String { detail }
 }

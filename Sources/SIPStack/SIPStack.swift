@@ -1,0 +1,338 @@
+import NIOConcurrencyHelpers
+import NIOCore
+import SIPCore
+import SIPTransaction
+import SIPTransport
+
+/// The only place where transport events meet transaction machines and timers (ARCHITECTURE L3).
+///
+/// Requests that start a server transaction go to the transaction user with a way to answer;
+/// responses to requests this node sent complete their client transaction. Malformed requests
+/// get a stateless answer with the parser's reason; everything else (STUN, keepalives, flow
+/// changes) goes to the `onTransportEvent` hook so roles can act on it.
+public final class SIPStack: Sendable {
+    /// Handles a new server transaction's request; calls `respond` with its answers.
+    public typealias RequestHandler = @Sendable (IncomingRequest) -> Void
+
+    /// A request that opened a server transaction.
+    public struct IncomingRequest: Sendable {
+        /// The request.
+        public let message: SIPMessage
+        /// The flow it arrived on.
+        public let flow: Flow
+        let key: ServerTransactionKey
+        let stack: SIPStack
+
+        /// Sends a response through the transaction (RFC 3261 §17.2).
+        public func respond(_ response: SIPMessage) {
+            stack.respond(response, key: key)
+        }
+    }
+
+    private let loop: EventLoop
+    private let timers: SIPTimerConfiguration
+    private let validation: SIPMessage.ValidationOptions
+    private let state = NIOLockedValueBox(State())
+    private let handlers = NIOLockedValueBox(Handlers())
+    /// The transport layer this stack sends through.
+    public let transport: SIPTransportLayer
+
+    private struct Handlers {
+        var onRequest: RequestHandler = { _ in }
+        var onTransportEvent: @Sendable (SIPTransportEvent) -> Void = { _ in }
+    }
+
+    private enum ServerMachine: Sendable {
+        case invite(InviteServerTransaction)
+        case nonInvite(NonInviteServerTransaction)
+    }
+
+    private enum ClientMachine: Sendable {
+        case invite(InviteClientTransaction)
+        case nonInvite(NonInviteClientTransaction)
+    }
+
+    private struct ServerEntry: Sendable {
+        var machine: ServerMachine
+        var flow: Flow
+        var scheduled: [SIPTransactionTimer: Scheduled<Void>] = [:]
+    }
+
+    private struct ClientEntry: Sendable {
+        var machine: ClientMachine
+        var flow: Flow
+        var promise: EventLoopPromise<SIPMessage>
+        var onProvisional: @Sendable (SIPMessage) -> Void
+        var scheduled: [SIPTransactionTimer: Scheduled<Void>] = [:]
+    }
+
+    private struct State: Sendable {
+        var servers: [ServerTransactionKey: ServerEntry] = [:]
+        var clients: [ClientTransactionKey: ClientEntry] = [:]
+    }
+
+    /// Creates a stack on its own transport layer.
+    public init(group: EventLoopGroup, transportConfiguration: SIPTransportLayer.Configuration = .init(),
+                timers: SIPTimerConfiguration = .init(), validation: SIPMessage.ValidationOptions = .init()) {
+        self.loop = group.next()
+        self.timers = timers
+        self.validation = validation
+        let sink = EventSink()
+        self.transport = SIPTransportLayer(group: group, configuration: transportConfiguration, onEvent: sink.forward)
+        sink.attach(self)
+    }
+
+    /// Forwards transport events to the stack's loop; holds the stack weakly.
+    private final class EventSink: Sendable {
+        private let stack = NIOLockedValueBox<WeakStack>(WeakStack())
+
+        private struct WeakStack {
+            weak var value: SIPStack?
+        }
+
+        func attach(_ stack: SIPStack) {
+            self.stack.withLockedValue { $0.value = stack }
+        }
+
+        @Sendable func forward(_ event: SIPTransportEvent) {
+            guard let stack = stack.withLockedValue({ $0.value }) else { return }
+            stack.loop.execute { stack.handle(event) }
+        }
+    }
+
+    /// Sets what happens to new requests and to transport events the stack does not consume.
+    public func setHandlers(onRequest: @escaping RequestHandler,
+                            onTransportEvent: @escaping @Sendable (SIPTransportEvent) -> Void = { _ in }) {
+        handlers.withLockedValue { $0 = Handlers(onRequest: onRequest, onTransportEvent: onTransportEvent) }
+    }
+
+    /// Sends a request on a flow through a client transaction and returns its final response.
+    /// A timeout or transport failure is reported as a 408 or 503 built here (RFC 3261 §8.1.3.1).
+    public func send(request: SIPMessage, on flow: Flow,
+                     onProvisional: @escaping @Sendable (SIPMessage) -> Void = { _ in }) async throws -> SIPMessage {
+        guard let key = ClientTransactionKey(branch: (try? request.topVia())?.branch, method: request.requestLine?.method)
+        else { throw SIPTransportError(detail: "a request needs a Via with a branch and a method") }
+        let promise = loop.makePromise(of: SIPMessage.self)
+        loop.execute { [self] in
+            let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
+            var entry: ClientEntry
+            var actions: [SIPTransactionAction]
+            if request.requestLine?.method == "INVITE" {
+                var machine = InviteClientTransaction(request: request, reliability: reliability, timers: timers)
+                actions = machine.start()
+                entry = ClientEntry(machine: .invite(machine), flow: flow, promise: promise, onProvisional: onProvisional)
+            } else {
+                var machine = NonInviteClientTransaction(request: request, reliability: reliability, timers: timers)
+                actions = machine.start()
+                entry = ClientEntry(machine: .nonInvite(machine), flow: flow, promise: promise, onProvisional: onProvisional)
+            }
+            state.withLockedValue { $0.clients[key] = entry }
+            perform(actions, client: key, request: request)
+        }
+        return try await promise.futureResult.get()
+    }
+
+    /// Sends a message outside any transaction (an ACK for a 2xx, a stateless response).
+    public func sendStateless(_ message: SIPMessage, on flow: Flow) {
+        let transport = transport
+        Task { try? await transport.send(message, on: flow) }
+    }
+
+    // MARK: - Inbound
+
+    private func handle(_ event: SIPTransportEvent) {
+        switch event {
+        case .sip(let message, let flow):
+            if message.isRequest { receive(request: message, flow: flow) } else { receive(response: message) }
+        case .malformed(let error, _, let flow):
+            handlers.withLockedValue { $0.onTransportEvent }(.malformed(error, raw: ByteBuffer(), flow))
+        case .stun, .ping, .pong, .flowOpened, .flowClosed:
+            handlers.withLockedValue { $0.onTransportEvent }(event)
+        }
+    }
+
+    private func receive(request: SIPMessage, flow: Flow) {
+        do {
+            _ = try request.validate(validation)
+        } catch {
+            // RFC 3261 §8.2 / §16.3: a stateless answer with the parser's reason; never to an ACK.
+            guard let status = error.status, request.requestLine?.method != "ACK" else { return }
+            let answer = SIPResponseBuilder.response(to: request, statusCode: status,
+                                                     reasonPhrase: "\(error.reasonPhrase) (\(error.detail))")
+            sendStateless(answer, on: flow)
+            return
+        }
+        guard let key = ServerTransactionKey(request) else {
+            // RFC 2543 clients (no magic cookie) are not served statefully here.
+            if request.requestLine?.method != "ACK" {
+                sendStateless(SIPResponseBuilder.response(to: request, statusCode: 400,
+                                                          reasonPhrase: "Bad Request (Via branch must start with z9hG4bK)"), on: flow)
+            }
+            return
+        }
+        let existing = state.withLockedValue { $0.servers[key] }
+        if var entry = existing {
+            let actions: [SIPTransactionAction]
+            switch entry.machine {
+            case .invite(var machine):
+                actions = machine.receive(request: request)
+                entry.machine = .invite(machine)
+            case .nonInvite(var machine):
+                actions = machine.receive(request: request)
+                entry.machine = .nonInvite(machine)
+            }
+            state.withLockedValue { $0.servers[key] = entry }
+            perform(actions, server: key, request: request)
+            return
+        }
+        guard request.requestLine?.method != "ACK" else {
+            // An ACK for a 2xx is end to end: the TU gets it.
+            handlers.withLockedValue { $0.onRequest }(IncomingRequest(message: request, flow: flow, key: key, stack: self))
+            return
+        }
+        let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
+        var actions: [SIPTransactionAction]
+        let machine: ServerMachine
+        if request.requestLine?.method == "INVITE" {
+            var invite = InviteServerTransaction(reliability: reliability, timers: timers)
+            actions = invite.receive(request: request)
+            machine = .invite(invite)
+        } else {
+            var nonInvite = NonInviteServerTransaction(reliability: reliability, timers: timers)
+            actions = nonInvite.receive(request: request)
+            machine = .nonInvite(nonInvite)
+        }
+        state.withLockedValue { $0.servers[key] = ServerEntry(machine: machine, flow: flow) }
+        perform(actions, server: key, request: request)
+    }
+
+    private func receive(response: SIPMessage) {
+        guard let key = ClientTransactionKey(response), var entry = state.withLockedValue({ $0.clients[key] }) else {
+            return  // RFC 3261 §18.1.2: a stray response is dropped.
+        }
+        let actions: [SIPTransactionAction]
+        switch entry.machine {
+        case .invite(var machine):
+            actions = machine.receive(response: response)
+            entry.machine = .invite(machine)
+        case .nonInvite(var machine):
+            actions = machine.receive(response: response)
+            entry.machine = .nonInvite(machine)
+        }
+        state.withLockedValue { $0.clients[key] = entry }
+        perform(actions, client: key, request: nil)
+    }
+
+    // MARK: - Responses from the TU
+
+    fileprivate func respond(_ response: SIPMessage, key: ServerTransactionKey) {
+        loop.execute { [self] in
+            guard var entry = state.withLockedValue({ $0.servers[key] }) else { return }
+            let actions: [SIPTransactionAction]
+            switch entry.machine {
+            case .invite(var machine):
+                actions = machine.send(response: response)
+                entry.machine = .invite(machine)
+            case .nonInvite(var machine):
+                actions = machine.send(response: response)
+                entry.machine = .nonInvite(machine)
+            }
+            state.withLockedValue { $0.servers[key] = entry }
+            perform(actions, server: key, request: nil)
+        }
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ actions: [SIPTransactionAction], server key: ServerTransactionKey, request: SIPMessage?) {
+        guard let flow = state.withLockedValue({ $0.servers[key]?.flow }) else { return }
+        for action in actions {
+            switch action {
+            case .send(let message):
+                sendStateless(message, on: flow)
+            case .startTimer(let timer, let after):
+                let task = loop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in serverTimerFired(timer, key: key) }
+                state.withLockedValue { $0.servers[key]?.scheduled[timer] = task }
+            case .cancelTimer(let timer):
+                state.withLockedValue { $0.servers[key]?.scheduled.removeValue(forKey: timer) }?.cancel()
+            case .deliver(let message):
+                let incoming = IncomingRequest(message: message, flow: flow, key: key, stack: self)
+                handlers.withLockedValue { $0.onRequest }(incoming)
+            case .reportTimeout, .reportTransportError:
+                break
+            case .terminate:
+                let entry = state.withLockedValue { $0.servers.removeValue(forKey: key) }
+                entry?.scheduled.values.forEach { $0.cancel() }
+            }
+        }
+        _ = request
+    }
+
+    private func perform(_ actions: [SIPTransactionAction], client key: ClientTransactionKey, request: SIPMessage?) {
+        guard let entry = state.withLockedValue({ $0.clients[key] }) else { return }
+        for action in actions {
+            switch action {
+            case .send(let message):
+                sendStateless(message, on: entry.flow)
+            case .startTimer(let timer, let after):
+                let task = loop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in clientTimerFired(timer, key: key) }
+                state.withLockedValue { $0.clients[key]?.scheduled[timer] = task }
+            case .cancelTimer(let timer):
+                state.withLockedValue { $0.clients[key]?.scheduled.removeValue(forKey: timer) }?.cancel()
+            case .deliver(let response):
+                if let status = response.statusLine?.statusCode, status < 200 {
+                    entry.onProvisional(response)
+                } else {
+                    entry.promise.succeed(response)
+                }
+            case .reportTimeout:
+                entry.promise.fail(SIPTransportError(detail: "408 Request Timeout: no final response"))
+            case .reportTransportError:
+                entry.promise.fail(SIPTransportError(detail: "503 Service Unavailable: the transport failed"))
+            case .terminate:
+                let removed = state.withLockedValue { $0.clients.removeValue(forKey: key) }
+                removed?.scheduled.values.forEach { $0.cancel() }
+            }
+        }
+        _ = request
+    }
+
+    private func serverTimerFired(_ timer: SIPTransactionTimer, key: ServerTransactionKey) {
+        guard var entry = state.withLockedValue({ $0.servers[key] }) else { return }
+        entry.scheduled[timer] = nil
+        let actions: [SIPTransactionAction]
+        switch entry.machine {
+        case .invite(var machine):
+            actions = machine.timerFired(timer)
+            entry.machine = .invite(machine)
+        case .nonInvite(var machine):
+            actions = machine.timerFired(timer)
+            entry.machine = .nonInvite(machine)
+        }
+        state.withLockedValue { $0.servers[key] = entry }
+        perform(actions, server: key, request: nil)
+    }
+
+    private func clientTimerFired(_ timer: SIPTransactionTimer, key: ClientTransactionKey) {
+        guard var entry = state.withLockedValue({ $0.clients[key] }) else { return }
+        entry.scheduled[timer] = nil
+        let actions: [SIPTransactionAction]
+        switch entry.machine {
+        case .invite(var machine):
+            actions = machine.timerFired(timer)
+            entry.machine = .invite(machine)
+        case .nonInvite(var machine):
+            actions = machine.timerFired(timer)
+            entry.machine = .nonInvite(machine)
+        }
+        state.withLockedValue { $0.clients[key] = entry }
+        perform(actions, client: key, request: nil)
+    }
+}
+
+extension Duration {
+    /// The duration in whole nanoseconds.
+    var nanoseconds: Int64 {
+        components.seconds * 1_000_000_000 + components.attoseconds / 1_000_000_000
+    }
+}

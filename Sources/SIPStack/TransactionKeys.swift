@@ -1,0 +1,34 @@
+import SIPCore
+
+/// Matches a request to its server transaction (RFC 3261 §17.2.3): the top Via's branch and
+/// sent-by, and the method (an ACK matches the INVITE's transaction).
+struct ServerTransactionKey: Hashable, Sendable {
+    var branch: String
+    var sentBy: String
+    var method: String
+
+    init?(_ request: SIPMessage) {
+        guard let line = request.requestLine, let via = try? request.topVia(), let branch = via.branch,
+              via.hasRFC3261Branch else { return nil }
+        self.branch = String(branch)
+        self.sentBy = "\(via.host.lowercased()):\(via.port ?? 0)"
+        self.method = line.method == "ACK" ? "INVITE" : line.method
+    }
+}
+
+/// Matches a response to its client transaction (RFC 3261 §17.1.3): the top Via's branch and
+/// the CSeq method.
+struct ClientTransactionKey: Hashable, Sendable {
+    var branch: String
+    var method: String
+
+    init?(branch: Substring?, method: String?) {
+        guard let branch, let method else { return nil }
+        self.branch = String(branch)
+        self.method = method == "ACK" ? "INVITE" : method
+    }
+
+    init?(_ response: SIPMessage) {
+        self.init(branch: (try? response.topVia())?.branch, method: try? response.cseq().method)
+    }
+}
