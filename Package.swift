@@ -14,6 +14,7 @@ let package = Package(
         .library(name: "LocationSQLite", targets: ["LocationSQLite"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "SIPStack", targets: ["SIPStack"]),
+        .library(name: "Registrar", targets: ["Registrar"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
     ],
@@ -57,7 +58,7 @@ let package = Package(
             ]
         ),
         // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
-        .target(name: "TestSupport", dependencies: ["SIPCore", "Location", .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "TestSupport", dependencies: ["SIPCore", "Location", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
         // L3: transactions on the transport, timers on an event loop.
         .target(
             name: "SIPStack",
@@ -65,6 +66,15 @@ let package = Package(
                 "SIPCore", "SIPTransaction", "SIPTransport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
+        // L4: the registrar role.
+        .target(
+            name: "Registrar",
+            dependencies: [
+                "SIPCore", "STUNCore", "SIPTransaction", "SIPTransport", "SIPStack", "Location",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
         // L5: the command-line tool.
@@ -82,6 +92,15 @@ let package = Package(
             dependencies: [
                 "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport",
                 .product(name: "NIOPosix", package: "swift-nio"),
+            ]
+        ),
+        .testTarget(
+            name: "RegistrarTests",
+            dependencies: [
+                "Registrar", "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport", "STUNCore", "Location", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),

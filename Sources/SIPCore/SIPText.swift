@@ -163,3 +163,10 @@ enum SIPText {
         return trimmed
     }
 }
+
+extension SIPHeaders {
+    /// Splits the parameters of an authentication header (`a=1, b="x, y"`) at top-level commas.
+    public static func splitAuthParameters(_ text: Substring) throws(SIPParseError) -> [Substring] {
+        try SIPText.splitList(text, header: .authorization)
+    }
+}

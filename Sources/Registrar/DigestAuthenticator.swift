@@ -1,0 +1,159 @@
+import Crypto
+import Location
+import SIPCore
+
+/// HTTP digest authentication for SIP with SHA-256 and MD5 (RFC 8760, RFC 7616 §3.4).
+///
+/// Nonces carry their creation time and an HMAC of it, so the registrar keeps no nonce state;
+/// an old nonce with a valid HMAC gets `stale=true` and the phone retries without asking the
+/// user again.
+public struct DigestAuthenticator: Sendable {
+    /// The outcome of checking an Authorization header.
+    public enum Verdict: Equatable, Sendable {
+        /// The credentials are right.
+        case authenticated(username: String)
+        /// No usable credentials for this realm: challenge.
+        case missing
+        /// Right password, expired nonce: challenge with `stale=true`.
+        case stale
+        /// The user is unknown or the password is wrong: 403.
+        case refused
+    }
+
+    /// The digest hash algorithms offered, strongest first.
+    public enum Algorithm: String, CaseIterable, Sendable {
+        case sha256 = "SHA-256"
+        case md5 = "MD5"
+
+        func hash(_ text: String) -> String {
+            switch self {
+            case .sha256: Self.hex(SHA256.hash(data: Array(text.utf8)))
+            case .md5: Self.hex(Insecure.MD5.hash(data: Array(text.utf8)))
+            }
+        }
+
+        static func hex(_ digest: some Sequence<UInt8>) -> String {
+            digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+        }
+    }
+
+    /// The realm (the domain).
+    public let realm: String
+    /// How long a nonce is accepted, in milliseconds. Default 5 minutes.
+    public let nonceLifetime: Int64
+    private let secret: [UInt8]
+
+    /// Creates an authenticator; `secret` signs nonces (random per process by default).
+    public init(realm: String, secret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }, nonceLifetime: Int64 = 300_000) {
+        self.realm = realm
+        self.secret = secret
+        self.nonceLifetime = nonceLifetime
+    }
+
+    /// The hashes of a new password, for an ``Account``.
+    public static func account(username: String, realm: String, password: String) -> Account {
+        let a1 = "\(username):\(realm):\(password)"
+        return Account(username: username, realm: realm, ha1MD5: Algorithm.md5.hash(a1), ha1SHA256: Algorithm.sha256.hash(a1))
+    }
+
+    /// WWW-Authenticate values: SHA-256 first, then MD5 (RFC 8760 §2.4).
+    public func challenges(now: Int64, stale: Bool = false) -> [String] {
+        let nonce = makeNonce(now: now)
+        return Algorithm.allCases.map { algorithm in
+            "Digest realm=\"\(realm)\", nonce=\"\(nonce)\", algorithm=\(algorithm.rawValue), qop=\"auth\""
+                + (stale ? ", stale=true" : "")
+        }
+    }
+
+    /// Checks the Authorization header of a request for this realm.
+    public func verify(_ request: SIPMessage, now: Int64, account lookup: (String) async throws -> Account?) async rethrows -> Verdict {
+        guard let method = request.requestLine?.method else { return .missing }
+        let candidates = request.headers.lines(.authorization).compactMap(DigestCredentials.init)
+        guard let credentials = candidates.first(where: { $0.realm == realm }) else { return .missing }
+        guard let algorithm = Algorithm.allCases.first(where: { $0.rawValue.caseInsensitiveEquals(credentials.algorithm ?? "MD5") }),
+              let account = try await lookup(credentials.username)
+        else { return .refused }
+        let ha1 = algorithm == .sha256 ? account.ha1SHA256 : account.ha1MD5
+        let ha2 = algorithm.hash("\(method):\(credentials.uri)")
+        let expected: String
+        if let qop = credentials.qop {
+            guard qop == "auth", let nc = credentials.nc, let cnonce = credentials.cnonce else { return .refused }
+            expected = algorithm.hash("\(ha1):\(credentials.nonce):\(nc):\(cnonce):\(qop):\(ha2)")
+        } else {
+            expected = algorithm.hash("\(ha1):\(credentials.nonce):\(ha2)")
+        }
+        guard expected == credentials.response.lowercased() else { return .refused }
+        switch nonceAge(credentials.nonce, now: now) {
+        case .some(let age) where age <= nonceLifetime: return .authenticated(username: credentials.username)
+        case .some: return .stale
+        case .none: return .missing
+        }
+    }
+
+    private func makeNonce(now: Int64) -> String {
+        let stamp = String(now, radix: 16)
+        return stamp + "." + mac(stamp)
+    }
+
+    /// The age of a nonce this authenticator made, or `nil` for a forged or foreign one.
+    private func nonceAge(_ nonce: String, now: Int64) -> Int64? {
+        let parts = nonce.split(separator: ".", maxSplits: 1)
+        guard parts.count == 2, mac(String(parts[0])) == parts[1], let made = Int64(parts[0], radix: 16) else { return nil }
+        return now - made
+    }
+
+    private func mac(_ text: String) -> String {
+        Algorithm.hex(HMAC<SHA256>.authenticationCode(for: Array("\(realm):\(text)".utf8), using: SymmetricKey(data: secret))).prefix(32).description
+    }
+}
+
+/// The fields of a `Digest` Authorization header.
+struct DigestCredentials {
+    var username: String
+    var realm: String
+    var nonce: String
+    var uri: String
+    var response: String
+    var algorithm: String?
+    var qop: String?
+    var nc: String?
+    var cnonce: String?
+
+    init?(_ header: Substring) {
+        let text = header.drop { $0 == " " }
+        guard text.lowercased().hasPrefix("digest ") else { return nil }
+        var fields: [String: String] = [:]
+        guard let parts = try? SIPHeaders.splitAuthParameters(text.dropFirst(7)) else { return nil }
+        for part in parts {
+            guard let equals = part.firstIndex(of: "=") else { continue }
+            let name = trimmed(part[..<equals]).lowercased()
+            var value = String(trimmed(part[part.index(after: equals)...]))
+            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
+            fields[name] = value
+        }
+        guard let username = fields["username"], let realm = fields["realm"], let nonce = fields["nonce"],
+              let uri = fields["uri"], let response = fields["response"] else { return nil }
+        self.username = username
+        self.realm = realm
+        self.nonce = nonce
+        self.uri = uri
+        self.response = response
+        self.algorithm = fields["algorithm"]
+        self.qop = fields["qop"]
+        self.nc = fields["nc"]
+        self.cnonce = fields["cnonce"]
+    }
+}
+
+extension StringProtocol {
+    func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
+        lowercased() == other.lowercased()
+    }
+}
+
+/// The text without surrounding spaces.
+private func trimmed(_ text: Substring) -> Substring {
+    var result = text.drop { $0 == " " }
+    while result.last == " " { result = result.dropLast() }
+    return result
+}

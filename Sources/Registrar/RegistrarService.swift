@@ -1,0 +1,167 @@
+import Location
+import NIOCore
+import SIPCore
+import SIPStack
+import SIPTransaction
+import SIPTransport
+import STUNCore
+
+/// The registrar role (SPEC B7, B12): authenticates REGISTERs with digest, applies the binding
+/// rules, answers OPTIONS, and answers STUN Binding requests and CRLF pings on its connections.
+public final class RegistrarService: Sendable {
+    /// How the registrar behaves.
+    public struct Configuration: Sendable {
+        /// The domain it serves and the digest realm. Default `example.com`.
+        public var domain: String
+        /// Expiry rules (Expires default 120, Min-Expires 60).
+        public var policy: RegistrationPolicy
+        /// The Server header value.
+        public var serverName: String
+
+        /// Creates a configuration.
+        public init(domain: String = "example.com", policy: RegistrationPolicy = .init(), serverName: String = "Edgeway registrar") {
+            self.domain = domain
+            self.policy = policy
+            self.serverName = serverName
+        }
+    }
+
+    private let stack: SIPStack
+    private let locations: any LocationStore
+    private let accounts: any AccountStore
+    private let authenticator: DigestAuthenticator
+    private let configuration: Configuration
+    private let clock: @Sendable () -> Int64
+
+    /// Creates the registrar on a stack and attaches itself as the stack's request handler.
+    ///
+    /// - Parameter clock: milliseconds since 1970; injected so tests control time.
+    public init(stack: SIPStack, locations: any LocationStore, accounts: any AccountStore, configuration: Configuration,
+                authenticator: DigestAuthenticator? = nil, clock: @escaping @Sendable () -> Int64) {
+        self.stack = stack
+        self.locations = locations
+        self.accounts = accounts
+        self.configuration = configuration
+        self.authenticator = authenticator ?? DigestAuthenticator(realm: configuration.domain)
+        self.clock = clock
+        stack.setHandlers(onRequest: { [weak self] request in
+            guard let self else { return }
+            Task { await self.handle(request) }
+        }, onTransportEvent: { [weak self] event in
+            self?.handle(event)
+        })
+    }
+
+    private func handle(_ request: SIPStack.IncomingRequest) async {
+        let message = request.message
+        switch message.requestLine?.method {
+        case "REGISTER":
+            request.respond(await register(message, flow: request.flow))
+        case "OPTIONS":
+            request.respond(answer(message, 200, "OK"))
+        case "ACK":
+            break
+        default:
+            request.respond(answer(message, 501, "Not Implemented"))
+        }
+    }
+
+    /// RFC 3261 §10.3 with digest authentication.
+    func register(_ request: SIPMessage, flow: Flow) async -> SIPMessage {
+        let now = clock()
+        guard let to = try? request.to(), to.uri.isSIP, let user = to.uri.user else {
+            return answer(request, 400, "Bad Request (To must be a SIP AOR)")
+        }
+        guard to.uri.host.lowercased() == configuration.domain.lowercased() else {
+            return answer(request, 404, "Not Found (domain \(to.uri.host) is not served here)")
+        }
+        let aor = "sip:\(user)@\(configuration.domain.lowercased())"
+        let verdict = await (try? authenticator.verify(request, now: now) { [accounts, configuration] username in
+            try await accounts.account(username: username, realm: configuration.domain)
+        }) ?? .missing
+        switch verdict {
+        case .missing, .stale:
+            var challenge = answer(request, 401, "Unauthorized")
+            for value in authenticator.challenges(now: now, stale: verdict == .stale) {
+                challenge.headers.append(.wwwAuthenticate, value)
+            }
+            return challenge
+        case .refused:
+            return answer(request, 403, "Forbidden")
+        case .authenticated(let username) where username != String(user):
+            return answer(request, 403, "Forbidden (\(username) may not register \(aor))")
+        case .authenticated:
+            break
+        }
+        let pathIdentity = (request.headers.lines(.path).map(String.init) + ["\(flow.transport)/\(flow.remoteHost):\(flow.remotePort)"])
+            .joined(separator: ",")
+        let policy = configuration.policy
+        let decision: BindingDecision
+        do {
+            decision = try await locations.update(aor: aor) { bindings in
+                let decision = BindingRules.apply(request, aor: aor, to: bindings, pathIdentity: pathIdentity, policy: policy, now: now)
+                if case .accept(let updated, _) = decision { bindings = updated }
+                return decision
+            }
+        } catch {
+            return answer(request, 500, "Server Internal Error (location store: \(error))")
+        }
+        switch decision {
+        case .reject(let status, let reason, let minExpires):
+            var response = answer(request, status, reason)
+            if let minExpires { response.headers.append(.minExpires, String(minExpires)) }
+            return response
+        case .accept(let bindings, let newOnPath):
+            var response = answer(request, 200, "OK")
+            for contact in BindingRules.responseContacts(bindings, newOnPath: newOnPath, now: now) {
+                response.headers.append(.contact, contact)
+            }
+            return response
+        }
+    }
+
+    /// STUN Binding requests on the registrar's own connections get their mapped address
+    /// (SPEC B12); unknown comprehension-required attributes get 420 (RFC 8489 §6.3.1).
+    private func handle(_ event: SIPTransportEvent) {
+        guard case .stun(let bytes, let flow) = event,
+              let request = try? STUNMessage.decode(Array(bytes.readableBytesView)),
+              request.type == .bindingRequest
+        else { return }
+        let response: STUNMessage
+        let unknown = request.unknownComprehensionRequired
+        if !unknown.isEmpty {
+            response = .errorResponse(for: request, code: 420, reason: "Unknown Attribute", unknownAttributes: unknown)
+        } else if let mapped = STUNAddress(flow.remote) {
+            response = .bindingSuccess(for: request, mappedAddress: mapped)
+        } else {
+            return
+        }
+        let transport = stack.transport
+        Task { try? await transport.send(ByteBuffer(bytes: response.encode()), on: flow) }
+    }
+
+    private func answer(_ request: SIPMessage, _ status: Int, _ reason: String) -> SIPMessage {
+        var response = SIPResponseBuilder.response(to: request, statusCode: status, reasonPhrase: reason,
+                                                   toTag: "r\(UInt32.random(in: 1...UInt32.max))")
+        response.headers.append(.init("Server"), configuration.serverName)
+        return response
+    }
+}
+
+extension STUNAddress {
+    /// The address of a NIO socket address, if it is IPv4 or IPv6.
+    init?(_ address: SocketAddress) {
+        guard let port = address.port else { return nil }
+        switch address {
+        case .v4(let v4):
+            let raw = UInt32(bigEndian: v4.address.sin_addr.s_addr)
+            self.init(address: [UInt8(raw >> 24), UInt8(raw >> 16 & 0xFF), UInt8(raw >> 8 & 0xFF), UInt8(raw & 0xFF)],
+                      port: UInt16(port))
+        case .v6(let v6):
+            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            self.init(address: bytes, port: UInt16(port))
+        case .unixDomainSocket:
+            return nil
+        }
+    }
+}
