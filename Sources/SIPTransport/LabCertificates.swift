@@ -95,10 +95,12 @@ public enum SIPTLS {
         return try NIOSSLContext(configuration: configuration)
     }
 
-    /// A client context trusting the given CA (or the system roots when `nil`).
-    public static func clientContext(trustedCAPEM: String?) throws -> NIOSSLContext {
+    /// A client context trusting the given CA (or the system roots when `nil`); with
+    /// `verifyPeer: false` any certificate is accepted (for diagnostics only).
+    public static func clientContext(trustedCAPEM: String?, verifyPeer: Bool = true) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
+        if !verifyPeer { configuration.certificateVerification = .none }
         if let trustedCAPEM {
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustedCAPEM.utf8)))
         }

@@ -122,8 +122,10 @@ public final class SIPTransportLayer: Sendable {
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     if transport == .tls, let context = self.configuration.tlsClient {
+                        // SNI carries names only; for an IP literal the chain is still verified.
+                        let isIPLiteral = serverHostname.map { (try? SocketAddress(ipAddress: $0, port: 0)) != nil } ?? false
                         try channel.pipeline.syncOperations.addHandler(
-                            try NIOSSLClientHandler(context: context, serverHostname: serverHostname))
+                            try NIOSSLClientHandler(context: context, serverHostname: isIPLiteral ? nil : serverHostname))
                     }
                     try self.addStreamHandlers(to: channel, transport: transport, connectionID: id, role: .client)
                 }

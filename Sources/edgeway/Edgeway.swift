@@ -1,11 +1,11 @@
 import ArgumentParser
 
-/// The `edgeway` command: operator tools for the Edgeway SIP edge-traversal system.
+/// The `edgeway` command: operator tools and servers of the Edgeway SIP edge-traversal system.
 @main
-struct Edgeway: ParsableCommand {
+struct Edgeway: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "edgeway",
         abstract: "Edgeway: SIP edge traversal with STUN keepalive failover.",
-        subcommands: [MessageCommand.self]
+        subcommands: [ServeCommand.self, UsersCommand.self, StunCommand.self, MessageCommand.self]
     )
 }

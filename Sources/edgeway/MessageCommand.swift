@@ -5,7 +5,7 @@ import SIPCore
 import SIPTransport
 
 /// `edgeway message …`: tools for single SIP messages.
-struct MessageCommand: ParsableCommand {
+struct MessageCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "message",
         abstract: "Inspect SIP messages.",

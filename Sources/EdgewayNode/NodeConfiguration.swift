@@ -1,0 +1,124 @@
+import Foundation
+import Yams
+
+/// A node's configuration file (YAML). Every key is optional and has the default shown in
+/// `docs/registrar.yaml`; unknown keys are errors that name the key.
+public struct NodeConfiguration: Sendable, Equatable {
+    /// The SIP domain served (digest realm). Default `example.com`.
+    public var domain = "example.com"
+    /// The data folder for SQLite files and generated certificates. Default `./edgeway-data`.
+    public var data = "./edgeway-data"
+    /// Listening addresses per transport, `host:port`. Default UDP and TCP on 127.0.0.1:5060, TLS on 127.0.0.1:5061.
+    public var listen: [String: String] = ["udp": "127.0.0.1:5060", "tcp": "127.0.0.1:5060", "tls": "127.0.0.1:5061"]
+    /// PEM certificate chain and key for TLS; without them a lab CA and certificate are generated under `data/tls`.
+    public var tlsCertificate: String?
+    /// The key for `tlsCertificate`.
+    public var tlsKey: String?
+    /// Registration expiry default, minimum and maximum, in seconds (120, 60, 3600).
+    public var defaultExpires: Int64 = 120
+    public var minExpires: Int64 = 60
+    public var maxExpires: Int64 = 3_600
+
+    /// The defaults.
+    public init() {}
+
+    /// Reads and checks a configuration file.
+    public init(contentsOf path: String) throws {
+        guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
+            throw NodeConfigurationError(path: path, key: nil, problem: "cannot read the file")
+        }
+        try self.init(yaml: text, path: path)
+    }
+
+    /// Parses YAML text; `path` names the file in errors.
+    public init(yaml: String, path: String = "configuration") throws {
+        self.init()
+        let node: Node?
+        do {
+            node = try Yams.compose(yaml: yaml)
+        } catch {
+            throw NodeConfigurationError(path: path, key: nil, problem: "not valid YAML: \(error)")
+        }
+        guard let node else { return }
+        guard let root = node.mapping else {
+            throw NodeConfigurationError(path: path, key: nil, problem: "the top level must be a mapping of keys")
+        }
+        for (keyNode, value) in root {
+            let key = keyNode.string ?? "?"
+            func fail(_ problem: String) -> NodeConfigurationError {
+                NodeConfigurationError(path: path, key: key, problem: problem)
+            }
+            func string() throws -> String {
+                guard let text = value.string, !text.isEmpty else { throw fail("expected text") }
+                return text
+            }
+            func seconds() throws -> Int64 {
+                guard let number = value.int, number >= 0 else { throw fail("expected a whole number of seconds") }
+                return Int64(number)
+            }
+            switch key {
+            case "domain": domain = try string()
+            case "data": data = try string()
+            case "tls":
+                guard let tls = value.mapping else { throw fail("expected certificate: and key: paths") }
+                for (tlsKey, tlsValue) in tls {
+                    switch tlsKey.string {
+                    case "certificate": tlsCertificate = tlsValue.string
+                    case "key": self.tlsKey = tlsValue.string
+                    default:
+                        throw NodeConfigurationError(path: path, key: "tls.\(tlsKey.string ?? "?")",
+                                                     problem: "unknown key; allowed: certificate, key")
+                    }
+                }
+            case "listen":
+                guard let listen = value.mapping else { throw fail("expected udp:, tcp: and tls: addresses") }
+                self.listen = [:]
+                for (kindNode, addressNode) in listen {
+                    let kind = kindNode.string ?? "?"
+                    guard ["udp", "tcp", "tls"].contains(kind) else {
+                        throw NodeConfigurationError(path: path, key: "listen.\(kind)", problem: "unknown transport; allowed: udp, tcp, tls")
+                    }
+                    guard let address = addressNode.string, Self.splitHostPort(address) != nil else {
+                        throw NodeConfigurationError(path: path, key: "listen.\(kind)", problem: "expected host:port, e.g. 127.0.0.1:5060")
+                    }
+                    self.listen[kind] = address
+                }
+            case "defaultExpires": defaultExpires = try seconds()
+            case "minExpires": minExpires = try seconds()
+            case "maxExpires": maxExpires = try seconds()
+            default:
+                throw fail("unknown key; allowed: domain, data, listen, tls, defaultExpires, minExpires, maxExpires")
+            }
+        }
+        guard minExpires <= defaultExpires, defaultExpires <= maxExpires else {
+            throw NodeConfigurationError(path: path, key: "defaultExpires",
+                                         problem: "must lie between minExpires (\(minExpires)) and maxExpires (\(maxExpires))")
+        }
+        guard (tlsCertificate == nil) == (tlsKey == nil) else {
+            throw NodeConfigurationError(path: path, key: "tls", problem: "give both certificate and key, or neither")
+        }
+    }
+
+    /// `host:port` → (host, port); IPv6 hosts in brackets.
+    public static func splitHostPort(_ text: String) -> (host: String, port: Int)? {
+        guard let colon = text.lastIndex(of: ":"), let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port)
+        else { return nil }
+        var host = String(text[..<colon])
+        if host.hasPrefix("["), host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
+        return host.isEmpty ? nil : (host, port)
+    }
+}
+
+/// A configuration problem, naming the file, the key and what is allowed.
+public struct NodeConfigurationError: Error, CustomStringConvertible, Equatable {
+    /// The file.
+    public var path: String
+    /// The key, dotted for nested ones.
+    public var key: String?
+    /// What is wrong and what is allowed.
+    public var problem: String
+
+    public var description: String {
+        key.map { "\(path): \($0): \(problem)" } ?? "\(path): \(problem)"
+    }
+}

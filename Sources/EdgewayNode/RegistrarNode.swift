@@ -1,0 +1,64 @@
+import Foundation
+import Location
+import LocationSQLite
+import NIOCore
+import NIOPosix
+import NIOSSL
+import Registrar
+import SIPStack
+import SIPTransport
+
+/// A registrar as a running node: SQLite stores under the data folder, listeners from the
+/// configuration, TLS from PEM files or a generated lab certificate, expired bindings purged.
+public final class RegistrarNode: Sendable {
+    /// The addresses actually bound, per transport.
+    public let boundAddresses: [SIPTransportKind: SocketAddress]
+    private let stack: SIPStack
+    private let registrar: RegistrarService
+    private let purge: RepeatedTask
+
+    /// Opens the stores and starts listening.
+    public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
+        let data = URL(fileURLWithPath: configuration.data)
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        let locations = try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
+        let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path)
+        let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
+        let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: tlsServer))
+        self.stack = stack
+        let policy = RegistrationPolicy(defaultExpires: configuration.defaultExpires, minExpires: configuration.minExpires,
+                                        maxExpires: configuration.maxExpires)
+        registrar = RegistrarService(stack: stack, locations: locations, accounts: accounts,
+                                     configuration: .init(domain: configuration.domain, policy: policy),
+                                     clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        var bound: [SIPTransportKind: SocketAddress] = [:]
+        for kind in SIPTransportKind.allCases {
+            guard let text = configuration.listen[kind.rawValue], let (host, port) = NodeConfiguration.splitHostPort(text) else { continue }
+            do {
+                bound[kind] = try await stack.transport.listen(kind, host: host, port: port)
+            } catch {
+                await stack.transport.shutdown()
+                throw NodeConfigurationError(path: "listen", key: kind.rawValue, problem: "cannot listen on \(text): \(error)")
+            }
+        }
+        boundAddresses = bound
+        purge = group.next().scheduleRepeatedTask(initialDelay: .seconds(30), delay: .seconds(30)) { _ in
+            Task { _ = try? await locations.purgeExpired(now: Int64(Date().timeIntervalSince1970 * 1000)) }
+        }
+    }
+
+    /// Closes listeners and connections.
+    public func shutdown() async {
+        purge.cancel()
+        await stack.transport.shutdown()
+    }
+
+    private static func tlsContext(_ configuration: NodeConfiguration, data: URL) throws -> NIOSSLContext {
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            let chain = try String(contentsOfFile: certificate, encoding: .utf8)
+            let keyText = try String(contentsOfFile: key, encoding: .utf8)
+            return try SIPTLS.serverContext(certificateChainPEM: chain, privateKeyPEM: keyText)
+        }
+        return try LabCertificates.loadOrCreate(in: data.appendingPathComponent("tls")).serverContext()
+    }
+}

@@ -1,0 +1,71 @@
+import ArgumentParser
+import EdgewayNode
+import Foundation
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import SIPTransport
+import STUNCore
+
+/// `edgeway stun probe HOST:PORT`: one Binding request, its RTT and the mapped address.
+struct StunCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "stun", abstract: "STUN tools.", subcommands: [Probe.self])
+
+    struct Probe: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "Send one STUN Binding request and print the RTT and the mapped address; exit 1 on timeout.")
+
+        @Argument(help: "The server, host:port (IPv6 in brackets).") var server: String
+        @Option(help: "udp, tcp or tls.") var transport: SIPTransportKind = .udp
+        @Option(help: "Seconds to wait for the answer.") var timeout: Double = 3
+        @Option(help: "A PEM CA file to trust for TLS (default: the system roots).") var ca: String?
+        @Flag(help: "Accept any TLS certificate (diagnostics only).") var insecure = false
+
+        func run() async throws {
+            guard let (host, port) = NodeConfiguration.splitHostPort(server) else {
+                throw ValidationError("server must be host:port, e.g. 127.0.0.1:3478")
+            }
+            let remote = try SocketAddress.makeAddressResolvingHost(host, port: port)
+            let answers = NIOLockedValueBox<[STUNMessage]>([])
+            var configuration = SIPTransportLayer.Configuration()
+            if transport == .tls {
+                configuration.tlsClient = try SIPTLS.clientContext(
+                    trustedCAPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) }, verifyPeer: !insecure)
+            }
+            let layer = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, configuration: configuration) { event in
+                if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)) {
+                    answers.withLockedValue { $0.append(message) }
+                }
+            }
+            if transport == .udp {
+                _ = try await layer.listen(.udp, host: remote.protocol == .inet6 ? "::" : "0.0.0.0", port: 0)
+            }
+            let flow = try await layer.connect(transport, to: remote, serverHostname: host)
+            let request = STUNMessage.bindingRequest()
+            let sent = ContinuousClock.now
+            try await layer.send(ByteBuffer(bytes: request.encode()), on: flow)
+            let deadline = sent + .seconds(timeout)
+            while ContinuousClock.now < deadline {
+                if let answer = answers.withLockedValue({ $0.first { $0.transactionID == request.transactionID } }) {
+                    let rtt = ContinuousClock.now - sent
+                    let milliseconds = Double(rtt.components.attoseconds) / 1e15 + Double(rtt.components.seconds) * 1000
+                    if let error = answer.errorCode {
+                        print("STUN \(answer.type) from \(server) over \(transport): \(error.code) \(error.reason), RTT \(String(format: "%.2f", milliseconds)) ms")
+                        await layer.shutdown()
+                        throw ExitCode(2)
+                    }
+                    print("STUN Binding success from \(server) over \(transport): mapped address \(answer.mappedAddress?.description ?? "none"), RTT \(String(format: "%.2f", milliseconds)) ms")
+                    await layer.shutdown()
+                    return
+                }
+                try await Task.sleep(for: .milliseconds(1))
+            }
+            print("STUN Binding to \(server) over \(transport): no answer within \(timeout) s")
+            await layer.shutdown()
+            throw ExitCode(1)
+        }
+    }
+}
+
+extension SIPTransportKind: ExpressibleByArgument {}

@@ -1,0 +1,79 @@
+import ArgumentParser
+import EdgewayNode
+import Foundation
+import Location
+import LocationSQLite
+import Registrar
+
+/// `edgeway users add|list|remove`: the registrar's accounts in its data folder.
+struct UsersCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "users",
+        abstract: "Manage the registrar's SIP accounts (stored as digest hashes in SQLite).",
+        subcommands: [Add.self, List.self, Remove.self]
+    )
+
+    /// Where the accounts are: a configuration file or a data folder and domain.
+    struct Location: ParsableArguments {
+        @Option(help: "A node configuration file (its data folder and domain are used).")
+        var config: String?
+
+        @Option(help: "The data folder (default ./edgeway-data).")
+        var data: String?
+
+        @Option(help: "The SIP domain / digest realm (default example.com).")
+        var domain: String?
+
+        func resolve() throws -> (store: SQLiteAccountStore, domain: String) {
+            var configuration = NodeConfiguration()
+            if let config {
+                do { configuration = try NodeConfiguration(contentsOf: config) } catch { throw ValidationError("\(error)") }
+            }
+            let folder = data ?? configuration.data
+            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            let store = try SQLiteAccountStore(path: URL(fileURLWithPath: folder).appendingPathComponent("accounts.sqlite").path)
+            return (store, domain ?? configuration.domain)
+        }
+    }
+
+    struct Add: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Add an account or change its password.")
+        @Argument(help: "The user name (the user part of sip:USER@DOMAIN).") var user: String
+        @Option(help: "The password.") var password: String
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            guard !user.isEmpty, !user.contains(where: { $0 == "@" || $0 == ":" || $0.isWhitespace }) else {
+                throw ValidationError("user must be a plain user name without @, : or spaces")
+            }
+            guard !password.isEmpty else { throw ValidationError("--password must not be empty") }
+            let (store, domain) = try location.resolve()
+            try await store.save(DigestAuthenticator.account(username: user, realm: domain, password: password))
+            print("added sip:\(user)@\(domain)")
+        }
+    }
+
+    struct List: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "List the accounts.")
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            let (store, _) = try location.resolve()
+            for account in try await store.all() { print("sip:\(account.username)@\(account.realm)") }
+        }
+    }
+
+    struct Remove: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(abstract: "Remove an account.")
+        @Argument(help: "The user name.") var user: String
+        @OptionGroup var location: Location
+
+        func run() async throws {
+            let (store, domain) = try location.resolve()
+            guard try await store.remove(username: user, realm: domain) else {
+                throw ValidationError("no account sip:\(user)@\(domain)")
+            }
+            print("removed sip:\(user)@\(domain)")
+        }
+    }
+}
