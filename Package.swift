@@ -130,6 +130,15 @@ let package = Package(
             ]
         ),
         .testTarget(name: "EdgewayCLITests", dependencies: ["edgeway", "TestSupport"]),
+        .testTarget(
+            name: "IntegrationTests",
+            dependencies: [
+                "edgeway", "TestSupport", "SIPCore", "SIPStack", "SIPTransport", "STUNCore",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
     ],
     swiftLanguageModes: [.v6]
 )

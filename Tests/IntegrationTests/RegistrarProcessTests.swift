@@ -1,0 +1,143 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import SIPCore
+import SIPStack
+import SIPTransport
+import STUNCore
+import Testing
+import TestSupport
+
+/// The registrar as its own process (`edgeway serve --role registrar`), driven over real sockets
+/// on 127.0.0.1: digest REGISTER on UDP, TCP and TLS, a kill -9 and a restart with bindings and
+/// users intact, STUN on its TLS connection.
+@Suite("Registrar process", .serialized)
+struct RegistrarProcessTests {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-registrar-\(UUID().uuidString)")
+
+    func writeConfiguration() throws -> String {
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let path = folder.appendingPathComponent("registrar.yaml").path
+        try """
+            domain: example.com
+            data: \(folder.appendingPathComponent("data").path)
+            listen:
+              udp: 127.0.0.1:0
+              tcp: 127.0.0.1:0
+              tls: 127.0.0.1:0
+            """.write(toFile: path, atomically: true, encoding: .utf8)
+        return path
+    }
+
+    func register(_ transport: SIPTransportKind, user: String, cseq: Int, contactHost: String = "192.0.2.10",
+                  authorization: String? = nil) -> SIPMessage {
+        var message = try! SIPParser.parse("""
+            REGISTER sip:example.com SIP/2.0\r
+            Via: SIP/2.0/\(transport.viaName) 127.0.0.1:5999;branch=z9hG4bK-\(user)-\(transport)-\(cseq);rport\r
+            Max-Forwards: 70\r
+            From: <sip:\(user)@example.com>;tag=\(user)\r
+            To: <sip:\(user)@example.com>\r
+            Call-ID: \(user)-\(transport)@test\r
+            CSeq: \(cseq) REGISTER\r
+            Contact: <sip:\(user)@\(contactHost):5999;transport=\(transport)>\r
+            Content-Length: 0\r
+            \r
+
+            """)
+        if let authorization { message.headers.append(.authorization, authorization) }
+        return message
+    }
+
+    /// REGISTER, answer the 401, return the final response.
+    func registerWithDigest(_ client: SIPStack, flow: Flow, transport: SIPTransportKind, user: String, password: String,
+                            cseq: Int) async throws -> SIPMessage {
+        let challenge = try await client.send(request: register(transport, user: user, cseq: cseq), on: flow)
+        guard challenge.statusLine?.statusCode == 401, let offer = challenge.headers.lines(.wwwAuthenticate).first else {
+            return challenge
+        }
+        let request = register(transport, user: user, cseq: cseq + 1)
+        let authorization = DigestClient.authorization(for: request, challenge: offer, username: user, password: password)
+        return try await client.send(request: register(transport, user: user, cseq: cseq + 1, authorization: authorization), on: flow)
+    }
+
+    @Test func registersOverEveryTransportAndKeepsBindingsAcrossAKill() async throws {
+        let config = try writeConfiguration()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        #expect(try EdgewayProcess.run(["users", "add", "alice", "--password", "secret", "--config", config]).status == 0)
+        #expect(try EdgewayProcess.run(["users", "add", "bob", "--password", "hunter2", "--config", config]).status == 0)
+        var registrar = try EdgewayProcess(["serve", "--role", "registrar", "--config", config])
+        var addresses = try await registrar.readyAddresses()
+        let ca = try String(contentsOf: folder.appendingPathComponent("data/tls/ca.pem"), encoding: .utf8)
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
+                              transportConfiguration: .init(tlsClient: try SIPTLS.clientContext(trustedCAPEM: ca)))
+        _ = try await client.transport.listen(.udp, host: "127.0.0.1", port: 0)
+        for transport in SIPTransportKind.allCases {
+            let flow = try await client.transport.connect(transport, to: addresses[transport]!, serverHostname: "localhost")
+            let ok = try await registerWithDigest(client, flow: flow, transport: transport, user: "alice", password: "secret", cseq: 1)
+            #expect(ok.statusLine?.statusCode == 200, "REGISTER over \(transport)")
+        }
+        let wrong = try await client.transport.connect(.tcp, to: addresses[.tcp]!)
+        let refused = try await registerWithDigest(client, flow: wrong, transport: .tcp, user: "bob", password: "nope", cseq: 1)
+        #expect(refused.statusLine?.statusCode == 403)
+
+        // STUN on the TLS connection the phone registered on.
+        let tlsFlow = try await client.transport.connect(.tls, to: addresses[.tls]!, serverHostname: "localhost")
+        let recorder = STUNAnswers()
+        client.setHandlers(onRequest: { _ in }, onTransportEvent: recorder.record)
+        let binding = STUNMessage.bindingRequest()
+        try await client.transport.send(ByteBuffer(bytes: binding.encode()), on: tlsFlow)
+        let answer = try await recorder.answer(to: binding.transactionID)
+        #expect(answer.mappedAddress == STUNAddress(address: [127, 0, 0, 1], port: UInt16(tlsFlow.local.port!)))
+
+        // kill -9, restart: bindings and users are still there.
+        try await registrar.stop(signal: SIGKILL)
+        await client.transport.shutdown()
+        registrar = try EdgewayProcess(["serve", "--role", "registrar", "--config", config])
+        addresses = try await registrar.readyAddresses()
+        let again = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let flow = try await again.transport.connect(.tcp, to: addresses[.tcp]!)
+        // A REGISTER without Contact is a query (RFC 3261 §10.2.3): it lists the bindings.
+        var query = try await registerWithDigest(again, flow: flow, transport: .tcp, user: "alice", password: "secret", cseq: 10)
+        if query.statusLine?.statusCode == 200 {
+            query = try await queryBindings(again, flow: flow)
+        }
+        #expect(try query.contacts().count == 3, "three bindings (one per transport) survived the kill")
+        let list = try EdgewayProcess.run(["users", "list", "--config", config])
+        #expect(list.output.contains("sip:alice@example.com") && list.output.contains("sip:bob@example.com"))
+        try await registrar.stop()
+        #expect(registrar.text.contains("edgeway registrar stopped"))
+        await again.transport.shutdown()
+    }
+
+    /// An authenticated REGISTER without Contact.
+    func queryBindings(_ client: SIPStack, flow: Flow) async throws -> SIPMessage {
+        func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
+            var message = register(.tcp, user: "alice", cseq: cseq, authorization: authorization)
+            message.headers.remove(.contact)
+            return message
+        }
+        let challenge = try await client.send(request: request(20, nil), on: flow)
+        let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
+        let authorization = DigestClient.authorization(for: request(21, nil), challenge: offer, username: "alice", password: "secret")
+        return try await client.send(request: request(21, authorization), on: flow)
+    }
+}
+
+/// STUN answers a test's client received.
+final class STUNAnswers: Sendable {
+    private let messages = NIOLockedValueBoxSendable<[STUNMessage]>([])
+
+    @Sendable func record(_ event: SIPTransportEvent) {
+        if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)) {
+            messages.mutate { $0.append(message) }
+        }
+    }
+
+    func answer(to transactionID: [UInt8]) async throws -> STUNMessage {
+        for _ in 0..<2_000 {
+            if let found = messages.read({ $0.first { $0.transactionID == transactionID } }) { return found }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw SIPTransportError(detail: "no STUN answer within 10 s")
+    }
+}
