@@ -59,7 +59,7 @@ let package = Package(
             ]
         ),
         // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
-        .target(name: "TestSupport", dependencies: ["SIPCore", "Location", .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "TestSupport", dependencies: ["SIPCore", "Location", "SIPTransport", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
         // L3: transactions on the transport, timers on an event loop.
         .target(
             name: "SIPStack",
@@ -106,6 +106,11 @@ let package = Package(
                 "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport",
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
+        ),
+        .testTarget(
+            name: "InteropTests",
+            dependencies: ["edgeway", "TestSupport", "Registrar", "Location", "LocationSQLite", "SIPTransport"],
+            exclude: ["SIPp"]
         ),
         .testTarget(
             name: "RegistrarTests",

@@ -18,6 +18,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var defaultExpires: Int64 = 120
     public var minExpires: Int64 = 60
     public var maxExpires: Int64 = 3_600
+    /// Digest algorithms offered, most preferred first: `SHA-256`, `MD5`. Default both, SHA-256 first.
+    public var digestAlgorithms = ["SHA-256", "MD5"]
 
     /// The defaults.
     public init() {}
@@ -83,11 +85,17 @@ public struct NodeConfiguration: Sendable, Equatable {
                     }
                     self.listen[kind] = address
                 }
+            case "digestAlgorithms":
+                guard let list = value.sequence?.compactMap(\.string), !list.isEmpty,
+                      list.allSatisfy({ ["SHA-256", "MD5"].contains($0) }), Set(list).count == list.count else {
+                    throw fail("expected a list of SHA-256 and/or MD5, most preferred first")
+                }
+                digestAlgorithms = list
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()
             default:
-                throw fail("unknown key; allowed: domain, data, listen, tls, defaultExpires, minExpires, maxExpires")
+                throw fail("unknown key; allowed: domain, data, listen, tls, digestAlgorithms, defaultExpires, minExpires, maxExpires")
             }
         }
         guard minExpires <= defaultExpires, defaultExpires <= maxExpires else {

@@ -29,7 +29,8 @@ public final class RegistrarNode: Sendable {
         let policy = RegistrationPolicy(defaultExpires: configuration.defaultExpires, minExpires: configuration.minExpires,
                                         maxExpires: configuration.maxExpires)
         registrar = RegistrarService(stack: stack, locations: locations, accounts: accounts,
-                                     configuration: .init(domain: configuration.domain, policy: policy),
+                                     configuration: .init(domain: configuration.domain, policy: policy,
+                                                          digestAlgorithms: configuration.digestAlgorithms.compactMap(DigestAuthenticator.Algorithm.init)),
                                      clock: { Int64(Date().timeIntervalSince1970 * 1000) })
         var bound: [SIPTransportKind: SocketAddress] = [:]
         for kind in SIPTransportKind.allCases {

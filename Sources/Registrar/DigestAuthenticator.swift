@@ -39,13 +39,17 @@ public struct DigestAuthenticator: Sendable {
 
     /// The realm (the domain).
     public let realm: String
+    /// The algorithms offered, in order of preference (RFC 8760 §2.4). Default SHA-256, then MD5.
+    public let algorithms: [Algorithm]
     /// How long a nonce is accepted, in milliseconds. Default 5 minutes.
     public let nonceLifetime: Int64
     private let secret: [UInt8]
 
     /// Creates an authenticator; `secret` signs nonces (random per process by default).
-    public init(realm: String, secret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }, nonceLifetime: Int64 = 300_000) {
+    public init(realm: String, algorithms: [Algorithm] = [.sha256, .md5],
+                secret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }, nonceLifetime: Int64 = 300_000) {
         self.realm = realm
+        self.algorithms = algorithms
         self.secret = secret
         self.nonceLifetime = nonceLifetime
     }
@@ -56,10 +60,10 @@ public struct DigestAuthenticator: Sendable {
         return Account(username: username, realm: realm, ha1MD5: Algorithm.md5.hash(a1), ha1SHA256: Algorithm.sha256.hash(a1))
     }
 
-    /// WWW-Authenticate values: SHA-256 first, then MD5 (RFC 8760 §2.4).
+    /// WWW-Authenticate values, one per algorithm in order of preference (RFC 8760 §2.4).
     public func challenges(now: Int64, stale: Bool = false) -> [String] {
         let nonce = makeNonce(now: now)
-        return Algorithm.allCases.map { algorithm in
+        return algorithms.map { algorithm in
             "Digest realm=\"\(realm)\", nonce=\"\(nonce)\", algorithm=\(algorithm.rawValue), qop=\"auth\""
                 + (stale ? ", stale=true" : "")
         }
@@ -70,7 +74,7 @@ public struct DigestAuthenticator: Sendable {
         guard let method = request.requestLine?.method else { return .missing }
         let candidates = request.headers.lines(.authorization).compactMap(DigestCredentials.init)
         guard let credentials = candidates.first(where: { $0.realm == realm }) else { return .missing }
-        guard let algorithm = Algorithm.allCases.first(where: { $0.rawValue.caseInsensitiveEquals(credentials.algorithm ?? "MD5") }),
+        guard let algorithm = algorithms.first(where: { $0.rawValue.caseInsensitiveEquals(credentials.algorithm ?? "MD5") }),
               let account = try await lookup(credentials.username)
         else { return .refused }
         let ha1 = algorithm == .sha256 ? account.ha1SHA256 : account.ha1MD5

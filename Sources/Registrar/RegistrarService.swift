@@ -17,12 +17,16 @@ public final class RegistrarService: Sendable {
         public var policy: RegistrationPolicy
         /// The Server header value.
         public var serverName: String
+        /// Digest algorithms offered, most preferred first. Default SHA-256, then MD5.
+        public var digestAlgorithms: [DigestAuthenticator.Algorithm]
 
         /// Creates a configuration.
-        public init(domain: String = "example.com", policy: RegistrationPolicy = .init(), serverName: String = "Edgeway registrar") {
+        public init(domain: String = "example.com", policy: RegistrationPolicy = .init(), serverName: String = "Edgeway registrar",
+                    digestAlgorithms: [DigestAuthenticator.Algorithm] = [.sha256, .md5]) {
             self.domain = domain
             self.policy = policy
             self.serverName = serverName
+            self.digestAlgorithms = digestAlgorithms
         }
     }
 
@@ -42,7 +46,8 @@ public final class RegistrarService: Sendable {
         self.locations = locations
         self.accounts = accounts
         self.configuration = configuration
-        self.authenticator = authenticator ?? DigestAuthenticator(realm: configuration.domain)
+        self.authenticator = authenticator
+            ?? DigestAuthenticator(realm: configuration.domain, algorithms: configuration.digestAlgorithms)
         self.clock = clock
         stack.setHandlers(onRequest: { [weak self] request in
             guard let self else { return }

@@ -5,17 +5,18 @@ import SIPTransport
 
 /// An `edgeway` process started by a test: its standard output is collected, and the addresses
 /// it bound are read from its "ready" line.
-final class EdgewayProcess: @unchecked Sendable {
-    let process = Process()
+public final class EdgewayProcess: @unchecked Sendable {
+    /// The running process.
+    public let process = Process()
     private let output = NIOLockedValueBox("")
 
     /// The `edgeway` binary built next to the test bundle.
-    static var binary: URL {
+    public static var binary: URL {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeway")
     }
 
     /// Runs `edgeway` with arguments to completion and returns its output and status.
-    static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
@@ -29,7 +30,7 @@ final class EdgewayProcess: @unchecked Sendable {
     }
 
     /// Starts a long-running `edgeway` command.
-    init(_ arguments: [String]) throws {
+    public init(_ arguments: [String]) throws {
         process.executableURL = Self.binary
         process.arguments = arguments
         let pipe = Pipe()
@@ -42,10 +43,11 @@ final class EdgewayProcess: @unchecked Sendable {
         try process.run()
     }
 
-    var text: String { output.withLockedValue { $0 } }
+    /// Everything the process printed so far.
+    public var text: String { output.withLockedValue { $0 } }
 
     /// Waits (up to 30 s) for the ready line and returns the bound address of each transport.
-    func readyAddresses() async throws -> [SIPTransportKind: SocketAddress] {
+    public func readyAddresses() async throws -> [SIPTransportKind: SocketAddress] {
         for _ in 0..<3_000 {
             if let line = text.split(separator: "\n").first(where: { $0.contains(" ready: ") }) {
                 var result: [SIPTransportKind: SocketAddress] = [:]
@@ -66,15 +68,17 @@ final class EdgewayProcess: @unchecked Sendable {
     }
 
     /// Sends a signal and waits (up to 30 s) for the process to end.
-    func stop(signal: Int32 = SIGTERM) async throws {
+    public func stop(signal: Int32 = SIGTERM) async throws {
         kill(process.processIdentifier, signal)
         for _ in 0..<3_000 where process.isRunning {
             try await Task.sleep(for: .milliseconds(10))
         }
     }
 
-    struct ProcessFailure: Error, CustomStringConvertible {
-        var output: String
-        var description: String { "edgeway did not become ready; output:\n\(output)" }
+    /// The process ended or never printed its ready line.
+    public struct ProcessFailure: Error, CustomStringConvertible {
+        /// What it printed.
+        public var output: String
+        public var description: String { "edgeway did not become ready; output:\n\(output)" }
     }
 }
