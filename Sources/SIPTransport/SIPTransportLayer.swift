@@ -96,8 +96,9 @@ public final class SIPTransportLayer: Sendable {
     }
 
     /// A flow to `remote`: an open connection of this transport to it, or a new one. For UDP the
-    /// flow leaves from the first UDP listener.
-    public func connect(_ transport: SIPTransportKind, to remote: SocketAddress, serverHostname: String? = nil) async throws -> Flow {
+    /// flow leaves from the first UDP listener. `local` binds a new connection to a source address.
+    public func connect(_ transport: SIPTransportKind, to remote: SocketAddress, serverHostname: String? = nil,
+                        from local: SocketAddress? = nil) async throws -> Flow {
         let key = OutgoingKey(transport: transport, remote: remote)
         if transport == .udp {
             guard let socket = state.withLockedValue({ $0.datagramSockets.values.first }) else {
@@ -116,9 +117,11 @@ public final class SIPTransportLayer: Sendable {
         if transport == .tls && configuration.tlsClient == nil {
             throw SIPTransportError(detail: "a TLS connection needs a TLS client context")
         }
-        let channel = try await ClientBootstrap(group: group)
+        var bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
             .connectTimeout(.seconds(5))
+        if let local { bootstrap = bootstrap.bind(to: local) }
+        let channel = try await bootstrap
             .channelInitializer { [self] channel in
                 channel.eventLoop.makeCompletedFuture {
                     if transport == .tls, let context = self.configuration.tlsClient {

@@ -1,0 +1,91 @@
+import Foundation
+import Location
+import NIOCore
+import NIOPosix
+import SIPCore
+import SIPStack
+import SIPTransport
+import Testing
+import TestSupport
+@testable import Registrar
+
+/// Bad input harms nothing: an oversized message closes only its own connection, and a flood of
+/// idle connections from one source does not stop another source registering.
+@Suite("Registrar under bad input")
+struct RegistrarBadInputTests {
+    func startRegistrar(maxConnectionsPerSource: Int = 200) async throws -> (SIPStack, RegistrarService, SocketAddress) {
+        let accounts = InMemoryAccountStore()
+        await accounts.save(DigestAuthenticator.account(username: "alice", realm: "example.com", password: "secret"))
+        let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
+                             transportConfiguration: .init(maxConnectionsPerSource: maxConnectionsPerSource))
+        let registrar = RegistrarService(stack: stack, locations: InMemoryLocationStore(), accounts: accounts,
+                                         configuration: .init(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        return (stack, registrar, try await stack.transport.listen(.tcp, host: "127.0.0.1", port: 0))
+    }
+
+    func registerWithDigest(_ client: SIPStack, flow: Flow, branch: String) async throws -> SIPMessage {
+        func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
+            var message = try! SIPParser.parse(MRAFixtures.register
+                .replacingOccurrences(of: "z9hG4bK3f7a1c2b9d", with: "z9hG4bK\(branch)\(cseq)")
+                .replacingOccurrences(of: "CSeq: 101", with: "CSeq: \(cseq)"))
+            if let authorization { message.headers.append(.authorization, authorization) }
+            return message
+        }
+        let challenge = try await client.send(request: request(1, nil), on: flow)
+        let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
+        let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: "alice", password: "secret")
+        return try await client.send(request: request(2, authorization), on: flow)
+    }
+
+    @Test func anOversizedMessageClosesItsConnectionOnly() async throws {
+        let (stack, registrar, address) = try await startRegistrar()
+        let events = EventLog()
+        let rogue = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: events.record)
+        let rogueFlow = try await rogue.connect(.tcp, to: address)
+        let head = MRAFixtures.register.replacingOccurrences(of: "Content-Length: 0", with: "Content-Length: 1000000")
+        try await rogue.send(ByteBuffer(string: head), on: rogueFlow)
+        try await events.wait { $0.contains { if case .flowClosed = $0 { return true } else { return false } } }
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let flow = try await client.transport.connect(.tcp, to: address)
+        #expect(try await registerWithDigest(client, flow: flow, branch: "ok").statusLine?.statusCode == 200)
+        _ = registrar
+        await rogue.shutdown()
+        await client.transport.shutdown()
+        await stack.transport.shutdown()
+    }
+
+    @Test func aThousandIdleConnectionsFromOneSourceDoNotStopAnother() async throws {
+        let (stack, registrar, address) = try await startRegistrar()
+        var idle: [Channel] = []
+        for _ in 0..<1_000 {
+            if let channel = try? await ClientBootstrap(group: MultiThreadedEventLoopGroup.singleton).connect(to: address).get() {
+                idle.append(channel)
+            }
+        }
+        #expect(idle.count == 1_000)
+        try await Task.sleep(for: .milliseconds(300))
+        #expect(stack.transport.connectionCount <= 200, "the per-source limit holds the flood at 200")
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let flow = try await client.transport.connect(.tcp, to: address, from: try SocketAddress(ipAddress: "127.0.0.2", port: 0))
+        #expect(try await registerWithDigest(client, flow: flow, branch: "other").statusLine?.statusCode == 200)
+        for channel in idle { try? await channel.close() }
+        _ = registrar
+        await client.transport.shutdown()
+        await stack.transport.shutdown()
+    }
+}
+
+/// Transport events a test received.
+final class EventLog: Sendable {
+    private let events = NIOLockedValueBoxShim<[SIPTransportEvent]>([])
+
+    @Sendable func record(_ event: SIPTransportEvent) { events.mutate { $0.append(event) } }
+
+    func wait(until predicate: @escaping ([SIPTransportEvent]) -> Bool) async throws {
+        for _ in 0..<2_000 {
+            if events.read(predicate) { return }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw SIPTransportError(detail: "condition not met within 10 s")
+    }
+}
