@@ -36,6 +36,7 @@ public final class RegistrarService: Sendable {
     private let authenticator: DigestAuthenticator
     private let configuration: Configuration
     private let clock: @Sendable () -> Int64
+    private let proxy: LocationProxy
 
     /// Creates the registrar on a stack and attaches itself as the stack's request handler.
     ///
@@ -49,6 +50,7 @@ public final class RegistrarService: Sendable {
         self.authenticator = authenticator
             ?? DigestAuthenticator(realm: configuration.domain, algorithms: configuration.digestAlgorithms)
         self.clock = clock
+        self.proxy = LocationProxy(stack: stack, locations: locations, domain: configuration.domain)
         stack.setHandlers(onRequest: { [weak self] request in
             guard let self else { return }
             Task { await self.handle(request) }
@@ -59,15 +61,18 @@ public final class RegistrarService: Sendable {
 
     private func handle(_ request: SIPStack.IncomingRequest) async {
         let message = request.message
+        let forMe = (try? message.requestURI()).map { $0.user == nil } ?? true
         switch message.requestLine?.method {
         case "REGISTER":
-            request.respond(await register(message, flow: request.flow))
-        case "OPTIONS":
+            let response = await register(message, flow: request.flow)
+            if response.statusLine?.statusCode == 200 { proxy.noteRegistered(message, flow: request.flow) }
+            request.respond(response)
+        case "OPTIONS" where forMe:
             request.respond(answer(message, 200, "OK"))
-        case "ACK":
-            break
         default:
-            request.respond(answer(message, 501, "Not Implemented"))
+            await proxy.forward(request) { [weak self] message, status, reason in
+                self?.answer(message, status, reason) ?? message
+            }
         }
     }
 
@@ -128,6 +133,7 @@ public final class RegistrarService: Sendable {
     /// STUN Binding requests on the registrar's own connections get their mapped address
     /// (SPEC B12); unknown comprehension-required attributes get 420 (RFC 8489 §6.3.1).
     private func handle(_ event: SIPTransportEvent) {
+        if case .flowClosed(let flow, _) = event { proxy.flowClosed(flow) }
         guard case .stun(let bytes, let flow) = event,
               let request = try? STUNMessage.decode(Array(bytes.readableBytesView)),
               request.type == .bindingRequest

@@ -1,0 +1,161 @@
+import Foundation
+import Location
+import NIOCore
+import NIOPosix
+import SIPCore
+import SIPStack
+import SIPTransaction
+import SIPTransport
+import Testing
+import TestSupport
+@testable import Registrar
+
+/// The registrar's location service on loopback: an INVITE from one registered UA reaches the
+/// other over the flow it registered on, the answers come back, and ACK and BYE follow the
+/// Record-Route.
+@Suite("Registrar location service")
+struct RegistrarProxyTests {
+    /// A user agent that registers over TCP and answers INVITE with 180 and 200, BYE with 200.
+    final class TestUA: Sendable {
+        let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let user: String
+        let received = NIOLockedValueBoxShim<[String]>([])
+
+        init(user: String) {
+            self.user = user
+            stack.setHandlers(onRequest: { [received, user] request in
+                let method = request.message.requestLine?.method ?? ""
+                received.mutate { $0.append(method) }
+                switch method {
+                case "INVITE":
+                    request.respond(SIPResponseBuilder.response(to: request.message, statusCode: 180, reasonPhrase: "Ringing", toTag: "t-\(user)"))
+                    var ok = SIPResponseBuilder.response(to: request.message, statusCode: 200, reasonPhrase: "OK", toTag: "t-\(user)")
+                    ok.headers.append(.contact, "<sip:\(user)@192.0.2.20:5999;transport=tcp>")
+                    for route in request.message.headers.lines(.recordRoute) { ok.headers.append(.recordRoute, route) }
+                    request.respond(ok)
+                case "BYE":
+                    request.respond(SIPResponseBuilder.response(to: request.message, statusCode: 200, reasonPhrase: "OK"))
+                default:
+                    break
+                }
+            })
+        }
+
+        func register(at address: SocketAddress) async throws -> Flow {
+            let flow = try await stack.transport.connect(.tcp, to: address)
+            func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
+                var message = try! SIPParser.parse("""
+                    REGISTER sip:example.com SIP/2.0\r
+                    Via: SIP/2.0/TCP 192.0.2.20:5999;branch=z9hG4bK-reg-\(user)-\(cseq)\r
+                    Max-Forwards: 70\r
+                    From: <sip:\(user)@example.com>;tag=r\(user)\r
+                    To: <sip:\(user)@example.com>\r
+                    Call-ID: reg-\(user)\r
+                    CSeq: \(cseq) REGISTER\r
+                    Contact: <sip:\(user)@192.0.2.20:5999;transport=tcp>\r
+                    Content-Length: 0\r
+                    \r
+
+                    """)
+                if let authorization { message.headers.append(.authorization, authorization) }
+                return message
+            }
+            let challenge = try await stack.send(request: request(1, nil), on: flow)
+            let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
+            let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: user, password: "pw-\(user)")
+            let ok = try await stack.send(request: request(2, authorization), on: flow)
+            #expect(ok.statusLine?.statusCode == 200)
+            return flow
+        }
+    }
+
+    @Test func anInviteReachesTheCalleeOnItsRegisteredFlowAndTheDialogFollows() async throws {
+        let accounts = InMemoryAccountStore()
+        for user in ["alice", "bob"] {
+            await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: "pw-\(user)"))
+        }
+        let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let registrar = RegistrarService(stack: server, locations: InMemoryLocationStore(), accounts: accounts,
+                                         configuration: .init(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        let address = try await server.transport.listen(.tcp, host: "127.0.0.1", port: 0)
+        let alice = TestUA(user: "alice"), bob = TestUA(user: "bob")
+        let aliceFlow = try await alice.register(at: address)
+        _ = try await bob.register(at: address)
+
+        let invite = try SIPParser.parse("""
+            INVITE sip:bob@example.com SIP/2.0\r
+            Via: SIP/2.0/TCP 192.0.2.10:5999;branch=z9hG4bK-inv-1\r
+            Max-Forwards: 70\r
+            From: <sip:alice@example.com>;tag=a1\r
+            To: <sip:bob@example.com>\r
+            Call-ID: call-ab\r
+            CSeq: 1 INVITE\r
+            Contact: <sip:alice@192.0.2.10:5999;transport=tcp>\r
+            Content-Type: application/sdp\r
+            Content-Length: 3\r
+            \r
+            v=0
+            """)
+        let provisional = NIOLockedValueBoxShim<[Int]>([])
+        let ok = try await alice.stack.send(request: invite, on: aliceFlow) { response in
+            provisional.mutate { $0.append(response.statusLine?.statusCode ?? 0) }
+        }
+        #expect(ok.statusLine?.statusCode == 200)
+        #expect(provisional.read { $0 }.contains(180))
+        #expect(try ok.vias().count == 1, "the registrar removed its own Via")
+        let recordRoute = try #require(ok.headers.lines(.recordRoute).first)
+        #expect(recordRoute.contains(LocationProxy.routeMarker))
+        #expect(bob.received.read { $0 } == ["INVITE"])
+
+        // ACK and BYE are sent to bob's Contact with the Record-Route as Route.
+        func inDialog(_ method: String, cseq: Int, branch: String) -> SIPMessage {
+            try! SIPParser.parse("""
+                \(method) sip:bob@192.0.2.20:5999;transport=tcp SIP/2.0\r
+                Via: SIP/2.0/TCP 192.0.2.10:5999;branch=\(branch)\r
+                Route: \(recordRoute)\r
+                Max-Forwards: 70\r
+                From: <sip:alice@example.com>;tag=a1\r
+                To: <sip:bob@example.com>;tag=t-bob\r
+                Call-ID: call-ab\r
+                CSeq: \(cseq) \(method)\r
+                Content-Length: 0\r
+                \r
+
+                """)
+        }
+        alice.stack.sendStateless(inDialog("ACK", cseq: 1, branch: "z9hG4bK-ack-1"), on: aliceFlow)
+        let bye = try await alice.stack.send(request: inDialog("BYE", cseq: 2, branch: "z9hG4bK-bye-1"), on: aliceFlow)
+        #expect(bye.statusLine?.statusCode == 200)
+        #expect(bob.received.read { $0 } == ["INVITE", "ACK", "BYE"])
+        _ = registrar
+        await alice.stack.transport.shutdown()
+        await bob.stack.transport.shutdown()
+        await server.transport.shutdown()
+    }
+
+    @Test func anUnregisteredUserGets480() async throws {
+        let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let registrar = RegistrarService(stack: server, locations: InMemoryLocationStore(), accounts: InMemoryAccountStore(),
+                                         configuration: .init(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        let address = try await server.transport.listen(.tcp, host: "127.0.0.1", port: 0)
+        let caller = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let flow = try await caller.transport.connect(.tcp, to: address)
+        let message = try SIPParser.parse("""
+            MESSAGE sip:carol@example.com SIP/2.0\r
+            Via: SIP/2.0/TCP 192.0.2.10:5999;branch=z9hG4bK-msg-1\r
+            Max-Forwards: 70\r
+            From: <sip:alice@example.com>;tag=a1\r
+            To: <sip:carol@example.com>\r
+            Call-ID: msg-1\r
+            CSeq: 1 MESSAGE\r
+            Content-Length: 0\r
+            \r
+
+            """)
+        let answer = try await caller.send(request: message, on: flow)
+        #expect(answer.statusLine?.statusCode == 480)
+        _ = registrar
+        await caller.transport.shutdown()
+        await server.transport.shutdown()
+    }
+}
