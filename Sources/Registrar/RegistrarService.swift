@@ -148,7 +148,7 @@ public final class RegistrarService: Sendable {
             return
         }
         let transport = stack.transport
-        Task { try? await transport.send(ByteBuffer(bytes: response.encode()), on: flow) }
+        transport.write(ByteBuffer(bytes: response.encode()), on: flow)
     }
 
     private func answer(_ request: SIPMessage, _ status: Int, _ reason: String) -> SIPMessage {

@@ -132,10 +132,10 @@ public final class SIPStack: Sendable {
         return try await promise.futureResult.get()
     }
 
-    /// Sends a message outside any transaction (an ACK for a 2xx, a stateless response).
+    /// Sends a message outside any transaction (an ACK for a 2xx, a stateless response); messages
+    /// on one flow leave in the order of the calls.
     public func sendStateless(_ message: SIPMessage, on flow: Flow) {
-        let transport = transport
-        Task { try? await transport.send(message, on: flow) }
+        transport.write(message.serialized(), on: flow)
     }
 
     // MARK: - Inbound

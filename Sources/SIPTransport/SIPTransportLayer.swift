@@ -161,6 +161,20 @@ public final class SIPTransportLayer: Sendable {
         try await channel.writeAndFlush(bytes)
     }
 
+    /// Queues bytes on a flow without waiting: writes on one flow leave in the order of these
+    /// calls. Returns false when the flow is gone.
+    @discardableResult
+    public func write(_ bytes: ByteBuffer, on flow: Flow) -> Bool {
+        if flow.transport == .udp {
+            guard let socket = state.withLockedValue({ $0.datagramSockets[flow.local] }) else { return false }
+            socket.writeAndFlush(AddressedEnvelope(remoteAddress: flow.remote, data: bytes), promise: nil)
+            return true
+        }
+        guard let channel = state.withLockedValue({ $0.connections[flow.connectionID] }) else { return false }
+        channel.writeAndFlush(bytes, promise: nil)
+        return true
+    }
+
     /// Closes a TCP or TLS flow.
     public func close(_ flow: Flow) {
         state.withLockedValue { $0.connections[flow.connectionID] }?.close(promise: nil)

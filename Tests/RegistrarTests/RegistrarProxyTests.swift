@@ -133,6 +133,74 @@ struct RegistrarProxyTests {
         await server.transport.shutdown()
     }
 
+    @Test func aBindingWithPathIsReachedThroughItsPath() async throws {
+        let accounts = InMemoryAccountStore()
+        for user in ["alice", "bob"] {
+            await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: "pw-\(user)"))
+        }
+        let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let registrar = RegistrarService(stack: server, locations: InMemoryLocationStore(), accounts: accounts,
+                                         configuration: .init(), clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        let address = try await server.transport.listen(.tcp, host: "127.0.0.1", port: 0)
+        // A "core" registers bob with its own Path, as a core in Path mode does (SPEC B6).
+        let core = TestUA(user: "bob")
+        let coreAddress = try await core.stack.transport.listen(.tcp, host: "127.0.0.1", port: 0)
+        let path = "<sip:127.0.0.1:\(coreAddress.port!);transport=tcp;lr;ob>"
+        let coreFlow = try await core.stack.transport.connect(.tcp, to: address)
+        func register(_ cseq: Int, _ authorization: String?) -> SIPMessage {
+            var message = try! SIPParser.parse("""
+                REGISTER sip:example.com SIP/2.0\r
+                Via: SIP/2.0/TCP 127.0.0.1:\(coreAddress.port!);branch=z9hG4bK-core-\(cseq)\r
+                Via: SIP/2.0/TLS 192.0.2.20:5999;branch=z9hG4bK-phone-\(cseq);received=192.0.2.20\r
+                Path: \(path)\r
+                Max-Forwards: 69\r
+                From: <sip:bob@example.com>;tag=rb\r
+                To: <sip:bob@example.com>\r
+                Call-ID: reg-bob-path\r
+                CSeq: \(cseq) REGISTER\r
+                Contact: <sip:bob@192.0.2.20:5999;transport=tls>\r
+                Content-Length: 0\r
+                \r
+
+                """)
+            if let authorization { message.headers.append(.authorization, authorization) }
+            return message
+        }
+        let challenge = try await core.stack.send(request: register(1, nil), on: coreFlow)
+        let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
+        let authorization = DigestClient.authorization(for: register(2, nil), challenge: offer, username: "bob", password: "pw-bob")
+        #expect(try await core.stack.send(request: register(2, authorization), on: coreFlow).statusLine?.statusCode == 200)
+
+        let alice = TestUA(user: "alice")
+        let aliceFlow = try await alice.register(at: address)
+        let message = try SIPParser.parse("""
+            MESSAGE sip:bob@example.com SIP/2.0\r
+            Via: SIP/2.0/TCP 192.0.2.10:5999;branch=z9hG4bK-msg-path\r
+            Max-Forwards: 70\r
+            From: <sip:alice@example.com>;tag=a1\r
+            To: <sip:bob@example.com>\r
+            Call-ID: msg-path\r
+            CSeq: 1 MESSAGE\r
+            Content-Length: 0\r
+            \r
+
+            """)
+        let recorder = NIOLockedValueBoxShim<[SIPMessage]>([])
+        core.stack.setHandlers(onRequest: { request in
+            recorder.mutate { $0.append(request.message) }
+            request.respond(SIPResponseBuilder.response(to: request.message, statusCode: 200, reasonPhrase: "OK", toTag: "c"))
+        })
+        #expect(try await alice.stack.send(request: message, on: aliceFlow).statusLine?.statusCode == 200)
+        let forwarded = try #require(recorder.read { $0.first })
+        #expect(forwarded.requestLine?.uri == "sip:bob@192.0.2.20:5999;transport=tls", "the Request-URI is the registered Contact")
+        #expect(forwarded.headers.lines(.route) == [Substring(path)], "the Path became the Route (RFC 3327 §5.3)")
+        #expect(forwarded.maxForwards == 69)
+        _ = registrar
+        await alice.stack.transport.shutdown()
+        await core.stack.transport.shutdown()
+        await server.transport.shutdown()
+    }
+
     @Test func anUnregisteredUserGets480() async throws {
         let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
         let registrar = RegistrarService(stack: server, locations: InMemoryLocationStore(), accounts: InMemoryAccountStore(),

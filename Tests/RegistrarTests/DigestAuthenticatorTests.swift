@@ -1,0 +1,59 @@
+import Location
+import SIPCore
+import Testing
+import TestSupport
+@testable import Registrar
+
+/// Digest authentication as a pure function of the request, the account and the time.
+@Suite("Digest authenticator")
+struct DigestAuthenticatorTests {
+    let authenticator = DigestAuthenticator(realm: "example.com", secret: Array(repeating: 7, count: 32), nonceLifetime: 60_000)
+    let account = DigestAuthenticator.account(username: "alice", realm: "example.com", password: "secret")
+    let now: Int64 = 1_800_000_000_000
+
+    func request(answering challenge: String, password: String = "secret", username: String = "alice") -> SIPMessage {
+        var message = try! SIPParser.parse(MRAFixtures.register)
+        message.headers.append(.authorization, DigestClient.authorization(for: message, challenge: Substring(challenge),
+                                                                          username: username, password: password))
+        return message
+    }
+
+    func verify(_ message: SIPMessage, at time: Int64) async -> DigestAuthenticator.Verdict {
+        await authenticator.verify(message, now: time) { $0 == "alice" ? account : nil }
+    }
+
+    @Test func challengesOfferSHA256ThenMD5() {
+        let challenges = authenticator.challenges(now: now)
+        #expect(challenges.count == 2)
+        #expect(challenges[0].contains("algorithm=SHA-256") && challenges[1].contains("algorithm=MD5"))
+        #expect(challenges.allSatisfy { $0.contains("qop=\"auth\"") && !$0.contains("stale") })
+    }
+
+    @Test func bothAlgorithmsAuthenticate() async {
+        for challenge in authenticator.challenges(now: now) {
+            #expect(await verify(request(answering: challenge), at: now + 1_000) == .authenticated(username: "alice"))
+        }
+    }
+
+    @Test func aWrongPasswordOrUnknownUserIsRefused() async {
+        let challenge = authenticator.challenges(now: now)[0]
+        #expect(await verify(request(answering: challenge, password: "wrong"), at: now) == .refused)
+        #expect(await verify(request(answering: challenge, username: "mallory"), at: now) == .refused)
+    }
+
+    @Test func anExpiredNonceIsStaleAndTheNewChallengeSaysSo() async {
+        let challenge = authenticator.challenges(now: now)[0]
+        #expect(await verify(request(answering: challenge), at: now + 61_000) == .stale)
+        #expect(authenticator.challenges(now: now, stale: true).allSatisfy { $0.hasSuffix("stale=true") })
+    }
+
+    @Test func aForgedNonceIsNotAccepted() async {
+        let other = DigestAuthenticator(realm: "example.com", secret: Array(repeating: 9, count: 32))
+        let challenge = other.challenges(now: now)[0]
+        #expect(await verify(request(answering: challenge), at: now) == .missing)
+    }
+
+    @Test func noAuthorizationForThisRealmMeansChallenge() async {
+        #expect(await verify(try! SIPParser.parse(MRAFixtures.register), at: now) == .missing)
+    }
+}
