@@ -151,7 +151,9 @@ public final class SIPStack: Sendable {
         }
     }
 
-    private func receive(request: SIPMessage, flow: Flow) {
+    private func receive(request received: SIPMessage, flow: Flow) {
+        // RFC 3261 §18.2.1, RFC 3581 §4: note the real source in the top Via.
+        let request = received.stampingReceived(host: flow.remoteHost, port: flow.remotePort)
         do {
             _ = try request.validate(validation)
         } catch {

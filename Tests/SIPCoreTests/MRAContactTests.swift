@@ -46,3 +46,29 @@ struct MRAContactTests {
             .replacingOccurrences(of: "Via: SIP/2.0/TLS edge.example.com:5061;branch=z9hG4bKedge1\r\n", with: "") == MRAFixtures.register)
     }
 }
+
+@Suite("received and rport")
+struct ReceivedStampTests {
+    @Test func rportIsFilledAndReceivedAddedWhenTheSourceDiffers() throws {
+        let stamped = try SIPParser.parse(MRAFixtures.register).stampingReceived(host: "198.51.100.7", port: 41234)
+        let via = try stamped.topVia()
+        #expect(via.received == "198.51.100.7" && via.rport == .value(41234) && via.branch == "z9hG4bK3f7a1c2b9d")
+        #expect(try SIPParser.parseDatagram(stamped.serialized()) == stamped)
+    }
+
+    @Test func withoutRportAndFromTheSentByNothingChangesUnlessAlways() throws {
+        let text = MRAFixtures.register.replacingOccurrences(of: ";rport", with: "")
+        let plain = try SIPParser.parse(text).stampingReceived(host: "192.0.2.10", port: 58980)
+        #expect(try plain.topVia().received == nil && (try plain.topVia().rport) == .absent)
+        let edge = try SIPParser.parse(text).stampingReceived(host: "192.0.2.10", port: 58980, always: true)
+        #expect(try edge.topVia().received == "192.0.2.10" && (try edge.topVia().rport) == .value(58980))
+    }
+
+    @Test func onlyTheTopViaOfACommaListChanges() throws {
+        let text = MRAFixtures.register.replacingOccurrences(
+            of: "Via: SIP/2.0/TLS 192.0.2.10:58980;branch=z9hG4bK3f7a1c2b9d;rport",
+            with: "Via: SIP/2.0/TLS 192.0.2.10:58980;branch=z9hG4bK3f7a1c2b9d;rport, SIP/2.0/TCP 10.0.0.1;branch=z9hG4bKold")
+        let vias = try SIPParser.parse(text).stampingReceived(host: "198.51.100.7", port: 1).vias()
+        #expect(vias.count == 2 && vias[0].received == "198.51.100.7" && vias[1].received == nil)
+    }
+}

@@ -1,0 +1,28 @@
+/// RFC 3261 §18.2.1 and RFC 3581 §4: the receiver of a request records where it really came from
+/// in the top Via, so responses find their way back through NATs.
+extension SIPMessage {
+    /// The request with `received` and `rport` set on its top Via.
+    ///
+    /// - Parameters:
+    ///   - host: the source IP address of the request.
+    ///   - port: its source port.
+    ///   - always: add both even when the sender did not ask for `rport` and its sent-by already
+    ///     matches (what an MRA edge does, SPEC B5).
+    public func stampingReceived(host: String, port: Int, always: Bool = false) -> SIPMessage {
+        guard let index = headers.firstIndex(where: { $0.name == .via }),
+              var values = try? SIPText.splitList(headers[index].value, header: .via), !values.isEmpty,
+              var via = try? Via(parsing: values[0])
+        else { return self }
+        let asked = via.parameters.contains("rport")
+        if always || via.host.lowercased() != host.lowercased() {
+            via.parameters.set("received", host)
+        }
+        if always || asked {
+            via.parameters.set("rport", String(port))
+        }
+        values[0] = Substring(via.description)
+        var copy = self
+        copy.headers[index] = SIPHeader(name: headers[index].name, value: values.joined(separator: ", "))
+        return copy
+    }
+}
