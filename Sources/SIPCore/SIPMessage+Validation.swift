@@ -89,8 +89,10 @@ extension SIPMessage {
                 warnings.append("whitespace inside <> in \(name.canonical)")
             }
         }
-        if !isWildcardContact {
-            for contact in try contacts() {
+        let contactValues = try headers.values(.contact)
+        if !contactValues.contains("*") {
+            for value in contactValues {
+                let contact = try NameAddress(parsing: value, header: .contact)
                 if let expires = contact.parameters["expires"],
                    SIPText.parseNumber(expires, maximum: UInt64(UInt32.max)) == nil {
                     throw .badRequest(.badHeaderValue, "Contact expires=\(expires) is not a 32-bit number")

@@ -84,43 +84,56 @@ extension SIPParameters {
     /// Parses `;a=b;c` from the start of `text`, which must be empty or begin with `;`.
     init(parsing text: Substring, grammar: Grammar, context: @autoclosure () -> String) throws(SIPParseError) {
         self.init()
-        let utf8 = text.utf8
-        var index = utf8.startIndex
-        func skipWhitespace() {
-            if grammar == .header {
-                while index < utf8.endIndex, SIPText.isWhitespace(utf8[index]) { index = utf8.index(after: index) }
-            }
-        }
-        func fail(_ why: String) -> SIPParseError {
-            .badRequest(.badHeaderValue, "\(why) in \(context())")
-        }
-        while index < utf8.endIndex {
-            guard utf8[index] == UInt8(ascii: ";") else { throw fail("unexpected text \"\(text[index...])\"") }
-            index = utf8.index(after: index)
-            skipWhitespace()
-            let nameStart = index
-            while index < utf8.endIndex, Self.isNameByte(utf8[index], grammar) { index = utf8.index(after: index) }
-            let name = text[nameStart..<index]
-            guard !name.isEmpty else { throw fail("empty parameter") }
-            skipWhitespace()
-            var value: Substring?
-            if index < utf8.endIndex, utf8[index] == UInt8(ascii: "=") {
-                index = utf8.index(after: index)
-                skipWhitespace()
-                let valueStart = index
-                if grammar == .header, index < utf8.endIndex, utf8[index] == UInt8(ascii: "\"") {
-                    guard let end = SIPText.endOfQuotedString(text, from: index) else {
-                        throw fail("unterminated quoted parameter value")
-                    }
-                    index = end
-                } else {
-                    while index < utf8.endIndex, Self.isValueByte(utf8[index], grammar) { index = utf8.index(after: index) }
+        guard !text.isEmpty else { return }
+        let spans = try SIPText.withBytes(text) { bytes throws(SIPParseError) -> [(name: Range<Int>, value: Range<Int>?)] in
+            var spans: [(name: Range<Int>, value: Range<Int>?)] = []
+            var index = 0
+            let count = bytes.count
+            func skipWhitespace() {
+                if grammar == .header {
+                    while index < count, SIPText.isWhitespace(bytes[index]) { index &+= 1 }
                 }
-                value = text[valueStart..<index]
-                guard !(value!.isEmpty) else { throw fail("parameter \(name) has an empty value") }
-                skipWhitespace()
             }
-            items.append(SIPParameter(name: name, value: value))
+            while index < count {
+                guard bytes[index] == UInt8(ascii: ";") else {
+                    throw .badRequest(.badHeaderValue, "unexpected text \"\(String(decoding: bytes[index...], as: UTF8.self))\" in \(context())")
+                }
+                index &+= 1
+                skipWhitespace()
+                let nameStart = index
+                while index < count, Self.isNameByte(bytes[index], grammar) { index &+= 1 }
+                guard index > nameStart else { throw .badRequest(.badHeaderValue, "empty parameter in \(context())") }
+                let name = nameStart..<index
+                skipWhitespace()
+                var value: Range<Int>?
+                if index < count, bytes[index] == UInt8(ascii: "=") {
+                    index &+= 1
+                    skipWhitespace()
+                    let valueStart = index
+                    if grammar == .header, index < count, bytes[index] == UInt8(ascii: "\"") {
+                        guard let end = SIPText.endOfQuotedString(bytes, from: index) else {
+                            throw .badRequest(.badHeaderValue, "unterminated quoted parameter value in \(context())")
+                        }
+                        index = end
+                    } else {
+                        while index < count, Self.isValueByte(bytes[index], grammar) { index &+= 1 }
+                    }
+                    guard index > valueStart else {
+                        throw .badRequest(.badHeaderValue,
+                                          "parameter \(String(decoding: bytes[name], as: UTF8.self)) has an empty value in \(context())")
+                    }
+                    value = valueStart..<index
+                    skipWhitespace()
+                }
+                spans.append((name, value))
+            }
+            return spans
+        }
+        items.reserveCapacity(spans.count)
+        for span in spans {
+            items.append(SIPParameter(
+                name: SIPText.slice(text, span.name.lowerBound, span.name.upperBound),
+                value: span.value.map { SIPText.slice(text, $0.lowerBound, $0.upperBound) }))
         }
     }
 

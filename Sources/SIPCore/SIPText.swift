@@ -26,10 +26,50 @@ enum SIPText {
 
     /// Removes leading and trailing spaces and tabs.
     static func trim(_ text: Substring) -> Substring {
+        let (lower, upper) = withBytes(text) { bytes -> (Int, Int) in
+            var lower = 0
+            var upper = bytes.count
+            while lower < upper, isWhitespace(bytes[lower]) { lower &+= 1 }
+            while upper > lower, isWhitespace(bytes[upper &- 1]) { upper &-= 1 }
+            return (lower, upper)
+        }
+        return lower == 0 && upper == text.utf8.count ? text : slice(text, lower, upper)
+    }
+
+    /// Runs `body` over the UTF-8 bytes of `text` without copying them when they are contiguous.
+    @inline(__always)
+    static func withBytes<R>(_ text: Substring, _ body: (UnsafeBufferPointer<UInt8>) throws(SIPParseError) -> R) throws(SIPParseError) -> R {
+        let result: Result<R, SIPParseError>? = text.utf8.withContiguousStorageIfAvailable { bytes in
+            do throws(SIPParseError) { return .success(try body(bytes)) } catch { return .failure(error) }
+        }
+        if let result { return try result.get() }
+        return try Array(text.utf8).withUnsafeBufferPointer { bytes throws(SIPParseError) in try body(bytes) }
+    }
+
+    /// Runs `body` over the UTF-8 bytes of `text` (a variant for bodies that cannot fail).
+    @inline(__always)
+    static func withBytes<R>(_ text: Substring, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+        text.utf8.withContiguousStorageIfAvailable(body) ?? Array(text.utf8).withUnsafeBufferPointer(body)
+    }
+
+    /// The part of `text` between two UTF-8 offsets.
+    @inline(__always)
+    static func slice(_ text: Substring, _ lower: Int, _ upper: Int) -> Substring {
         let utf8 = text.utf8
-        guard let first = utf8.firstIndex(where: { !isWhitespace($0) }) else { return text[text.endIndex...] }
-        let last = utf8.lastIndex(where: { !isWhitespace($0) })!
-        return text[first...last]
+        return Substring(utf8[utf8.index(utf8.startIndex, offsetBy: lower)..<utf8.index(utf8.startIndex, offsetBy: upper)])
+    }
+
+    /// The offset just past the closing quote of the quoted string starting at `start`.
+    static func endOfQuotedString(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int) -> Int? {
+        var index = start &+ 1
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\\"): index &+= 2
+            case UInt8(ascii: "\""): return index &+ 1
+            default: index &+= 1
+            }
+        }
+        return nil
     }
 
     /// Parses a run of decimal digits (leading zeros allowed) no greater than `maximum`.
@@ -126,32 +166,40 @@ enum SIPText {
     /// Splits a list header value at commas that are outside quoted strings and `<…>`.
     /// An empty element (`a,,b`) is an error, as RFC 4475 §3.1.2.1 expects.
     static func splitList(_ value: Substring, header: SIPHeaderName) throws(SIPParseError) -> [Substring] {
-        var parts: [Substring] = []
-        let utf8 = value.utf8
-        var start = utf8.startIndex
-        var index = start
-        var inAngle = false
-        while index < utf8.endIndex {
-            switch utf8[index] {
-            case UInt8(ascii: "\""):
-                guard let end = endOfQuotedString(value, from: index) else {
-                    throw .badRequest(.badHeaderValue, "unterminated quoted string in \(header.canonical)")
+        let ranges = try withBytes(value) { bytes throws(SIPParseError) -> [Range<Int>] in
+            var ranges: [Range<Int>] = []
+            var start = 0
+            var index = 0
+            var inAngle = false
+            while index < bytes.count {
+                switch bytes[index] {
+                case UInt8(ascii: "\""):
+                    guard let end = endOfQuotedString(bytes, from: index) else {
+                        throw .badRequest(.badHeaderValue, "unterminated quoted string in \(header.canonical)")
+                    }
+                    index = end
+                    continue
+                case UInt8(ascii: "<"):
+                    inAngle = true
+                case UInt8(ascii: ">"):
+                    inAngle = false
+                case UInt8(ascii: ",") where !inAngle:
+                    ranges.append(start..<index)
+                    start = index &+ 1
+                default:
+                    break
                 }
-                index = end
-                continue
-            case UInt8(ascii: "<"):
-                inAngle = true
-            case UInt8(ascii: ">"):
-                inAngle = false
-            case UInt8(ascii: ",") where !inAngle:
-                try parts.append(nonEmpty(value[start..<index], header: header))
-                start = utf8.index(after: index)
-            default:
-                break
+                index &+= 1
             }
-            index = utf8.index(after: index)
+            ranges.append(start..<bytes.count)
+            return ranges
         }
-        try parts.append(nonEmpty(value[start..<utf8.endIndex], header: header))
+        if ranges.count == 1 { return [try nonEmpty(value, header: header)] }
+        var parts: [Substring] = []
+        parts.reserveCapacity(ranges.count)
+        for range in ranges {
+            parts.append(try nonEmpty(slice(value, range.lowerBound, range.upperBound), header: header))
+        }
         return parts
     }
 

@@ -52,66 +52,147 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
     /// Parses a URI; whitespace anywhere is an error (RFC 4475 §3.1.2.8).
     public init(parsing text: some StringProtocol) throws(SIPParseError) {
         let text = Substring(text)
-        func fail(_ why: String) -> SIPParseError {
-            .badRequest(.badHeaderValue, "\(why) in URI \"\(text)\"")
-        }
-        guard let colon = text.utf8.firstIndex(of: UInt8(ascii: ":")) else { throw fail("missing scheme") }
-        scheme = text[..<colon]
-        guard let first = scheme.utf8.first, (first | 0x20) >= UInt8(ascii: "a"), (first | 0x20) <= UInt8(ascii: "z"),
-              scheme.utf8.allSatisfy({ SIPText.isToken($0) && $0 != UInt8(ascii: "%") })
-        else { throw fail("invalid scheme") }
-        guard !text.utf8.contains(where: { $0 <= 0x20 || $0 == 0x7F }) else { throw fail("whitespace or control character") }
-        var rest = text[text.utf8.index(after: colon)...]
-        user = nil
-        password = nil
-        port = nil
-        headers = nil
+        let layout = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try URILayout(bytes) }
+        func part(_ range: Range<Int>) -> Substring { SIPText.slice(text, range.lowerBound, range.upperBound) }
+        scheme = part(layout.scheme)
+        user = layout.user.map(part)
+        password = layout.password.map(part)
+        host = part(layout.host)
+        port = layout.port
+        headers = layout.headers.map(part)
         parameters = SIPParameters()
-        let isSIP = SIPParameters.sameName(scheme, "sip") || SIPParameters.sameName(scheme, "sips")
-        guard isSIP || SIPParameters.sameName(scheme, "tel") else {
-            guard !rest.isEmpty else { throw fail("empty URI") }
-            host = rest
-            return
+        if !layout.parameters.isEmpty {
+            parameters = try SIPParameters(parsing: part(layout.parameters), grammar: .uri, context: "URI \"\(text)\"")
         }
-        if isSIP, let at = rest.utf8.firstIndex(of: UInt8(ascii: "@")) {
-            let userinfo = rest[..<at]
-            if let passwordColon = userinfo.utf8.firstIndex(of: UInt8(ascii: ":")) {
-                user = userinfo[..<passwordColon]
-                password = userinfo[userinfo.utf8.index(after: passwordColon)...]
-            } else {
-                user = userinfo
+    }
+
+    /// Where the parts of a URI are, as byte offsets, found in one pass over its bytes.
+    private struct URILayout {
+        var scheme: Range<Int>
+        var user: Range<Int>?
+        var password: Range<Int>?
+        var host: Range<Int>
+        var port: Int?
+        var parameters: Range<Int>
+        var headers: Range<Int>?
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>) throws(SIPParseError) {
+            let count = bytes.count
+            func fail(_ why: String) -> SIPParseError {
+                .badRequest(.badHeaderValue, "\(why) in URI \"\(String(decoding: bytes, as: UTF8.self))\"")
             }
-            guard !(user!.isEmpty) else { throw fail("empty user part") }
-            rest = rest[rest.utf8.index(after: at)...]
-        }
-        if isSIP, let question = rest.utf8.firstIndex(of: UInt8(ascii: "?")) {
-            headers = rest[rest.utf8.index(after: question)...]
-            rest = rest[..<question]
-        }
-        var hostEnd = rest.utf8.firstIndex(of: UInt8(ascii: ";")) ?? rest.endIndex
-        if isSIP {
-            if rest.utf8.first == UInt8(ascii: "[") {
-                guard let close = rest.utf8.firstIndex(of: UInt8(ascii: "]")) else { throw fail("unterminated IPv6 reference") }
-                let afterClose = rest.utf8.index(after: close)
-                guard afterClose == rest.endIndex || [UInt8(ascii: ":"), UInt8(ascii: ";")].contains(rest.utf8[afterClose]) else {
+            func first(_ byte: UInt8, _ from: Int, _ to: Int) -> Int? {
+                var index = from
+                while index < to {
+                    if bytes[index] == byte { return index }
+                    index &+= 1
+                }
+                return nil
+            }
+            for byte in bytes where byte <= 0x20 || byte == 0x7F { throw fail("whitespace or control character") }
+            guard let colon = first(UInt8(ascii: ":"), 0, count) else { throw fail("missing scheme") }
+            guard colon > 0, (bytes[0] | 0x20) >= UInt8(ascii: "a"), (bytes[0] | 0x20) <= UInt8(ascii: "z") else {
+                throw fail("invalid scheme")
+            }
+            for index in 0..<colon where !SIPText.isToken(bytes[index]) || bytes[index] == UInt8(ascii: "%") {
+                throw fail("invalid scheme")
+            }
+            scheme = 0..<colon
+            func schemeIs(_ name: StaticString) -> Bool {
+                guard name.utf8CodeUnitCount == colon else { return false }
+                for index in 0..<colon where bytes[index] | 0x20 != name.utf8Start[index] { return false }
+                return true
+            }
+            let isSIP = schemeIs("sip") || schemeIs("sips")
+            var start = colon &+ 1
+            var end = count
+            parameters = count..<count
+            guard isSIP || schemeIs("tel") else {
+                guard start < count else { throw fail("empty URI") }
+                host = start..<count
+                return
+            }
+            if isSIP, let at = first(UInt8(ascii: "@"), start, end) {
+                if let passwordColon = first(UInt8(ascii: ":"), start, at) {
+                    user = start..<passwordColon
+                    password = (passwordColon &+ 1)..<at
+                } else {
+                    user = start..<at
+                }
+                guard user!.isEmpty == false else { throw fail("empty user part") }
+                start = at &+ 1
+            }
+            if isSIP, let question = first(UInt8(ascii: "?"), start, end) {
+                headers = (question &+ 1)..<end
+                end = question
+            }
+            var hostEnd = first(UInt8(ascii: ";"), start, end) ?? end
+            guard isSIP else {
+                guard hostEnd > start else { throw fail("empty telephone number") }
+                host = start..<hostEnd
+                parameters = hostEnd..<end
+                return
+            }
+            var hostPortEnd = hostEnd
+            if start < end, bytes[start] == UInt8(ascii: "[") {
+                guard let close = first(UInt8(ascii: "]"), start, end) else { throw fail("unterminated IPv6 reference") }
+                let afterClose = close &+ 1
+                guard afterClose == end || bytes[afterClose] == UInt8(ascii: ":") || bytes[afterClose] == UInt8(ascii: ";") else {
                     throw fail("text after IPv6 reference")
                 }
-                hostEnd = rest[afterClose...].utf8.firstIndex(of: UInt8(ascii: ";")) ?? rest.endIndex
+                hostEnd = first(UInt8(ascii: ";"), afterClose, end) ?? end
+                hostPortEnd = hostEnd
+                host = start..<afterClose
+                if afterClose < hostPortEnd { port = try Self.port(bytes, afterClose &+ 1, hostPortEnd, fail) }
+            } else {
+                var portColon: Int?
+                var index = hostPortEnd &- 1
+                while index >= start {
+                    if bytes[index] == UInt8(ascii: ":") {
+                        portColon = index
+                        break
+                    }
+                    index &-= 1
+                }
+                if let portColon {
+                    host = start..<portColon
+                    port = try Self.port(bytes, portColon &+ 1, hostPortEnd, fail)
+                } else {
+                    host = start..<hostPortEnd
+                }
             }
-            host = rest[..<hostEnd]
-            if let portColon = host.utf8.lastIndex(of: UInt8(ascii: ":")), host.utf8.first != UInt8(ascii: "[")
-                || host.utf8[host.utf8.index(before: portColon)] == UInt8(ascii: "]") {
-                let portText = host[host.utf8.index(after: portColon)...]
-                guard let value = SIPText.parseNumber(portText, maximum: 65535) else { throw fail("invalid port") }
-                port = Int(value)
-                host = host[..<portColon]
+            guard SIPURI.isValidHost(bytes, host) else {
+                throw fail("invalid host \"\(String(decoding: bytes[host], as: UTF8.self))\"")
             }
-            guard Self.isValidHost(host) else { throw fail("invalid host \"\(host)\"") }
-        } else {
-            host = rest[..<hostEnd]
-            guard !host.isEmpty else { throw fail("empty telephone number") }
+            parameters = hostEnd..<end
         }
-        parameters = try SIPParameters(parsing: rest[hostEnd...], grammar: .uri, context: "URI \"\(text)\"")
+
+        private static func port(_ bytes: UnsafeBufferPointer<UInt8>, _ start: Int, _ end: Int,
+                                 _ fail: (String) -> SIPParseError) throws(SIPParseError) -> Int {
+            guard end > start, end - start <= 5 else { throw fail("invalid port") }
+            var value = 0
+            for index in start..<end {
+                guard SIPText.isDigit(bytes[index]) else { throw fail("invalid port") }
+                value = value * 10 + Int(bytes[index] - UInt8(ascii: "0"))
+            }
+            guard value <= 65535 else { throw fail("invalid port") }
+            return value
+        }
+    }
+
+    /// Whether the bytes in `range` are a valid host.
+    static func isValidHost(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>) -> Bool {
+        guard let first = range.first.map({ bytes[$0] }) else { return false }
+        if first == UInt8(ascii: "[") {
+            guard range.count > 2, bytes[range.upperBound - 1] == UInt8(ascii: "]") else { return false }
+            return bytes[(range.lowerBound + 1)..<(range.upperBound - 1)].allSatisfy {
+                SIPText.hexValue($0) != nil || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".")
+            }
+        }
+        return bytes[range].allSatisfy {
+            ($0 | 0x20 >= UInt8(ascii: "a") && $0 | 0x20 <= UInt8(ascii: "z")) || SIPText.isDigit($0)
+                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_")
+        }
     }
 
     /// A host name, IPv4 address or IPv6 reference (RFC 3261 §25.1, liberal about `_`).
