@@ -35,8 +35,8 @@ public final class SQLiteAccountStore: AccountStore {
 
     public func account(username: String, realm: String) async throws -> Account? {
         try await database.read { db in
-            try Row.fetchOne(db, sql: "SELECT * FROM account WHERE realm = ? AND username = ?", arguments: [realm, username])
-                .map(Self.account)
+            let select = try db.cachedStatement(sql: "SELECT * FROM account WHERE realm = ? AND username = ?")
+            return try Row.fetchOne(select, arguments: [realm, username]).map(Self.account)
         }
     }
 

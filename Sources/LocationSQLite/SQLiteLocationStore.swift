@@ -47,12 +47,11 @@ public final class SQLiteLocationStore: LocationStore {
         try await database.write { db in
             var bindings = try Self.load(aor: aor, db)
             let result = try body(&bindings)
-            try db.execute(sql: "DELETE FROM binding WHERE aor = ?", arguments: [aor])
+            try db.cachedStatement(sql: "DELETE FROM binding WHERE aor = ?").execute(arguments: [aor])
             let encoder = JSONEncoder()
+            let insert = try db.cachedStatement(sql: "INSERT INTO binding (aor, position, expiresAt, record) VALUES (?, ?, ?, ?)")
             for (position, binding) in bindings.enumerated() {
-                try db.execute(
-                    sql: "INSERT INTO binding (aor, position, expiresAt, record) VALUES (?, ?, ?, ?)",
-                    arguments: [aor, position, binding.expiresAt, try encoder.encode(binding)])
+                try insert.execute(arguments: [aor, position, binding.expiresAt, try encoder.encode(binding)])
             }
             return result
         }
@@ -71,7 +70,7 @@ public final class SQLiteLocationStore: LocationStore {
 
     private static func load(aor: String, _ db: Database) throws -> [Binding] {
         let decoder = JSONDecoder()
-        return try Data.fetchAll(db, sql: "SELECT record FROM binding WHERE aor = ? ORDER BY position", arguments: [aor])
-            .map { try decoder.decode(Binding.self, from: $0) }
+        let select = try db.cachedStatement(sql: "SELECT record FROM binding WHERE aor = ? ORDER BY position")
+        return try Data.fetchAll(select, arguments: [aor]).map { try decoder.decode(Binding.self, from: $0) }
     }
 }
