@@ -32,8 +32,16 @@ public struct DigestAuthenticator: Sendable {
             }
         }
 
+        /// Lower-case hex of a digest, built in one allocation.
         static func hex(_ digest: some Sequence<UInt8>) -> String {
-            digest.map { ($0 < 16 ? "0" : "") + String($0, radix: 16) }.joined()
+            let digits: StaticString = "0123456789abcdef"
+            var bytes: [UInt8] = []
+            bytes.reserveCapacity(64)
+            for byte in digest {
+                bytes.append(digits.utf8Start[Int(byte >> 4)])
+                bytes.append(digits.utf8Start[Int(byte & 0x0F)])
+            }
+            return String(decoding: bytes, as: UTF8.self)
         }
     }
 
