@@ -138,7 +138,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "edgeway", "TestSupport", "SIPCore", "SIPStack", "SIPTransport", "STUNCore",
+                "edgeway", "TestSupport", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
