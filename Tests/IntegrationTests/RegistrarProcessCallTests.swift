@@ -76,27 +76,8 @@ struct RegistrarProcessCallTests {
     /// REGISTER with digest over TLS; returns the registered flow.
     func register(_ stack: SIPStack, user: String, to address: SocketAddress) async throws -> Flow {
         let flow = try await stack.transport.connect(.tls, to: address, serverHostname: "localhost")
-        func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
-            var message = try! SIPParser.parse("""
-                REGISTER sip:example.com SIP/2.0\r
-                Via: SIP/2.0/TLS 192.0.2.20:5999;branch=z9hG4bK-reg-\(user)-\(cseq)\r
-                Max-Forwards: 70\r
-                From: <sip:\(user)@example.com>;tag=r\r
-                To: <sip:\(user)@example.com>\r
-                Call-ID: reg-\(user)\r
-                CSeq: \(cseq) REGISTER\r
-                Contact: <sip:\(user)@192.0.2.20:5999;transport=tls>\r
-                Content-Length: 0\r
-                \r
-
-                """)
-            if let authorization { message.headers.append(.authorization, authorization) }
-            return message
-        }
-        let challenge = try await stack.send(request: request(1, nil), on: flow)
-        let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
-        let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: user, password: "pw-\(user)")
-        #expect(try await stack.send(request: request(2, authorization), on: flow).statusLine?.statusCode == 200)
+        let ok = try await DigestRegistration.register(stack, on: flow, user: user, password: "pw-\(user)")
+        #expect(ok.statusLine?.statusCode == 200)
         return flow
     }
 }

@@ -29,35 +29,10 @@ struct RegistrarProcessTests {
         return path
     }
 
-    func register(_ transport: SIPTransportKind, user: String, cseq: Int, contactHost: String = "192.0.2.10",
-                  authorization: String? = nil) -> SIPMessage {
-        var message = try! SIPParser.parse("""
-            REGISTER sip:example.com SIP/2.0\r
-            Via: SIP/2.0/\(transport.viaName) 127.0.0.1:5999;branch=z9hG4bK-\(user)-\(transport)-\(cseq);rport\r
-            Max-Forwards: 70\r
-            From: <sip:\(user)@example.com>;tag=\(user)\r
-            To: <sip:\(user)@example.com>\r
-            Call-ID: \(user)-\(transport)@test\r
-            CSeq: \(cseq) REGISTER\r
-            Contact: <sip:\(user)@\(contactHost):5999;transport=\(transport)>\r
-            Content-Length: 0\r
-            \r
-
-            """)
-        if let authorization { message.headers.append(.authorization, authorization) }
-        return message
-    }
-
-    /// REGISTER, answer the 401, return the final response.
     func registerWithDigest(_ client: SIPStack, flow: Flow, transport: SIPTransportKind, user: String, password: String,
                             cseq: Int) async throws -> SIPMessage {
-        let challenge = try await client.send(request: register(transport, user: user, cseq: cseq), on: flow)
-        guard challenge.statusLine?.statusCode == 401, let offer = challenge.headers.lines(.wwwAuthenticate).first else {
-            return challenge
-        }
-        let request = register(transport, user: user, cseq: cseq + 1)
-        let authorization = DigestClient.authorization(for: request, challenge: offer, username: user, password: password)
-        return try await client.send(request: register(transport, user: user, cseq: cseq + 1, authorization: authorization), on: flow)
+        try await DigestRegistration.register(client, on: flow, user: user, password: password, cseq: cseq,
+                                              contactHost: "192.0.2.10")
     }
 
     @Test func registersOverEveryTransportAndKeepsBindingsAcrossAKill() async throws {
@@ -111,15 +86,11 @@ struct RegistrarProcessTests {
 
     /// An authenticated REGISTER without Contact.
     func queryBindings(_ client: SIPStack, flow: Flow) async throws -> SIPMessage {
-        func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
-            var message = register(.tcp, user: "alice", cseq: cseq, authorization: authorization)
+        try await DigestRegistration.register(client, on: flow, user: "alice", password: "secret", cseq: 20) { cseq, authorization in
+            var message = DigestRegistration.request(user: "alice", transport: .tcp, cseq: cseq, authorization: authorization)
             message.headers.remove(.contact)
             return message
         }
-        let challenge = try await client.send(request: request(20, nil), on: flow)
-        let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
-        let authorization = DigestClient.authorization(for: request(21, nil), challenge: offer, username: "alice", password: "secret")
-        return try await client.send(request: request(21, authorization), on: flow)
     }
 }
 
