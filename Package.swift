@@ -75,6 +75,7 @@ let package = Package(
             dependencies: [
                 "SIPCore", "STUNCore", "SIPTransaction", "SIPTransport", "SIPStack", "Location",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),

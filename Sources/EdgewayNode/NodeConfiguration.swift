@@ -18,6 +18,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var defaultExpires: Int64 = 120
     public var minExpires: Int64 = 60
     public var maxExpires: Int64 = 3_600
+    /// Where bindings live: `sqlite` (default; survive restarts) or `memory` (lost on restart, like
+    /// an in-memory usrloc; for load tests and labs).
+    public var location = "sqlite"
     /// Digest algorithms offered, most preferred first: `SHA-256`, `MD5`. Default both, SHA-256 first.
     public var digestAlgorithms = ["SHA-256", "MD5"]
 
@@ -85,6 +88,11 @@ public struct NodeConfiguration: Sendable, Equatable {
                     }
                     self.listen[kind] = address
                 }
+            case "location":
+                guard let text = value.string, ["sqlite", "memory"].contains(text) else {
+                    throw fail("expected sqlite or memory")
+                }
+                location = text
             case "digestAlgorithms":
                 guard let list = value.sequence?.compactMap(\.string), !list.isEmpty,
                       list.allSatisfy({ ["SHA-256", "MD5"].contains($0) }), Set(list).count == list.count else {
@@ -95,7 +103,7 @@ public struct NodeConfiguration: Sendable, Equatable {
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()
             default:
-                throw fail("unknown key; allowed: domain, data, listen, tls, digestAlgorithms, defaultExpires, minExpires, maxExpires")
+                throw fail("unknown key; allowed: domain, data, listen, tls, location, digestAlgorithms, defaultExpires, minExpires, maxExpires")
             }
         }
         guard minExpires <= defaultExpires, defaultExpires <= maxExpires else {

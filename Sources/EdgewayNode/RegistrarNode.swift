@@ -21,7 +21,9 @@ public final class RegistrarNode: Sendable {
     public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
         let data = URL(fileURLWithPath: configuration.data)
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
-        let locations = try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
+        let locations: any LocationStore = configuration.location == "memory"
+            ? InMemoryLocationStore()
+            : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
         let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path)
         let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
         let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: tlsServer))

@@ -19,6 +19,9 @@ public final class RegistrarService: Sendable {
         public var serverName: String
         /// Digest algorithms offered, most preferred first. Default SHA-256, then MD5.
         public var digestAlgorithms: [DigestAuthenticator.Algorithm]
+        /// How long an account read from the store is reused, in milliseconds (`edgeway users`
+        /// changes show after at most this long). Default 2,000.
+        public var accountCacheLifetime: Int64 = 2_000
 
         /// Creates a configuration.
         public init(domain: String = "example.com", policy: RegistrationPolicy = .init(), serverName: String = "Edgeway registrar",
@@ -37,6 +40,7 @@ public final class RegistrarService: Sendable {
     private let configuration: Configuration
     private let clock: @Sendable () -> Int64
     private let proxy: LocationProxy
+    private let accountCache: AccountCache
 
     /// Creates the registrar on a stack and attaches itself as the stack's request handler.
     ///
@@ -51,6 +55,7 @@ public final class RegistrarService: Sendable {
             ?? DigestAuthenticator(realm: configuration.domain, algorithms: configuration.digestAlgorithms)
         self.clock = clock
         self.proxy = LocationProxy(stack: stack, locations: locations, domain: configuration.domain)
+        self.accountCache = AccountCache(store: accounts, lifetime: configuration.accountCacheLifetime, clock: clock)
         stack.setHandlers(onRequest: { [weak self] request in
             guard let self else { return }
             Task { await self.handle(request) }
@@ -86,8 +91,8 @@ public final class RegistrarService: Sendable {
             return answer(request, 404, "Not Found (domain \(to.uri.host) is not served here)")
         }
         let aor = "sip:\(user)@\(configuration.domain.lowercased())"
-        let verdict = await (try? authenticator.verify(request, now: now) { [accounts, configuration] username in
-            try await accounts.account(username: username, realm: configuration.domain)
+        let verdict = await (try? authenticator.verify(request, now: now) { [accountCache, configuration] username in
+            try await accountCache.account(username: username, realm: configuration.domain)
         }) ?? .missing
         switch verdict {
         case .missing, .stale:
