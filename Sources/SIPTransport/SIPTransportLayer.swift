@@ -101,10 +101,10 @@ public final class SIPTransportLayer: Sendable {
                         from local: SocketAddress? = nil) async throws -> Flow {
         let key = OutgoingKey(transport: transport, remote: remote)
         if transport == .udp {
-            guard let socket = state.withLockedValue({ $0.datagramSockets.values.first }) else {
+            guard let socket = state.withLockedValue({ $0.datagramSockets.values.first }), let local = socket.localAddress else {
                 throw SIPTransportError(detail: "no UDP listener to send from")
             }
-            return Flow(transport: .udp, local: socket.localAddress!, remote: remote, connectionID: 0)
+            return Flow(transport: .udp, local: local, remote: remote, connectionID: 0)
         }
         if let existing = state.withLockedValue({ state in state.outgoing[key].flatMap { state.connections[$0] } }),
            existing.isActive, let local = existing.localAddress, let id = state.withLockedValue({ $0.outgoing[key] }) {
@@ -134,11 +134,16 @@ public final class SIPTransportLayer: Sendable {
                 }
             }
             .connect(to: remote).get()
+        guard let localAddress = channel.localAddress else {
+            // The peer closed the connection at once (a full per-source limit, say).
+            channel.close(promise: nil)
+            throw SIPTransportError(detail: "\(remote) closed the \(transport) connection as soon as it opened")
+        }
         state.withLockedValue {
             $0.connections[id] = channel
             $0.outgoing[key] = id
         }
-        return Flow(transport: transport, local: channel.localAddress!, remote: remote, connectionID: id)
+        return Flow(transport: transport, local: localAddress, remote: remote, connectionID: id)
     }
 
     /// Sends a SIP message on a flow.

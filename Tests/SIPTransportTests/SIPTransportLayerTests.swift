@@ -118,7 +118,8 @@ struct SIPTransportLayerTests {
         let others = (0..<4).map { _ in
             SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
         }
-        for layer in others { _ = try await layer.connect(.tcp, to: address) }
+        // Connections beyond the limit may be closed before or after they report as open.
+        for layer in others { _ = try? await layer.connect(.tcp, to: address) }
         try await serverEvents.wait { events in
             events.filter { if case .flowOpened = $0 { return true } else { return false } }.count >= 3
         }
