@@ -42,15 +42,27 @@ public final class SIPStack: Sendable {
         var onTransportEvent: @Sendable (SIPTransportEvent) -> Void = { _ in }
     }
 
-    private enum ServerMachine: Sendable {
-        case invite(InviteServerTransaction)
-        case nonInvite(NonInviteServerTransaction)
+    /// A transaction of either kind, as the stack keeps it.
+    private enum Machine<Invite: Sendable, NonInvite: Sendable>: Sendable {
+        case invite(Invite)
+        case nonInvite(NonInvite)
+
+        /// Runs the input on whichever machine this is and keeps its new state.
+        mutating func run(_ invite: (inout Invite) -> [SIPTransactionAction],
+                          _ nonInvite: (inout NonInvite) -> [SIPTransactionAction]) -> [SIPTransactionAction] {
+            switch self {
+            case .invite(var machine):
+                defer { self = .invite(machine) }
+                return invite(&machine)
+            case .nonInvite(var machine):
+                defer { self = .nonInvite(machine) }
+                return nonInvite(&machine)
+            }
+        }
     }
 
-    private enum ClientMachine: Sendable {
-        case invite(InviteClientTransaction)
-        case nonInvite(NonInviteClientTransaction)
-    }
+    private typealias ServerMachine = Machine<InviteServerTransaction, NonInviteServerTransaction>
+    private typealias ClientMachine = Machine<InviteClientTransaction, NonInviteClientTransaction>
 
     private struct ServerEntry: Sendable {
         var machine: ServerMachine
@@ -127,7 +139,7 @@ public final class SIPStack: Sendable {
                 entry = ClientEntry(machine: .nonInvite(machine), flow: flow, promise: promise, onProvisional: onProvisional)
             }
             state.withLockedValue { $0.clients[key] = entry }
-            perform(actions, client: key, request: request)
+            perform(actions, client: key)
         }
         return try await promise.futureResult.get()
     }
@@ -174,17 +186,9 @@ public final class SIPStack: Sendable {
         }
         let existing = state.withLockedValue { $0.servers[key] }
         if var entry = existing {
-            let actions: [SIPTransactionAction]
-            switch entry.machine {
-            case .invite(var machine):
-                actions = machine.receive(request: request)
-                entry.machine = .invite(machine)
-            case .nonInvite(var machine):
-                actions = machine.receive(request: request)
-                entry.machine = .nonInvite(machine)
-            }
+            let actions = entry.machine.run({ $0.receive(request: request) }, { $0.receive(request: request) })
             state.withLockedValue { $0.servers[key] = entry }
-            perform(actions, server: key, request: request)
+            perform(actions, server: key)
             return
         }
         guard request.requestLine?.method != "ACK" else {
@@ -205,24 +209,16 @@ public final class SIPStack: Sendable {
             machine = .nonInvite(nonInvite)
         }
         state.withLockedValue { $0.servers[key] = ServerEntry(machine: machine, flow: flow) }
-        perform(actions, server: key, request: request)
+        perform(actions, server: key)
     }
 
     private func receive(response: SIPMessage) {
         guard let key = ClientTransactionKey(response), var entry = state.withLockedValue({ $0.clients[key] }) else {
             return  // RFC 3261 §18.1.2: a stray response is dropped.
         }
-        let actions: [SIPTransactionAction]
-        switch entry.machine {
-        case .invite(var machine):
-            actions = machine.receive(response: response)
-            entry.machine = .invite(machine)
-        case .nonInvite(var machine):
-            actions = machine.receive(response: response)
-            entry.machine = .nonInvite(machine)
-        }
+        let actions = entry.machine.run({ $0.receive(response: response) }, { $0.receive(response: response) })
         state.withLockedValue { $0.clients[key] = entry }
-        perform(actions, client: key, request: nil)
+        perform(actions, client: key)
     }
 
     // MARK: - Responses from the TU
@@ -230,23 +226,15 @@ public final class SIPStack: Sendable {
     fileprivate func respond(_ response: SIPMessage, key: ServerTransactionKey) {
         loop.execute { [self] in
             guard var entry = state.withLockedValue({ $0.servers[key] }) else { return }
-            let actions: [SIPTransactionAction]
-            switch entry.machine {
-            case .invite(var machine):
-                actions = machine.send(response: response)
-                entry.machine = .invite(machine)
-            case .nonInvite(var machine):
-                actions = machine.send(response: response)
-                entry.machine = .nonInvite(machine)
-            }
+            let actions = entry.machine.run({ $0.send(response: response) }, { $0.send(response: response) })
             state.withLockedValue { $0.servers[key] = entry }
-            perform(actions, server: key, request: nil)
+            perform(actions, server: key)
         }
     }
 
     // MARK: - Actions
 
-    private func perform(_ actions: [SIPTransactionAction], server key: ServerTransactionKey, request: SIPMessage?) {
+    private func perform(_ actions: [SIPTransactionAction], server key: ServerTransactionKey) {
         guard let flow = state.withLockedValue({ $0.servers[key]?.flow }) else { return }
         for action in actions {
             switch action {
@@ -267,10 +255,9 @@ public final class SIPStack: Sendable {
                 entry?.scheduled.values.forEach { $0.cancel() }
             }
         }
-        _ = request
     }
 
-    private func perform(_ actions: [SIPTransactionAction], client key: ClientTransactionKey, request: SIPMessage?) {
+    private func perform(_ actions: [SIPTransactionAction], client key: ClientTransactionKey) {
         guard let entry = state.withLockedValue({ $0.clients[key] }) else { return }
         for action in actions {
             switch action {
@@ -296,39 +283,22 @@ public final class SIPStack: Sendable {
                 removed?.scheduled.values.forEach { $0.cancel() }
             }
         }
-        _ = request
     }
 
     private func serverTimerFired(_ timer: SIPTransactionTimer, key: ServerTransactionKey) {
         guard var entry = state.withLockedValue({ $0.servers[key] }) else { return }
         entry.scheduled[timer] = nil
-        let actions: [SIPTransactionAction]
-        switch entry.machine {
-        case .invite(var machine):
-            actions = machine.timerFired(timer)
-            entry.machine = .invite(machine)
-        case .nonInvite(var machine):
-            actions = machine.timerFired(timer)
-            entry.machine = .nonInvite(machine)
-        }
+        let actions = entry.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
         state.withLockedValue { $0.servers[key] = entry }
-        perform(actions, server: key, request: nil)
+        perform(actions, server: key)
     }
 
     private func clientTimerFired(_ timer: SIPTransactionTimer, key: ClientTransactionKey) {
         guard var entry = state.withLockedValue({ $0.clients[key] }) else { return }
         entry.scheduled[timer] = nil
-        let actions: [SIPTransactionAction]
-        switch entry.machine {
-        case .invite(var machine):
-            actions = machine.timerFired(timer)
-            entry.machine = .invite(machine)
-        case .nonInvite(var machine):
-            actions = machine.timerFired(timer)
-            entry.machine = .nonInvite(machine)
-        }
+        let actions = entry.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
         state.withLockedValue { $0.clients[key] = entry }
-        perform(actions, client: key, request: nil)
+        perform(actions, client: key)
     }
 }
 
