@@ -8,18 +8,7 @@ public final class SQLiteAccountStore: AccountStore {
 
     /// Opens (creating if needed) the store at `path`; `nil` keeps it in memory.
     public init(path: String?) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        // WAL with synchronous=NORMAL: a committed REGISTER survives a crash or kill -9 of the
-        // process without an fsync per transaction (only a power cut can lose the last ones).
-        configuration.prepareDatabase { db in
-            if db.configuration.readonly == false, path != nil {
-                try db.execute(sql: "PRAGMA journal_mode = WAL")
-            }
-            try db.execute(sql: "PRAGMA synchronous = NORMAL")
-        }
-        database = try path.map { try DatabaseQueue(path: $0, configuration: configuration) }
-            ?? DatabaseQueue(configuration: configuration)
+        database = try SQLiteFile.open(path: path)
         var migrator = DatabaseMigrator()
         migrator.registerMigration("accounts-v1") { db in
             try db.create(table: "account") { table in
