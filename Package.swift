@@ -59,7 +59,7 @@ let package = Package(
             ]
         ),
         // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
-        .target(name: "TestSupport", dependencies: ["SIPCore", "Location", "SIPTransport", "SIPStack", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "TestSupport", dependencies: ["SIPCore", "STUNCore", "Location", "SIPTransport", "SIPStack", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
         // L3: transactions on the transport, timers on an event loop.
         .target(
             name: "SIPStack",

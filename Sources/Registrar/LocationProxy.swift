@@ -116,13 +116,7 @@ final class LocationProxy: Sendable {
 
     private static func withoutTopVia(_ response: SIPMessage) -> SIPMessage {
         var copy = response
-        guard let first = copy.headers.firstIndex(where: { $0.name == .via }) else { return copy }
-        let values = (try? SIPHeaders.splitAuthParameters(copy.headers[first].value)) ?? []
-        if values.count > 1 {
-            copy.headers[first] = SIPHeader(name: .via, value: values.dropFirst().joined(separator: ", "))
-        } else {
-            copy.headers.remove(at: first)
-        }
+        try? copy.headers.removeFirstValue(.via)
         return copy
     }
 

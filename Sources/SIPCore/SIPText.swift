@@ -101,20 +101,9 @@ enum SIPText {
     /// honouring quoted-pairs (RFC 3261 §25.1), or `nil` when it is not terminated.
     static func endOfQuotedString(_ text: Substring, from start: Substring.Index) -> Substring.Index? {
         let utf8 = text.utf8
-        var index = utf8.index(after: start)
-        while index < utf8.endIndex {
-            switch utf8[index] {
-            case UInt8(ascii: "\\"):
-                index = utf8.index(after: index)
-                guard index < utf8.endIndex else { return nil }
-            case UInt8(ascii: "\""):
-                return utf8.index(after: index)
-            default:
-                break
-            }
-            index = utf8.index(after: index)
-        }
-        return nil
+        let offset = utf8.distance(from: utf8.startIndex, to: start)
+        let end = withBytes(text) { endOfQuotedString($0, from: offset) }
+        return end.map { utf8.index(utf8.startIndex, offsetBy: $0) }
     }
 
     /// Removes the quotes and quoted-pair backslashes of a quoted string.
@@ -216,5 +205,17 @@ extension SIPHeaders {
     /// Splits the parameters of an authentication header (`a=1, b="x, y"`) at top-level commas.
     public static func splitAuthParameters(_ text: Substring) throws(SIPParseError) -> [Substring] {
         try SIPText.splitList(text, header: .authorization)
+    }
+
+    /// Removes the first value of a list header — the first element of a comma list, or the
+    /// whole first line when it holds one value (a proxy taking its Via off a response).
+    public mutating func removeFirstValue(_ name: SIPHeaderName) throws(SIPParseError) {
+        guard let index = firstIndex(where: { $0.name == name }) else { return }
+        let values = try SIPText.splitList(self[index].value, header: name)
+        if values.count > 1 {
+            self[index] = SIPHeader(name: self[index].name, value: values.dropFirst().joined(separator: ", "))
+        } else {
+            remove(at: index)
+        }
     }
 }

@@ -197,18 +197,7 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
 
     /// A host name, IPv4 address or IPv6 reference (RFC 3261 §25.1, liberal about `_`).
     static func isValidHost(_ host: Substring) -> Bool {
-        let utf8 = host.utf8
-        guard let first = utf8.first else { return false }
-        if first == UInt8(ascii: "[") {
-            guard utf8.count > 2, utf8.last == UInt8(ascii: "]") else { return false }
-            return host.dropFirst().dropLast().utf8.allSatisfy {
-                SIPText.hexValue($0) != nil || $0 == UInt8(ascii: ":") || $0 == UInt8(ascii: ".")
-            }
-        }
-        return utf8.allSatisfy {
-            ($0 | 0x20 >= UInt8(ascii: "a") && $0 | 0x20 <= UInt8(ascii: "z")) || SIPText.isDigit($0)
-                || $0 == UInt8(ascii: "-") || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_")
-        }
+        SIPText.withBytes(host) { isValidHost($0, 0..<$0.count) }
     }
 
     /// The URI in its canonical written form.

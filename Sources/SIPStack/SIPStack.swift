@@ -156,9 +156,7 @@ public final class SIPStack: Sendable {
         switch event {
         case .sip(let message, let flow):
             if message.isRequest { receive(request: message, flow: flow) } else { receive(response: message) }
-        case .malformed(let error, _, let flow):
-            handlers.withLockedValue { $0.onTransportEvent }(.malformed(error, raw: ByteBuffer(), flow))
-        case .stun, .ping, .pong, .flowOpened, .flowClosed:
+        case .malformed, .stun, .ping, .pong, .flowOpened, .flowClosed:
             handlers.withLockedValue { $0.onTransportEvent }(event)
         }
     }

@@ -106,8 +106,10 @@ public final class SIPTransportLayer: Sendable {
             }
             return Flow(transport: .udp, local: local, remote: remote, connectionID: 0)
         }
-        if let existing = state.withLockedValue({ state in state.outgoing[key].flatMap { state.connections[$0] } }),
-           existing.isActive, let local = existing.localAddress, let id = state.withLockedValue({ $0.outgoing[key] }) {
+        let existing = state.withLockedValue { state in
+            state.outgoing[key].flatMap { id in state.connections[id].map { (id, $0) } }
+        }
+        if let (id, channel) = existing, channel.isActive, let local = channel.localAddress {
             return Flow(transport: transport, local: local, remote: remote, connectionID: id)
         }
         let id = state.withLockedValue { state -> UInt64 in

@@ -93,22 +93,3 @@ struct RegistrarProcessTests {
         }
     }
 }
-
-/// STUN answers a test's client received.
-final class STUNAnswers: Sendable {
-    private let messages = NIOLockedValueBoxSendable<[STUNMessage]>([])
-
-    @Sendable func record(_ event: SIPTransportEvent) {
-        if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)) {
-            messages.mutate { $0.append(message) }
-        }
-    }
-
-    func answer(to transactionID: [UInt8]) async throws -> STUNMessage {
-        for _ in 0..<2_000 {
-            if let found = messages.read({ $0.first { $0.transactionID == transactionID } }) { return found }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw SIPTransportError(detail: "no STUN answer within 10 s")
-    }
-}

@@ -77,7 +77,7 @@ struct RegistrarBadInputTests {
 
 /// Transport events a test received.
 final class EventLog: Sendable {
-    private let events = NIOLockedValueBoxShim<[SIPTransportEvent]>([])
+    private let events = LockedBox<[SIPTransportEvent]>([])
 
     @Sendable func record(_ event: SIPTransportEvent) { events.mutate { $0.append(event) } }
 

@@ -19,7 +19,7 @@ struct RegistrarProxyTests {
     final class TestUA: Sendable {
         let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
         let user: String
-        let received = NIOLockedValueBoxShim<[String]>([])
+        let received = LockedBox<[String]>([])
 
         init(user: String) {
             self.user = user
@@ -76,7 +76,7 @@ struct RegistrarProxyTests {
             \r
             v=0
             """)
-        let provisional = NIOLockedValueBoxShim<[Int]>([])
+        let provisional = LockedBox<[Int]>([])
         let ok = try await alice.stack.send(request: invite, on: aliceFlow) { response in
             provisional.mutate { $0.append(response.statusLine?.statusCode ?? 0) }
         }
@@ -165,7 +165,7 @@ struct RegistrarProxyTests {
             \r
 
             """)
-        let recorder = NIOLockedValueBoxShim<[SIPMessage]>([])
+        let recorder = LockedBox<[SIPMessage]>([])
         core.stack.setHandlers(onRequest: { request in
             recorder.mutate { $0.append(request.message) }
             request.respond(SIPResponseBuilder.response(to: request.message, statusCode: 200, reasonPhrase: "OK", toTag: "c"))

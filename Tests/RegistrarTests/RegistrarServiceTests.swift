@@ -91,43 +91,24 @@ struct RegistrarServiceTests {
 
     @Test func stunOnTheTLSConnectionGetsTheMappedAddressAndUnknownAttributesGet420() async throws {
         let setup = try await start()
-        let recorder = STUNRecorder()
+        let recorder = STUNAnswers()
         let phone = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton,
                                       configuration: .init(tlsClient: try Self.certificates.clientContext()),
                                       onEvent: recorder.record)
         let flow = try await phone.connect(.tls, to: setup.addresses[.tls]!, serverHostname: "localhost")
         let request = STUNMessage.bindingRequest()
         try await phone.send(ByteBuffer(bytes: request.encode()), on: flow)
-        let success = try await recorder.response(to: request.transactionID)
+        let success = try await recorder.answer(to: request.transactionID)
         #expect(success.type == .bindingSuccess)
         #expect(success.mappedAddress?.port == UInt16(flow.local.port!))
         #expect(success.mappedAddress?.host == "127.0.0.1")
         var strange = STUNMessage.bindingRequest()
         strange.attributes.append(STUNAttribute(type: STUNAttributeType(0x7F10), value: [1, 2, 3, 4]))
         try await phone.send(ByteBuffer(bytes: strange.encode()), on: flow)
-        let error = try await recorder.response(to: strange.transactionID)
+        let error = try await recorder.answer(to: strange.transactionID)
         #expect(error.type == .bindingError && error.errorCode?.code == 420)
         #expect(error.attribute(.unknownAttributes)?.unknownAttributeTypes == [STUNAttributeType(0x7F10)])
         await phone.shutdown()
         await setup.server.transport.shutdown()
-    }
-}
-
-/// Collects STUN messages a test's phone receives.
-final class STUNRecorder: Sendable {
-    private let messages = NIOLockedValueBoxShim<[STUNMessage]>([])
-
-    func record(_ event: SIPTransportEvent) {
-        if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)) {
-            messages.mutate { $0.append(message) }
-        }
-    }
-
-    func response(to transactionID: [UInt8]) async throws -> STUNMessage {
-        for _ in 0..<2_000 {
-            if let found = messages.read({ $0.first { $0.transactionID == transactionID } }) { return found }
-            try await Task.sleep(for: .milliseconds(5))
-        }
-        throw SIPTransportError(detail: "no STUN response within 10 s")
     }
 }

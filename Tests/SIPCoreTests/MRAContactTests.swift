@@ -72,3 +72,15 @@ struct ReceivedStampTests {
         #expect(vias.count == 2 && vias[0].received == "198.51.100.7" && vias[1].received == nil)
     }
 }
+
+@Suite("Removing a proxy's Via")
+struct RemoveFirstValueTests {
+    @Test func theFirstValueOfACommaListOrTheWholeLineGoes() throws {
+        var headers: SIPHeaders = [.via: "SIP/2.0/TCP proxy;branch=z9hG4bKp, SIP/2.0/TLS phone;branch=z9hG4bKa"]
+        headers.append(.via, "SIP/2.0/UDP far;branch=z9hG4bKf")
+        try headers.removeFirstValue(.via)
+        #expect(headers.lines(.via) == ["SIP/2.0/TLS phone;branch=z9hG4bKa", "SIP/2.0/UDP far;branch=z9hG4bKf"])
+        try headers.removeFirstValue(.via)
+        #expect(headers.lines(.via) == ["SIP/2.0/UDP far;branch=z9hG4bKf"])
+    }
+}

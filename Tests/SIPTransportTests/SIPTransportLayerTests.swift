@@ -113,7 +113,7 @@ struct SIPTransportLayerTests {
     }
 
     @Test func connectionsBeyondThePerSourceLimitAreClosed() async throws {
-        let (server, client, serverEvents, _) = try makeLayers(maxConnectionsPerSource: 3)
+        let (server, _, serverEvents, _) = try makeLayers(maxConnectionsPerSource: 3)
         let address = try await server.listen(.tcp, host: "127.0.0.1", port: 0)
         let others = (0..<4).map { _ in
             SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
@@ -125,7 +125,6 @@ struct SIPTransportLayerTests {
         }
         try await Task.sleep(for: .milliseconds(200))
         #expect(server.connectionCount == 3)
-        _ = client
         for layer in others { await layer.shutdown() }
         await server.shutdown()
     }

@@ -1,0 +1,41 @@
+import NIOConcurrencyHelpers
+import SIPTransport
+import STUNCore
+
+/// A lock-protected value for what tests record from other threads.
+public final class LockedBox<Value: Sendable>: Sendable {
+    private let box: NIOLockedValueBox<Value>
+
+    /// Creates a box holding `value`.
+    public init(_ value: Value) { box = NIOLockedValueBox(value) }
+
+    /// Changes the value.
+    public func mutate(_ body: (inout Value) -> Void) { box.withLockedValue { body(&$0) } }
+
+    /// Reads the value.
+    public func read<T>(_ body: (Value) -> T) -> T { box.withLockedValue { body($0) } }
+}
+
+/// Collects the STUN messages a test's client receives, and waits for the answer to a request.
+public final class STUNAnswers: Sendable {
+    private let messages = LockedBox<[STUNMessage]>([])
+
+    /// Creates an empty recorder.
+    public init() {}
+
+    /// Records STUN events; pass it as a transport's event handler.
+    @Sendable public func record(_ event: SIPTransportEvent) {
+        if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)) {
+            messages.mutate { $0.append(message) }
+        }
+    }
+
+    /// The message with this transaction id, waiting up to 10 s.
+    public func answer(to transactionID: [UInt8]) async throws -> STUNMessage {
+        for _ in 0..<2_000 {
+            if let found = messages.read({ $0.first { $0.transactionID == transactionID } }) { return found }
+            try await Task.sleep(for: .milliseconds(5))
+        }
+        throw SIPTransportError(detail: "no STUN answer within 10 s")
+    }
+}
