@@ -44,9 +44,8 @@ struct RegistrarProcessCallTests {
         })
         let alice = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
                              transportConfiguration: .init(tlsClient: try SIPTLS.clientContext(trustedCAPEM: ca)))
-        let bobFlow = try await register(bob, user: "bob", to: address)
+        _ = try await register(bob, user: "bob", to: address)
         let aliceFlow = try await register(alice, user: "alice", to: address)
-        _ = bobFlow
 
         let invite = try SIPParser.parse("""
             INVITE sip:bob@example.com SIP/2.0\r

@@ -48,7 +48,7 @@ struct RegistrarBadInputTests {
         let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
         let flow = try await client.transport.connect(.tcp, to: address)
         #expect(try await registerWithDigest(client, flow: flow, branch: "ok").statusLine?.statusCode == 200)
-        _ = registrar
+        withExtendedLifetime(registrar) {}  // the stack holds the registrar weakly
         await rogue.shutdown()
         await client.transport.shutdown()
         await stack.transport.shutdown()
@@ -69,7 +69,7 @@ struct RegistrarBadInputTests {
         let flow = try await client.transport.connect(.tcp, to: address, from: try SocketAddress(ipAddress: "127.0.0.2", port: 0))
         #expect(try await registerWithDigest(client, flow: flow, branch: "other").statusLine?.statusCode == 200)
         for channel in idle { try? await channel.close() }
-        _ = registrar
+        withExtendedLifetime(registrar) {}  // the stack holds the registrar weakly
         await client.transport.shutdown()
         await stack.transport.shutdown()
     }

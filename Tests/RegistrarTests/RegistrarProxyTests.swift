@@ -107,7 +107,7 @@ struct RegistrarProxyTests {
         let bye = try await alice.stack.send(request: inDialog("BYE", cseq: 2, branch: "z9hG4bK-bye-1"), on: aliceFlow)
         #expect(bye.statusLine?.statusCode == 200)
         #expect(bob.received.read { $0 } == ["INVITE", "ACK", "BYE"])
-        _ = registrar
+        withExtendedLifetime(registrar) {}  // the stack holds the registrar weakly
         await alice.stack.transport.shutdown()
         await bob.stack.transport.shutdown()
         await server.transport.shutdown()
@@ -175,7 +175,7 @@ struct RegistrarProxyTests {
         #expect(forwarded.requestLine?.uri == "sip:bob@192.0.2.20:5999;transport=tls", "the Request-URI is the registered Contact")
         #expect(forwarded.headers.lines(.route) == [Substring(path)], "the Path became the Route (RFC 3327 §5.3)")
         #expect(forwarded.maxForwards == 69)
-        _ = registrar
+        withExtendedLifetime(registrar) {}  // the stack holds the registrar weakly
         await alice.stack.transport.shutdown()
         await core.stack.transport.shutdown()
         await server.transport.shutdown()
@@ -202,7 +202,7 @@ struct RegistrarProxyTests {
             """)
         let answer = try await caller.send(request: message, on: flow)
         #expect(answer.statusLine?.statusCode == 480)
-        _ = registrar
+        withExtendedLifetime(registrar) {}  // the stack holds the registrar weakly
         await caller.transport.shutdown()
         await server.transport.shutdown()
     }
