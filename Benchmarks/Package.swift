@@ -29,6 +29,7 @@ let package = Package(
             name: "InstructionProbe",
             dependencies: [
                 .product(name: "SIPCore", package: "main"),
+                .product(name: "SIPTransaction", package: "main"),
                 .product(name: "TestSupport", package: "main"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -58,7 +58,8 @@ public final class RegistrarService: Sendable {
         self.accountCache = AccountCache(store: accounts, lifetime: configuration.accountCacheLifetime, clock: clock)
         stack.setHandlers(onRequest: { [weak self] request in
             guard let self else { return }
-            Task { await self.handle(request) }
+            // On the loop that read the request: no thread hop before the answer is written.
+            Task(executorPreference: EventLoopTaskExecutor(request.eventLoop)) { await self.handle(request) }
         }, onTransportEvent: { [weak self] event in
             self?.handle(event)
         })

@@ -6,6 +6,10 @@ import SIPTransport
 
 /// The only place where transport events meet transaction machines and timers (ARCHITECTURE L3).
 ///
+/// Each message is handled on the event loop that read it, and a transaction's timers run on the
+/// loop of the message that started them, so a request is answered without a thread hop; the
+/// transaction table is shared under a lock and every input to a machine is one step under it.
+///
 /// Requests that start a server transaction go to the transaction user with a way to answer;
 /// responses to requests this node sent complete their client transaction. Malformed requests
 /// get a stateless answer with the parser's reason; everything else (STUN, keepalives, flow
@@ -20,6 +24,8 @@ public final class SIPStack: Sendable {
         public let message: SIPMessage
         /// The flow it arrived on.
         public let flow: Flow
+        /// The event loop that read it; run the work it causes there (``EventLoopTaskExecutor``).
+        public let eventLoop: EventLoop
         let key: ServerTransactionKey
         let stack: SIPStack
 
@@ -94,7 +100,7 @@ public final class SIPStack: Sendable {
         sink.attach(self)
     }
 
-    /// Forwards transport events to the stack's loop; holds the stack weakly.
+    /// Hands transport events to the stack on the thread that read them; holds the stack weakly.
     private final class EventSink: Sendable {
         private let stack = NIOLockedValueBox<WeakStack>(WeakStack())
 
@@ -107,8 +113,7 @@ public final class SIPStack: Sendable {
         }
 
         @Sendable func forward(_ event: SIPTransportEvent) {
-            guard let stack = stack.withLockedValue({ $0.value }) else { return }
-            stack.loop.execute { stack.handle(event) }
+            stack.withLockedValue { $0.value }?.handle(event)
         }
     }
 
@@ -124,8 +129,8 @@ public final class SIPStack: Sendable {
                      onProvisional: @escaping @Sendable (SIPMessage) -> Void = { _ in }) async throws -> SIPMessage {
         guard let key = ClientTransactionKey(branch: (try? request.topVia())?.branch, method: request.requestLine?.method)
         else { throw SIPTransportError(detail: "a request needs a Via with a branch and a method") }
-        let promise = loop.makePromise(of: SIPMessage.self)
-        loop.execute { [self] in
+        let promise = currentLoop.makePromise(of: SIPMessage.self)
+        do {
             let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
             var entry: ClientEntry
             var actions: [SIPTransactionAction]
@@ -182,16 +187,13 @@ public final class SIPStack: Sendable {
             }
             return
         }
-        let existing = state.withLockedValue { $0.servers[key] }
-        if var entry = existing {
-            let actions = entry.machine.run({ $0.receive(request: request) }, { $0.receive(request: request) })
-            state.withLockedValue { $0.servers[key] = entry }
+        if let actions = runServer(key, { $0.run({ $0.receive(request: request) }, { $0.receive(request: request) }) }) {
             perform(actions, server: key)
             return
         }
         guard request.requestLine?.method != "ACK" else {
             // An ACK for a 2xx is end to end: the TU gets it.
-            handlers.withLockedValue { $0.onRequest }(IncomingRequest(message: request, flow: flow, key: key, stack: self))
+            handlers.withLockedValue { $0.onRequest }(IncomingRequest(message: request, flow: flow, eventLoop: currentLoop, key: key, stack: self))
             return
         }
         let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
@@ -206,28 +208,56 @@ public final class SIPStack: Sendable {
             actions = nonInvite.receive(request: request)
             machine = .nonInvite(nonInvite)
         }
-        state.withLockedValue { $0.servers[key] = ServerEntry(machine: machine, flow: flow) }
-        perform(actions, server: key)
+        let retransmission = state.withLockedValue { state -> [SIPTransactionAction]? in
+            // A copy read at the same moment on another thread opened it first: it is a retransmission.
+            guard state.servers[key] != nil else {
+                state.servers[key] = ServerEntry(machine: machine, flow: flow)
+                return nil
+            }
+            return state.servers[key]!.machine.run({ $0.receive(request: request) }, { $0.receive(request: request) })
+        }
+        perform(retransmission ?? actions, server: key)
     }
 
     private func receive(response: SIPMessage) {
-        guard let key = ClientTransactionKey(response), var entry = state.withLockedValue({ $0.clients[key] }) else {
-            return  // RFC 3261 §18.1.2: a stray response is dropped.
-        }
-        let actions = entry.machine.run({ $0.receive(response: response) }, { $0.receive(response: response) })
-        state.withLockedValue { $0.clients[key] = entry }
+        // RFC 3261 §18.1.2: a stray response is dropped.
+        guard let key = ClientTransactionKey(response),
+              let actions = runClient(key, { $0.run({ $0.receive(response: response) }, { $0.receive(response: response) }) })
+        else { return }
         perform(actions, client: key)
     }
 
     // MARK: - Responses from the TU
 
     fileprivate func respond(_ response: SIPMessage, key: ServerTransactionKey) {
-        loop.execute { [self] in
-            guard var entry = state.withLockedValue({ $0.servers[key] }) else { return }
-            let actions = entry.machine.run({ $0.send(response: response) }, { $0.send(response: response) })
-            state.withLockedValue { $0.servers[key] = entry }
-            perform(actions, server: key)
+        guard let actions = runServer(key, { $0.run({ $0.send(response: response) }, { $0.send(response: response) }) })
+        else { return }
+        perform(actions, server: key)
+    }
+
+    /// Runs one input on a server transaction and keeps its new state, in one step under the
+    /// lock, so inputs from different threads (a flow's loop, a timer, the TU) never interleave.
+    private func runServer(_ key: ServerTransactionKey,
+                           _ input: (inout ServerMachine) -> [SIPTransactionAction]) -> [SIPTransactionAction]? {
+        state.withLockedValue { state in
+            guard state.servers[key] != nil else { return nil }
+            return input(&state.servers[key]!.machine)
         }
+    }
+
+    /// Runs one input on a client transaction and keeps its new state, in one step under the lock.
+    private func runClient(_ key: ClientTransactionKey,
+                           _ input: (inout ClientMachine) -> [SIPTransactionAction]) -> [SIPTransactionAction]? {
+        state.withLockedValue { state in
+            guard state.clients[key] != nil else { return nil }
+            return input(&state.clients[key]!.machine)
+        }
+    }
+
+    /// The event loop of the calling thread, or the stack's own when called from elsewhere:
+    /// timers run where their transaction's messages are read.
+    private var currentLoop: EventLoop {
+        SIPTransportLayer.currentEventLoop ?? loop
     }
 
     // MARK: - Actions
@@ -239,12 +269,12 @@ public final class SIPStack: Sendable {
             case .send(let message):
                 sendStateless(message, on: flow)
             case .startTimer(let timer, let after):
-                let task = loop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in serverTimerFired(timer, key: key) }
+                let task = currentLoop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in serverTimerFired(timer, key: key) }
                 state.withLockedValue { $0.servers[key]?.scheduled[timer] = task }
             case .cancelTimer(let timer):
                 state.withLockedValue { $0.servers[key]?.scheduled.removeValue(forKey: timer) }?.cancel()
             case .deliver(let message):
-                let incoming = IncomingRequest(message: message, flow: flow, key: key, stack: self)
+                let incoming = IncomingRequest(message: message, flow: flow, eventLoop: currentLoop, key: key, stack: self)
                 handlers.withLockedValue { $0.onRequest }(incoming)
             case .reportTimeout, .reportTransportError:
                 break
@@ -262,7 +292,7 @@ public final class SIPStack: Sendable {
             case .send(let message):
                 sendStateless(message, on: entry.flow)
             case .startTimer(let timer, let after):
-                let task = loop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in clientTimerFired(timer, key: key) }
+                let task = currentLoop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in clientTimerFired(timer, key: key) }
                 state.withLockedValue { $0.clients[key]?.scheduled[timer] = task }
             case .cancelTimer(let timer):
                 state.withLockedValue { $0.clients[key]?.scheduled.removeValue(forKey: timer) }?.cancel()
@@ -284,19 +314,21 @@ public final class SIPStack: Sendable {
     }
 
     private func serverTimerFired(_ timer: SIPTransactionTimer, key: ServerTransactionKey) {
-        guard var entry = state.withLockedValue({ $0.servers[key] }) else { return }
-        entry.scheduled[timer] = nil
-        let actions = entry.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
-        state.withLockedValue { $0.servers[key] = entry }
-        perform(actions, server: key)
+        let actions = state.withLockedValue { state -> [SIPTransactionAction]? in
+            guard state.servers[key] != nil else { return nil }
+            state.servers[key]!.scheduled[timer] = nil
+            return state.servers[key]!.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
+        }
+        if let actions { perform(actions, server: key) }
     }
 
     private func clientTimerFired(_ timer: SIPTransactionTimer, key: ClientTransactionKey) {
-        guard var entry = state.withLockedValue({ $0.clients[key] }) else { return }
-        entry.scheduled[timer] = nil
-        let actions = entry.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
-        state.withLockedValue { $0.clients[key] = entry }
-        perform(actions, client: key)
+        let actions = state.withLockedValue { state -> [SIPTransactionAction]? in
+            guard state.clients[key] != nil else { return nil }
+            state.clients[key]!.scheduled[timer] = nil
+            return state.clients[key]!.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
+        }
+        if let actions { perform(actions, client: key) }
     }
 }
 

@@ -53,6 +53,12 @@ public final class SIPTransportLayer: Sendable {
     private let report: @Sendable (SIPTransportEvent) -> Void
     private let state = NIOLockedValueBox(State())
 
+    /// The event loop the calling thread runs, when it is one of the transport's threads: the
+    /// loop that read the message being handled.
+    public static var currentEventLoop: EventLoop? {
+        MultiThreadedEventLoopGroup.currentEventLoop
+    }
+
     /// Creates a layer that reports events to `onEvent` (called on NIO event loops).
     public init(group: EventLoopGroup, configuration: Configuration = .init(),
                 onEvent: @escaping @Sendable (SIPTransportEvent) -> Void) {

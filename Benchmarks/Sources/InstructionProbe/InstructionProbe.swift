@@ -1,5 +1,6 @@
 import NIOCore
 import SIPCore
+import SIPTransaction
 import TestSupport
 
 /// Runs one codec operation N times, for instruction counts under valgrind that do not depend
@@ -10,7 +11,7 @@ enum InstructionProbe {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count == 3, let count = Int(arguments[2]) else {
-            print("usage: InstructionProbe parse|serialize|validate COUNT")
+            print("usage: InstructionProbe parse|serialize|validate|serve COUNT")
             return
         }
         let register = MRAFixtures.bytes(MRAFixtures.register)
@@ -24,6 +25,8 @@ enum InstructionProbe {
                 checksum &+= try SIPParser.parseDatagram(register).headers.count
             case "validate":
                 checksum &+= try SIPParser.parseDatagram(register).validate().count
+            case "serve":
+                checksum &+= try serve(register, into: &buffer)
             default:
                 buffer.clear()
                 message.write(to: &buffer)
@@ -31,5 +34,21 @@ enum InstructionProbe {
             }
         }
         print(checksum)
+    }
+
+    /// What a registrar does with a REGISTER apart from I/O and storage: parse, stamp the
+    /// source, validate, read the transaction key and the AOR and contacts, build and write
+    /// the 200 OK.
+    static func serve(_ bytes: ByteBuffer, into buffer: inout ByteBuffer) throws -> Int {
+        let request = try SIPParser.parseDatagram(bytes).stampingReceived(host: "192.0.2.7", port: 53_211)
+        _ = try request.validate()
+        let via = try request.topVia()
+        let to = try request.to()
+        let contacts = try request.contacts()
+        var response = SIPResponseBuilder.response(to: request, statusCode: 200, reasonPhrase: "OK", toTag: "r1234")
+        for contact in contacts { response.headers.append(.contact, contact.description + ";expires=120") }
+        buffer.clear()
+        response.write(to: &buffer)
+        return buffer.readableBytes &+ (via.branch?.utf8.count ?? 0) &+ (to.uri.user?.utf8.count ?? 0)
     }
 }
