@@ -132,40 +132,59 @@ struct DigestCredentials {
     var cnonce: String?
 
     init?(_ header: Substring) {
-        let text = header.drop { $0 == " " }
-        guard text.lowercased().hasPrefix("digest ") else { return nil }
-        var fields: [String: String] = [:]
-        guard let parts = try? SIPHeaders.splitAuthParameters(text.dropFirst(7)) else { return nil }
+        let text = trimmed(header)
+        guard text.utf8.count > 7, sameLetters(text.utf8.prefix(7), "digest ") else { return nil }
+        guard let parts = try? SIPHeaders.splitAuthParameters(trimmed(text.dropFirst(7))) else { return nil }
+        var username, realm, nonce, uri, response: Substring?
         for part in parts {
-            guard let equals = part.firstIndex(of: "=") else { continue }
-            let name = trimmed(part[..<equals]).lowercased()
-            var value = String(trimmed(part[part.index(after: equals)...]))
-            if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-            fields[name] = value
+            guard let equals = part.utf8.firstIndex(of: UInt8(ascii: "=")) else { continue }
+            let name = trimmed(part[..<equals])
+            var value = trimmed(part[part.utf8.index(after: equals)...])
+            if value.utf8.count >= 2, value.utf8.first == UInt8(ascii: "\""), value.utf8.last == UInt8(ascii: "\"") {
+                value = value.dropFirst().dropLast()
+            }
+            switch name.utf8.count {
+            case 2 where sameLetters(name.utf8, "nc"): nc = String(value)
+            case 3 where sameLetters(name.utf8, "uri"): uri = value
+            case 3 where sameLetters(name.utf8, "qop"): qop = String(value)
+            case 5 where sameLetters(name.utf8, "realm"): realm = value
+            case 5 where sameLetters(name.utf8, "nonce"): nonce = value
+            case 6 where sameLetters(name.utf8, "cnonce"): cnonce = String(value)
+            case 8 where sameLetters(name.utf8, "username"): username = value
+            case 8 where sameLetters(name.utf8, "response"): response = value
+            case 9 where sameLetters(name.utf8, "algorithm"): algorithm = String(value)
+            default: continue
+            }
         }
-        guard let username = fields["username"], let realm = fields["realm"], let nonce = fields["nonce"],
-              let uri = fields["uri"], let response = fields["response"] else { return nil }
-        self.username = username
-        self.realm = realm
-        self.nonce = nonce
-        self.uri = uri
-        self.response = response
-        self.algorithm = fields["algorithm"]
-        self.qop = fields["qop"]
-        self.nc = fields["nc"]
-        self.cnonce = fields["cnonce"]
+        guard let username, let realm, let nonce, let uri, let response else { return nil }
+        self.username = String(username)
+        self.realm = String(realm)
+        self.nonce = String(nonce)
+        self.uri = String(uri)
+        self.response = String(response)
     }
 }
 
 extension StringProtocol {
     func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        lowercased() == other.lowercased()
+        utf8.count == other.utf8.count && sameLetters(utf8, other)
     }
 }
 
-/// The text without surrounding spaces.
+/// Whether `bytes` spell `text` ignoring ASCII case (same length assumed).
+private func sameLetters(_ bytes: some Sequence<UInt8>, _ text: some StringProtocol) -> Bool {
+    bytes.elementsEqual(text.utf8) { lowercase($0) == lowercase($1) }
+}
+
+private func lowercase(_ byte: UInt8) -> UInt8 {
+    byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
+}
+
+/// The text without surrounding spaces and tabs.
 private func trimmed(_ text: Substring) -> Substring {
-    var result = text.drop { $0 == " " }
-    while result.last == " " { result = result.dropLast() }
-    return result
+    let utf8 = text.utf8
+    guard let first = utf8.firstIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") }),
+          let last = utf8.lastIndex(where: { $0 != UInt8(ascii: " ") && $0 != UInt8(ascii: "\t") })
+    else { return "" }
+    return Substring(utf8[first...last])
 }

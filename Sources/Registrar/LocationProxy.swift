@@ -26,11 +26,10 @@ final class LocationProxy: Sendable {
         self.domain = domain.lowercased()
     }
 
-    /// Remembers the flow a REGISTER's contacts came on.
-    func noteRegistered(_ request: SIPMessage, flow: Flow) {
-        guard let contacts = try? request.contacts() else { return }
+    /// Remembers the flow that bindings with these Contact URIs registered on.
+    func noteRegistered(contactURIs: [String], flow: Flow) {
         flows.withLockedValue { table in
-            for contact in contacts { table[contact.uri.description] = flow }
+            for uri in contactURIs { table[uri] = flow }
         }
     }
 

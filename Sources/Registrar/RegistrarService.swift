@@ -70,9 +70,7 @@ public final class RegistrarService: Sendable {
         let forMe = (try? message.requestURI()).map { $0.user == nil } ?? true
         switch message.requestLine?.method {
         case "REGISTER":
-            let response = await register(message, flow: request.flow)
-            if response.statusLine?.statusCode == 200 { proxy.noteRegistered(message, flow: request.flow) }
-            request.respond(response)
+            request.respond(await register(message, flow: request.flow))
         case "OPTIONS" where forMe:
             request.respond(answer(message, 200, "OK"))
         default:
@@ -97,7 +95,7 @@ public final class RegistrarService: Sendable {
         }) ?? .missing
         switch verdict {
         case .missing, .stale:
-            var challenge = answer(request, 401, "Unauthorized")
+            var challenge = answer(request, 401, "Unauthorized", to: to)
             for value in authenticator.challenges(now: now, stale: verdict == .stale) {
                 challenge.headers.append(.wwwAuthenticate, value)
             }
@@ -128,7 +126,8 @@ public final class RegistrarService: Sendable {
             if let minExpires { response.headers.append(.minExpires, String(minExpires)) }
             return response
         case .accept(let bindings, let newOnPath):
-            var response = answer(request, 200, "OK")
+            proxy.noteRegistered(contactURIs: bindings.filter { $0.pathIdentity == pathIdentity }.map(\.contactURI), flow: flow)
+            var response = answer(request, 200, "OK", to: to)
             for contact in BindingRules.responseContacts(bindings, newOnPath: newOnPath, now: now) {
                 response.headers.append(.contact, contact)
             }
@@ -157,9 +156,9 @@ public final class RegistrarService: Sendable {
         transport.write(ByteBuffer(bytes: response.encode()), on: flow)
     }
 
-    private func answer(_ request: SIPMessage, _ status: Int, _ reason: String) -> SIPMessage {
+    private func answer(_ request: SIPMessage, _ status: Int, _ reason: String, to: NameAddress? = nil) -> SIPMessage {
         var response = SIPResponseBuilder.response(to: request, statusCode: status, reasonPhrase: reason,
-                                                   toTag: "r\(UInt32.random(in: 1...UInt32.max))")
+                                                   toTag: "r\(UInt32.random(in: 1...UInt32.max))", parsedTo: to)
         response.headers.append(.init("Server"), configuration.serverName)
         return response
     }

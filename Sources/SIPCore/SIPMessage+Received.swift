@@ -9,10 +9,19 @@ extension SIPMessage {
     ///   - always: add both even when the sender did not ask for `rport` and its sent-by already
     ///     matches (what an MRA edge does, SPEC B5).
     public func stampingReceived(host: String, port: Int, always: Bool = false) -> SIPMessage {
+        var copy = self
+        copy.stampReceived(host: host, port: port, always: always)
+        return copy
+    }
+
+    /// Sets `received` and `rport` on the top Via in place, and returns that Via as stamped
+    /// (`nil`, and no change, when there is no readable top Via).
+    @discardableResult
+    public mutating func stampReceived(host: String, port: Int, always: Bool = false) -> Via? {
         guard let index = headers.firstIndex(where: { $0.name == .via }),
               var values = try? SIPText.splitList(headers[index].value, header: .via), !values.isEmpty,
               var via = try? Via(parsing: values[0])
-        else { return self }
+        else { return nil }
         let asked = via.parameters.contains("rport")
         if always || via.host.lowercased() != host.lowercased() {
             via.parameters.set("received", host)
@@ -21,8 +30,7 @@ extension SIPMessage {
             via.parameters.set("rport", String(port))
         }
         values[0] = Substring(via.description)
-        var copy = self
-        copy.headers[index] = SIPHeader(name: headers[index].name, value: values.joined(separator: ", "))
-        return copy
+        headers[index] = SIPHeader(name: headers[index].name, value: values.joined(separator: ", "))
+        return via
     }
 }

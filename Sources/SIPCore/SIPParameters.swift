@@ -14,25 +14,52 @@ public struct SIPParameter: Hashable, Sendable {
 }
 
 /// An ordered list of parameters, looked up case-insensitively by name (RFC 3261 §7.3.1, §19.1.4).
+///
+/// Parsed parameters are byte ranges into the parsed text, like ``SIPHeaders``: a parse keeps one
+/// reference to the text and one array of plain offsets, so copying and dropping parameters
+/// costs no reference counting per parameter.
 public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
-    var items: [SIPParameter]
+    /// Where a name or value is: a range of `text`, or an entry of `edits`.
+    enum Part: Sendable {
+        case slice(Int32, Int32)
+        case edited(Int32)
+    }
+
+    struct Span: Sendable {
+        var name: Part
+        /// `nil` for a parameter without `=`.
+        var value: Part?
+    }
+
+    /// The parsed text that `.slice` parts point into.
+    private var text: Substring
+    private var spans: [Span]
+    /// Names and values set after parsing, which `.edited` parts point into.
+    private var edits: [Substring]
 
     /// Creates an empty list.
-    public init() { items = [] }
+    public init() {
+        text = ""
+        spans = []
+        edits = []
+    }
 
-    public var startIndex: Int { items.startIndex }
-    public var endIndex: Int { items.endIndex }
-    public subscript(position: Int) -> SIPParameter { items[position] }
+    public var startIndex: Int { spans.startIndex }
+    public var endIndex: Int { spans.endIndex }
+    public subscript(position: Int) -> SIPParameter {
+        let span = spans[position]
+        return SIPParameter(name: string(span.name), value: span.value.map(string))
+    }
 
     /// The raw value of a parameter: `nil` when absent, `""` when present without a value.
     public subscript(name: String) -> Substring? {
-        guard let item = items.first(where: { Self.sameName($0.name, name) }) else { return nil }
-        return item.value ?? ""
+        guard let index = index(of: name) else { return nil }
+        return spans[index].value.map(string) ?? ""
     }
 
     /// Whether the parameter is present, with or without a value.
     public func contains(_ name: String) -> Bool {
-        items.contains { Self.sameName($0.name, name) }
+        index(of: name) != nil
     }
 
     /// The value with surrounding quotes and quoted-pair escapes removed.
@@ -43,33 +70,77 @@ public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
     /// Sets a parameter's raw value in place, keeping its position, or appends it.
     /// Pass `nil` for a parameter without a value.
     public mutating func set(_ name: String, _ value: String?) {
-        let newValue = value.map { Substring($0) }
-        if let index = items.firstIndex(where: { Self.sameName($0.name, name) }) {
-            items[index].value = newValue
+        let newValue = value.map { store(Substring($0)) }
+        if let index = index(of: name) {
+            spans[index].value = newValue
         } else {
-            items.append(SIPParameter(name: Substring(name), value: newValue))
+            spans.append(Span(name: store(Substring(name)), value: newValue))
         }
     }
 
     /// Removes a parameter.
     public mutating func remove(_ name: String) {
-        items.removeAll { Self.sameName($0.name, name) }
+        while let index = index(of: name) { spans.remove(at: index) }
     }
 
     /// Appends `;name=value` for each parameter.
     public func write(to output: inout String) {
-        for item in items {
+        for span in spans {
             output.append(";")
-            output.append(contentsOf: item.name)
-            if let value = item.value {
+            output.append(contentsOf: string(span.name))
+            if let value = span.value {
                 output.append("=")
-                output.append(contentsOf: value)
+                output.append(contentsOf: string(value))
             }
         }
     }
 
+    public static func == (lhs: SIPParameters, rhs: SIPParameters) -> Bool {
+        lhs.elementsEqual(rhs)
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(count)
+        for parameter in self { hasher.combine(parameter) }
+    }
+
     static func sameName(_ lhs: Substring, _ rhs: String) -> Bool {
         lhs.utf8.elementsEqual(rhs.utf8) { $0.asciiLowercased == $1.asciiLowercased }
+    }
+
+    /// The position of the first parameter named `name` (case-insensitive).
+    private func index(of name: String) -> Int? {
+        var name = name
+        return name.withUTF8 { wanted in
+            SIPText.withBytes(text) { bytes in
+                spans.firstIndex { span in
+                    switch span.name {
+                    case .slice(let start, let end):
+                        Self.sameName(UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)]), wanted)
+                    case .edited(let index):
+                        Self.sameName(edits[Int(index)], String(decoding: wanted, as: UTF8.self))
+                    }
+                }
+            }
+        }
+    }
+
+    private static func sameName(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for index in 0..<lhs.count where lhs[index].asciiLowercased != rhs[index].asciiLowercased { return false }
+        return true
+    }
+
+    private func string(_ part: Part) -> Substring {
+        switch part {
+        case .slice(let start, let end): SIPText.slice(text, Int(start), Int(end))
+        case .edited(let index): edits[Int(index)]
+        }
+    }
+
+    private mutating func store(_ value: Substring) -> Part {
+        edits.append(value)
+        return .edited(Int32(edits.count - 1))
     }
 }
 
@@ -85,8 +156,8 @@ extension SIPParameters {
     init(parsing text: Substring, grammar: Grammar, context: @autoclosure () -> String) throws(SIPParseError) {
         self.init()
         guard !text.isEmpty else { return }
-        let spans = try SIPText.withBytes(text) { bytes throws(SIPParseError) -> [(name: Range<Int>, value: Range<Int>?)] in
-            var spans: [(name: Range<Int>, value: Range<Int>?)] = []
+        let spans = try SIPText.withBytes(text) { bytes throws(SIPParseError) -> [Span] in
+            var spans: [Span] = []
             var index = 0
             let count = bytes.count
             func skipWhitespace() {
@@ -105,7 +176,7 @@ extension SIPParameters {
                 guard index > nameStart else { throw .badRequest(.badHeaderValue, "empty parameter in \(context())") }
                 let name = nameStart..<index
                 skipWhitespace()
-                var value: Range<Int>?
+                var value: Part?
                 if index < count, bytes[index] == UInt8(ascii: "=") {
                     index &+= 1
                     skipWhitespace()
@@ -122,19 +193,15 @@ extension SIPParameters {
                         throw .badRequest(.badHeaderValue,
                                           "parameter \(String(decoding: bytes[name], as: UTF8.self)) has an empty value in \(context())")
                     }
-                    value = valueStart..<index
+                    value = .slice(Int32(valueStart), Int32(index))
                     skipWhitespace()
                 }
-                spans.append((name, value))
+                spans.append(Span(name: .slice(Int32(name.lowerBound), Int32(name.upperBound)), value: value))
             }
             return spans
         }
-        items.reserveCapacity(spans.count)
-        for span in spans {
-            items.append(SIPParameter(
-                name: SIPText.slice(text, span.name.lowerBound, span.name.upperBound),
-                value: span.value.map { SIPText.slice(text, $0.lowerBound, $0.upperBound) }))
-        }
+        self.text = text
+        self.spans = spans
     }
 
     private static func isNameByte(_ byte: UInt8, _ grammar: Grammar) -> Bool {

@@ -55,62 +55,91 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
     /// Parses one Via value.
     public init(parsing value: some StringProtocol) throws(SIPParseError) {
         let text = SIPText.trim(Substring(value))
-        let utf8 = text.utf8
-        var cursor = utf8.startIndex
-        func fail(_ why: String) -> SIPParseError {
+        let layout = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Layout(bytes, text: text) }
+        protocolName = SIPText.slice(text, layout.protocolName.lowerBound, layout.protocolName.upperBound)
+        protocolVersion = SIPText.slice(text, layout.protocolVersion.lowerBound, layout.protocolVersion.upperBound)
+        transport = SIPText.slice(text, layout.transport.lowerBound, layout.transport.upperBound)
+        host = SIPText.slice(text, layout.host.lowerBound, layout.host.upperBound)
+        port = layout.port
+        parameters = try SIPParameters(parsing: SIPText.slice(text, layout.parametersStart, text.utf8.count),
+                                       grammar: .header, context: "Via \"\(text)\"")
+        if let rport = parameters["rport"], !rport.isEmpty, SIPText.parseNumber(rport, maximum: 65535) == nil {
+            throw Layout.failure("invalid rport", text)
+        }
+        if let branch = parameters["branch"], branch.isEmpty { throw Layout.failure("empty branch", text) }
+    }
+
+    /// Where the parts of a Via value are, as byte offsets: found in one pass over the bytes.
+    private struct Layout {
+        var protocolName: Range<Int>
+        var protocolVersion: Range<Int>
+        var transport: Range<Int>
+        var host: Range<Int>
+        var port: Int?
+        var parametersStart: Int
+
+        static func failure(_ why: String, _ text: Substring) -> SIPParseError {
             .badRequest(.badHeaderValue, "\(why) in Via \"\(text)\"")
         }
-        func skipWhitespace() {
-            while cursor < utf8.endIndex, SIPText.isWhitespace(utf8[cursor]) { cursor = utf8.index(after: cursor) }
-        }
-        func token() -> Substring {
-            let start = cursor
-            while cursor < utf8.endIndex, SIPText.isToken(utf8[cursor]) { cursor = utf8.index(after: cursor) }
-            return text[start..<cursor]
-        }
-        func slash() throws(SIPParseError) {
-            skipWhitespace()
-            guard cursor < utf8.endIndex, utf8[cursor] == UInt8(ascii: "/") else { throw fail("malformed sent-protocol") }
-            cursor = utf8.index(after: cursor)
-            skipWhitespace()
-        }
-        protocolName = token()
-        try slash()
-        protocolVersion = token()
-        try slash()
-        transport = token()
-        guard !protocolName.isEmpty, !protocolVersion.isEmpty, !transport.isEmpty else { throw fail("malformed sent-protocol") }
-        let beforeHost = cursor
-        skipWhitespace()
-        guard cursor > beforeHost else { throw fail("missing space before sent-by") }
-        let hostStart = cursor
-        if cursor < utf8.endIndex, utf8[cursor] == UInt8(ascii: "[") {
-            guard let close = text[cursor...].utf8.firstIndex(of: UInt8(ascii: "]")) else { throw fail("unterminated IPv6 reference") }
-            cursor = utf8.index(after: close)
-        } else {
-            while cursor < utf8.endIndex, ![UInt8(ascii: ":"), UInt8(ascii: ";")].contains(utf8[cursor]),
-                  !SIPText.isWhitespace(utf8[cursor]) {
-                cursor = utf8.index(after: cursor)
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>, text: Substring) throws(SIPParseError) {
+            let count = bytes.count
+            var index = 0
+            func skipWhitespace() {
+                while index < count, SIPText.isWhitespace(bytes[index]) { index &+= 1 }
             }
-        }
-        host = text[hostStart..<cursor]
-        guard SIPURI.isValidHost(host) else { throw fail("invalid sent-by host") }
-        skipWhitespace()
-        port = nil
-        if cursor < utf8.endIndex, utf8[cursor] == UInt8(ascii: ":") {
-            cursor = utf8.index(after: cursor)
+            func token() -> Range<Int> {
+                let start = index
+                while index < count, SIPText.isToken(bytes[index]) { index &+= 1 }
+                return start..<index
+            }
+            func slash() throws(SIPParseError) {
+                skipWhitespace()
+                guard index < count, bytes[index] == UInt8(ascii: "/") else { throw Self.failure("malformed sent-protocol", text) }
+                index &+= 1
+                skipWhitespace()
+            }
+            protocolName = token()
+            try slash()
+            protocolVersion = token()
+            try slash()
+            transport = token()
+            guard !protocolName.isEmpty, !protocolVersion.isEmpty, !transport.isEmpty else {
+                throw Self.failure("malformed sent-protocol", text)
+            }
+            let beforeHost = index
             skipWhitespace()
-            let start = cursor
-            while cursor < utf8.endIndex, SIPText.isDigit(utf8[cursor]) { cursor = utf8.index(after: cursor) }
-            guard let number = SIPText.parseNumber(text[start..<cursor], maximum: 65535) else { throw fail("invalid port") }
-            port = Int(number)
+            guard index > beforeHost else { throw Self.failure("missing space before sent-by", text) }
+            let hostStart = index
+            if index < count, bytes[index] == UInt8(ascii: "[") {
+                while index < count, bytes[index] != UInt8(ascii: "]") { index &+= 1 }
+                guard index < count else { throw Self.failure("unterminated IPv6 reference", text) }
+                index &+= 1
+            } else {
+                while index < count, bytes[index] != UInt8(ascii: ":"), bytes[index] != UInt8(ascii: ";"),
+                      !SIPText.isWhitespace(bytes[index]) {
+                    index &+= 1
+                }
+            }
+            host = hostStart..<index
+            guard SIPURI.isValidHost(bytes, host) else { throw Self.failure("invalid sent-by host", text) }
             skipWhitespace()
+            port = nil
+            if index < count, bytes[index] == UInt8(ascii: ":") {
+                index &+= 1
+                skipWhitespace()
+                let start = index
+                var value = 0
+                while index < count, SIPText.isDigit(bytes[index]) {
+                    value = min(value &* 10 &+ Int(bytes[index] &- UInt8(ascii: "0")), 65_536)
+                    index &+= 1
+                }
+                guard index > start, value <= 65535 else { throw Self.failure("invalid port", text) }
+                port = value
+                skipWhitespace()
+            }
+            parametersStart = index
         }
-        parameters = try SIPParameters(parsing: text[cursor...], grammar: .header, context: "Via \"\(text)\"")
-        if let rport = parameters["rport"], !rport.isEmpty, SIPText.parseNumber(rport, maximum: 65535) == nil {
-            throw fail("invalid rport")
-        }
-        if let branch = parameters["branch"], branch.isEmpty { throw fail("empty branch") }
     }
 
     /// The Via as it would be written in a header.

@@ -168,7 +168,8 @@ public final class SIPStack: Sendable {
 
     private func receive(request received: SIPMessage, flow: Flow) {
         // RFC 3261 §18.2.1, RFC 3581 §4: note the real source in the top Via.
-        let request = received.stampingReceived(host: flow.remoteHost, port: flow.remotePort)
+        var request = received
+        let topVia = request.stampReceived(host: flow.remoteHost, port: flow.remotePort)
         do {
             _ = try request.validate(validation)
         } catch {
@@ -179,7 +180,7 @@ public final class SIPStack: Sendable {
             sendStateless(answer, on: flow)
             return
         }
-        guard let key = ServerTransactionKey(request) else {
+        guard let key = ServerTransactionKey(request, topVia: topVia) else {
             // RFC 2543 clients (no magic cookie) are not served statefully here.
             if request.requestLine?.method != "ACK" {
                 sendStateless(SIPResponseBuilder.response(to: request, statusCode: 400,

@@ -7,8 +7,10 @@ struct ServerTransactionKey: Hashable, Sendable {
     var sentBy: String
     var method: String
 
-    init?(_ request: SIPMessage) {
-        guard let line = request.requestLine, let via = try? request.topVia(), let branch = via.branch,
+    /// The key of `request`, whose top Via is `topVia` (read it with `request.topVia()` when
+    /// it is not at hand).
+    init?(_ request: SIPMessage, topVia: Via?) {
+        guard let line = request.requestLine, let via = topVia, let branch = via.branch,
               via.hasRFC3261Branch else { return nil }
         self.branch = String(branch)
         self.sentBy = "\(via.host.lowercased()):\(via.port ?? 0)"

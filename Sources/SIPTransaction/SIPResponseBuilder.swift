@@ -7,13 +7,14 @@ public enum SIPResponseBuilder {
     ///
     /// - Parameters:
     ///   - toTag: the tag to put on To when it has none (ignored for 100 Trying).
+    ///   - parsedTo: the request's To header, parsed, when the caller already has it.
     public static func response(to request: SIPMessage, statusCode: Int, reasonPhrase: String,
-                                toTag: String? = nil) -> SIPMessage {
+                                toTag: String? = nil, parsedTo: NameAddress? = nil) -> SIPMessage {
         var headers = SIPHeaders()
         for via in request.headers.lines(.via) { headers.append(.via, via) }
         if let from = request.headers[.from] { headers.append(.from, from) }
         if let to = request.headers[.to] {
-            if statusCode > 100, let toTag, var address = try? NameAddress(parsing: to, header: .to),
+            if statusCode > 100, let toTag, var address = parsedTo ?? (try? NameAddress(parsing: to, header: .to)),
                !address.parameters.contains("tag") {
                 address.parameters.set("tag", toTag)
                 headers.append(.to, address.description)

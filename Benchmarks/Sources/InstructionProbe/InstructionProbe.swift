@@ -11,7 +11,7 @@ enum InstructionProbe {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count == 3, let count = Int(arguments[2]) else {
-            print("usage: InstructionProbe parse|serialize|validate|serve COUNT")
+            print("usage: InstructionProbe parse|serialize|validate|topvia|to|contacts|stamp|respond|serve COUNT")
             return
         }
         let register = MRAFixtures.bytes(MRAFixtures.register)
@@ -25,6 +25,16 @@ enum InstructionProbe {
                 checksum &+= try SIPParser.parseDatagram(register).headers.count
             case "validate":
                 checksum &+= try SIPParser.parseDatagram(register).validate().count
+            case "topvia":
+                checksum &+= try message.topVia().host.utf8.count
+            case "to":
+                checksum &+= try message.to().parameters.count
+            case "contacts":
+                checksum &+= try message.contacts().count
+            case "stamp":
+                checksum &+= message.stampingReceived(host: "192.0.2.7", port: 53_211).headers.count
+            case "respond":
+                checksum &+= SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK", toTag: "r1").headers.count
             case "serve":
                 checksum &+= try serve(register, into: &buffer)
             default:
