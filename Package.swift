@@ -123,7 +123,10 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
-        .testTarget(name: "LocationTests", dependencies: ["Location", "LocationSQLite", "SIPCore", "TestSupport"]),
+        .testTarget(
+            name: "LocationTests",
+            dependencies: ["Location", "LocationSQLite", "SIPCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+        ),
         .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore", "TestSupport"]),
         .testTarget(
             name: "SIPTransportTests",

@@ -3,7 +3,8 @@ import GRDB
 import Location
 
 /// A ``LocationStore`` in an SQLite file (GRDB), the registrar's default: bindings survive a
-/// restart (SPEC B7, B30). Each update runs in one write transaction.
+/// restart (SPEC B7, B30). Each update runs in one write transaction; a binding is one row with
+/// a column per field.
 public final class SQLiteLocationStore: LocationStore {
     private let database: DatabaseQueue
 
@@ -25,6 +26,30 @@ public final class SQLiteLocationStore: LocationStore {
             }
             try db.create(index: "binding_expiresAt", on: "binding", columns: ["expiresAt"])
         }
+        migrator.registerMigration("bindings-v2-columns") { db in
+            // Columns instead of one JSON record: no encoding on the REGISTER path.
+            try db.create(table: "contact") { table in
+                table.column("aor", .text).notNull()
+                table.column("position", .integer).notNull()
+                table.column("contactURI", .text).notNull()
+                table.column("contactValue", .text).notNull()
+                table.column("instanceID", .text)
+                table.column("regID", .integer)
+                table.column("callID", .text).notNull()
+                table.column("cseq", .integer).notNull()
+                table.column("expiresAt", .integer).notNull()
+                table.column("path", .text).notNull()
+                table.column("pathIdentity", .text).notNull()
+                table.primaryKey(["aor", "position"])
+            }
+            try db.create(index: "contact_expiresAt", on: "contact", columns: ["expiresAt"])
+            let decoder = JSONDecoder()
+            for row in try Row.fetchAll(db, sql: "SELECT aor, position, record FROM binding") {
+                let binding = try decoder.decode(Binding.self, from: row["record"] as Data)
+                try insert(binding, position: row["position"], db)
+            }
+            try db.drop(table: "binding")
+        }
         return migrator
     }
 
@@ -34,13 +59,13 @@ public final class SQLiteLocationStore: LocationStore {
 
     public func update<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) async throws -> T {
         try await database.write { db in
-            var bindings = try Self.load(aor: aor, db)
+            let before = try Self.load(aor: aor, db)
+            var bindings = before
             let result = try body(&bindings)
-            try db.cachedStatement(sql: "DELETE FROM binding WHERE aor = ?").execute(arguments: [aor])
-            let encoder = JSONEncoder()
-            let insert = try db.cachedStatement(sql: "INSERT INTO binding (aor, position, expiresAt, record) VALUES (?, ?, ?, ?)")
+            guard bindings != before else { return result }
+            try db.cachedStatement(sql: "DELETE FROM contact WHERE aor = ?").execute(arguments: [aor])
             for (position, binding) in bindings.enumerated() {
-                try insert.execute(arguments: [aor, position, binding.expiresAt, try encoder.encode(binding)])
+                try Self.insert(binding, position: position, db)
             }
             return result
         }
@@ -48,18 +73,36 @@ public final class SQLiteLocationStore: LocationStore {
 
     public func purgeExpired(now: Int64) async throws -> Int {
         try await database.write { db in
-            try db.execute(sql: "DELETE FROM binding WHERE expiresAt <= ?", arguments: [now])
+            try db.execute(sql: "DELETE FROM contact WHERE expiresAt <= ?", arguments: [now])
             return db.changesCount
         }
     }
 
     public func count() async throws -> Int {
-        try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM binding") ?? 0 }
+        try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact") ?? 0 }
     }
 
     private static func load(aor: String, _ db: Database) throws -> [Binding] {
-        let decoder = JSONDecoder()
-        let select = try db.cachedStatement(sql: "SELECT record FROM binding WHERE aor = ? ORDER BY position")
-        return try Data.fetchAll(select, arguments: [aor]).map { try decoder.decode(Binding.self, from: $0) }
+        let select = try db.cachedStatement(sql: """
+            SELECT contactURI, contactValue, instanceID, regID, callID, cseq, expiresAt, path, pathIdentity
+            FROM contact WHERE aor = ? ORDER BY position
+            """)
+        return try Row.fetchAll(select, arguments: [aor]).map { row in
+            let path: String = row[7]
+            return Binding(aor: aor, contactURI: row[0], contactValue: row[1], instanceID: row[2], regID: row[3],
+                           callID: row[4], cseq: row[5], expiresAt: row[6],
+                           path: path.isEmpty ? [] : path.components(separatedBy: "\n"), pathIdentity: row[8])
+        }
+    }
+
+    /// Path values are header values, which never hold a line feed: one per line.
+    private static func insert(_ binding: Binding, position: Int, _ db: Database) throws {
+        let insert = try db.cachedStatement(sql: """
+            INSERT INTO contact (aor, position, contactURI, contactValue, instanceID, regID, callID, cseq, expiresAt,
+                                 path, pathIdentity) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+            """)
+        try insert.execute(arguments: [binding.aor, position, binding.contactURI, binding.contactValue, binding.instanceID,
+                                       binding.regID, binding.callID, binding.cseq, binding.expiresAt,
+                                       binding.path.joined(separator: "\n"), binding.pathIdentity])
     }
 }

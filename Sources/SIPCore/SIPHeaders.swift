@@ -94,6 +94,11 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
         fields.contains { matches($0, name) }
     }
 
+    /// The number of field lines with this name.
+    public func count(of name: SIPHeaderName) -> Int {
+        fields.reduce(0) { $0 + (matches($1, name) ? 1 : 0) }
+    }
+
     /// The values of every field line with this name, one per line.
     public func lines(_ name: SIPHeaderName) -> [Substring] {
         fields.lazy.filter { matches($0, name) }.map { string($0.value) }

@@ -69,7 +69,7 @@ extension SIPMessage {
             throw .badRequest(.missingHeader, "missing \(name.canonical) header")
         }
         for name in [SIPHeaderName.from, .to, .callID, .cseq, .maxForwards, .contentLength, .expires]
-        where headers.lines(name).count > 1 {
+        where headers.count(of: name) > 1 {
             throw .badRequest(.badHeaderValue, "more than one \(name.canonical) header")
         }
         if isRequest && !headers.contains(.maxForwards) {

@@ -74,6 +74,13 @@ public final class SIPTransportLayer: Sendable {
         case .udp:
             channel = try await DatagramBootstrap(group: group)
                 .channelOption(.socketOption(.so_reuseaddr), value: 1)
+                // A datagram socket reads 2 KiB by default, which cuts an INVITE with a large SDP
+                // short: read up to the largest message the parser accepts (at most a UDP payload).
+                .channelOption(.recvAllocator,
+                               value: FixedSizeRecvByteBufferAllocator(capacity: min(configuration.limits.maxMessageSize, 65_507)))
+                // Room for a burst of requests while the loop answers the previous ones.
+                .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                .channelOption(.maxMessagesPerRead, value: 16)
                 .channelInitializer { [configuration, report] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(

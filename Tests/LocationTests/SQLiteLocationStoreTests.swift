@@ -1,4 +1,5 @@
 import Foundation
+import GRDB
 import Location
 import LocationSQLite
 import Testing
@@ -22,5 +23,29 @@ struct SQLiteLocationStoreTests {
         }
         let reopened = try SQLiteLocationStore(path: path)
         #expect(try await reopened.bindings(for: binding.aor) == [binding])
+    }
+
+    /// A file written by the first schema (one JSON record per binding) opens with every binding.
+    @Test func bindingsOfTheFirstSchemaAreMigrated() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-location-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("location.sqlite").path
+        var routed = LocationStoreConformance.binding(aor: "sip:alice@example.com", instance: "urn:uuid:1", expiresAt: 99_000)
+        routed.path = ["<sip:core.example.com;lr>", "<sip:edge.example.com;lr>"]
+        let binding = routed
+        try await DatabaseQueue(path: path).write { db in
+            try db.execute(sql: """
+                CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY);
+                INSERT INTO grdb_migrations VALUES ('bindings-v1');
+                CREATE TABLE binding (aor TEXT NOT NULL, position INTEGER NOT NULL, expiresAt INTEGER NOT NULL,
+                                      record BLOB NOT NULL, PRIMARY KEY (aor, position));
+                """)
+            try db.execute(sql: "INSERT INTO binding VALUES (?, 0, ?, ?)",
+                           arguments: [binding.aor, binding.expiresAt, try JSONEncoder().encode(binding)])
+        }
+        let store = try SQLiteLocationStore(path: path)
+        #expect(try await store.bindings(for: binding.aor) == [binding])
+        #expect(try await store.count() == 1)
     }
 }

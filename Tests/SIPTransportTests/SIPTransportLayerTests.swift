@@ -81,6 +81,25 @@ struct SIPTransportLayerTests {
         await server.shutdown()
     }
 
+    /// An INVITE with a large SDP body exceeds the 2 KiB a datagram socket reads by default; it
+    /// must arrive whole (up to the parser's message limit).
+    @Test func aLargeDatagramArrivesWhole() async throws {
+        let (server, client, serverEvents, _) = try makeLayers()
+        let address = try await server.listen(.udp, host: "127.0.0.1", port: 0)
+        _ = try await client.listen(.udp, host: "127.0.0.1", port: 0)
+        let flow = try await client.connect(.udp, to: address, serverHostname: "localhost")
+        var message = try SIPParser.parse(MRAFixtures.register)
+        message.headers.append(.init("X-Padding"), String(repeating: "a", count: 6_000))
+        try await client.send(message, on: flow)
+        let received = try await serverEvents.first { event -> SIPMessage? in
+            if case .sip(let message, _) = event { return message }
+            return nil
+        }
+        #expect(received == message)
+        await client.shutdown()
+        await server.shutdown()
+    }
+
     @Test(arguments: [SIPTransportKind.tcp, .tls])
     func stunAndPingShareTheConnectionAndPingsAreAnswered(transport: SIPTransportKind) async throws {
         let (server, client, serverEvents, clientEvents) = try makeLayers()

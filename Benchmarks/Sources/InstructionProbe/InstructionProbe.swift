@@ -50,15 +50,16 @@ enum InstructionProbe {
     /// source, validate, read the transaction key and the AOR and contacts, build and write
     /// the 200 OK.
     static func serve(_ bytes: ByteBuffer, into buffer: inout ByteBuffer) throws -> Int {
-        let request = try SIPParser.parseDatagram(bytes).stampingReceived(host: "192.0.2.7", port: 53_211)
+        var request = try SIPParser.parseDatagram(bytes)
+        let via = request.stampReceived(host: "192.0.2.7", port: 53_211)
         _ = try request.validate()
-        let via = try request.topVia()
         let to = try request.to()
         let contacts = try request.contacts()
-        var response = SIPResponseBuilder.response(to: request, statusCode: 200, reasonPhrase: "OK", toTag: "r1234")
+        var response = SIPResponseBuilder.response(to: request, statusCode: 200, reasonPhrase: "OK", toTag: "r1234",
+                                                   parsedTo: to)
         for contact in contacts { response.headers.append(.contact, contact.description + ";expires=120") }
         buffer.clear()
         response.write(to: &buffer)
-        return buffer.readableBytes &+ (via.branch?.utf8.count ?? 0) &+ (to.uri.user?.utf8.count ?? 0)
+        return buffer.readableBytes &+ (via?.branch?.utf8.count ?? 0) &+ (to.uri.user?.utf8.count ?? 0)
     }
 }
