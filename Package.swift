@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
         .library(name: "Location", targets: ["Location"]),
         .library(name: "LocationSQLite", targets: ["LocationSQLite"]),
+        .library(name: "Settings", targets: ["Settings"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "SIPStack", targets: ["SIPStack"]),
         .library(name: "Registrar", targets: ["Registrar"]),
@@ -44,6 +45,14 @@ let package = Package(
         .target(name: "Location", dependencies: ["SIPCore"]),
         // L4: the registrar's default LocationStore, in SQLite.
         .target(name: "LocationSQLite", dependencies: ["Location", .product(name: "GRDB", package: "GRDB.swift")]),
+        // L4: the xConfiguration tree, its CLI grammar and its SQLite store (SPEC B21, B22).
+        .target(
+            name: "Settings",
+            dependencies: [
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // L2: SwiftNIO transports: UDP/TCP/TLS listeners and connections, stream framing, flows.
         .target(
             name: "SIPTransport",
@@ -123,6 +132,7 @@ let package = Package(
             ]
         ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
+        .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(
             name: "LocationTests",
             dependencies: ["Location", "LocationSQLite", "SIPCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
