@@ -28,12 +28,7 @@ public struct SIPHeader: Hashable, Sendable {
 /// Parsed fields are byte ranges into the received header text, so a parse allocates the text
 /// and one array, whatever the number of headers; ``SIPHeader`` values are made on access.
 public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, ExpressibleByDictionaryLiteral {
-    /// Where a name or value is: a range of `text`, or an entry of `edits`. Plain data, so the
-    /// field array is copied without reference counting.
-    enum Part: Sendable {
-        case slice(Int32, Int32)
-        case edited(Int32)
-    }
+    typealias Part = TextPart
 
     struct Field: Sendable {
         var name: Part

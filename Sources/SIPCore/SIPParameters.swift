@@ -19,11 +19,7 @@ public struct SIPParameter: Hashable, Sendable {
 /// reference to the text and one array of plain offsets, so copying and dropping parameters
 /// costs no reference counting per parameter.
 public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
-    /// Where a name or value is: a range of `text`, or an entry of `edits`.
-    enum Part: Sendable {
-        case slice(Int32, Int32)
-        case edited(Int32)
-    }
+    typealias Part = TextPart
 
     struct Span: Sendable {
         var name: Part
@@ -118,7 +114,7 @@ public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
                     case .slice(let start, let end):
                         Self.sameName(UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)]), wanted)
                     case .edited(let index):
-                        Self.sameName(edits[Int(index)], String(decoding: wanted, as: UTF8.self))
+                        SIPText.withBytes(edits[Int(index)]) { Self.sameName($0, wanted) }
                     }
                 }
             }

@@ -219,3 +219,11 @@ extension SIPHeaders {
         }
     }
 }
+
+/// Where a parsed name or value is, for types that keep parsed text plus offsets (``SIPHeaders``,
+/// ``SIPParameters``): a byte range of the parsed text, or an entry of the values set after
+/// parsing. Plain data, so arrays of them are copied without reference counting.
+enum TextPart: Sendable {
+    case slice(Int32, Int32)
+    case edited(Int32)
+}

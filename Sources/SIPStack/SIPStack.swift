@@ -130,22 +130,22 @@ public final class SIPStack: Sendable {
         guard let key = ClientTransactionKey(branch: (try? request.topVia())?.branch, method: request.requestLine?.method)
         else { throw SIPTransportError(detail: "a request needs a Via with a branch and a method") }
         let promise = currentLoop.makePromise(of: SIPMessage.self)
-        do {
-            let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
-            var entry: ClientEntry
-            var actions: [SIPTransactionAction]
-            if request.requestLine?.method == "INVITE" {
-                var machine = InviteClientTransaction(request: request, reliability: reliability, timers: timers)
-                actions = machine.start()
-                entry = ClientEntry(machine: .invite(machine), flow: flow, promise: promise, onProvisional: onProvisional)
-            } else {
-                var machine = NonInviteClientTransaction(request: request, reliability: reliability, timers: timers)
-                actions = machine.start()
-                entry = ClientEntry(machine: .nonInvite(machine), flow: flow, promise: promise, onProvisional: onProvisional)
-            }
-            state.withLockedValue { $0.clients[key] = entry }
-            perform(actions, client: key)
+        let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
+        let machine: ClientMachine
+        let actions: [SIPTransactionAction]
+        if request.requestLine?.method == "INVITE" {
+            var invite = InviteClientTransaction(request: request, reliability: reliability, timers: timers)
+            actions = invite.start()
+            machine = .invite(invite)
+        } else {
+            var nonInvite = NonInviteClientTransaction(request: request, reliability: reliability, timers: timers)
+            actions = nonInvite.start()
+            machine = .nonInvite(nonInvite)
         }
+        state.withLockedValue {
+            $0.clients[key] = ClientEntry(machine: machine, flow: flow, promise: promise, onProvisional: onProvisional)
+        }
+        perform(actions, client: key)
         return try await promise.futureResult.get()
     }
 
@@ -188,7 +188,8 @@ public final class SIPStack: Sendable {
             }
             return
         }
-        if let actions = runServer(key, { $0.run({ $0.receive(request: request) }, { $0.receive(request: request) }) }) {
+        let receive = { (entry: inout ServerEntry) in entry.machine.run({ $0.receive(request: request) }, { $0.receive(request: request) }) }
+        if let actions = runServer(key, receive) {
             perform(actions, server: key)
             return
         }
@@ -215,7 +216,7 @@ public final class SIPStack: Sendable {
                 state.servers[key] = ServerEntry(machine: machine, flow: flow)
                 return nil
             }
-            return state.servers[key]!.machine.run({ $0.receive(request: request) }, { $0.receive(request: request) })
+            return receive(&state.servers[key]!)
         }
         perform(retransmission ?? actions, server: key)
     }
@@ -223,7 +224,7 @@ public final class SIPStack: Sendable {
     private func receive(response: SIPMessage) {
         // RFC 3261 §18.1.2: a stray response is dropped.
         guard let key = ClientTransactionKey(response),
-              let actions = runClient(key, { $0.run({ $0.receive(response: response) }, { $0.receive(response: response) }) })
+              let actions = runClient(key, { $0.machine.run({ $0.receive(response: response) }, { $0.receive(response: response) }) })
         else { return }
         perform(actions, client: key)
     }
@@ -231,7 +232,7 @@ public final class SIPStack: Sendable {
     // MARK: - Responses from the TU
 
     fileprivate func respond(_ response: SIPMessage, key: ServerTransactionKey) {
-        guard let actions = runServer(key, { $0.run({ $0.send(response: response) }, { $0.send(response: response) }) })
+        guard let actions = runServer(key, { $0.machine.run({ $0.send(response: response) }, { $0.send(response: response) }) })
         else { return }
         perform(actions, server: key)
     }
@@ -239,24 +240,24 @@ public final class SIPStack: Sendable {
     /// Runs one input on a server transaction and keeps its new state, in one step under the
     /// lock, so inputs from different threads (a flow's loop, a timer, the TU) never interleave.
     private func runServer(_ key: ServerTransactionKey,
-                           _ input: (inout ServerMachine) -> [SIPTransactionAction]) -> [SIPTransactionAction]? {
+                           _ input: (inout ServerEntry) -> [SIPTransactionAction]) -> [SIPTransactionAction]? {
         state.withLockedValue { state in
             guard state.servers[key] != nil else { return nil }
-            return input(&state.servers[key]!.machine)
+            return input(&state.servers[key]!)
         }
     }
 
     /// Runs one input on a client transaction and keeps its new state, in one step under the lock.
     private func runClient(_ key: ClientTransactionKey,
-                           _ input: (inout ClientMachine) -> [SIPTransactionAction]) -> [SIPTransactionAction]? {
+                           _ input: (inout ClientEntry) -> [SIPTransactionAction]) -> [SIPTransactionAction]? {
         state.withLockedValue { state in
             guard state.clients[key] != nil else { return nil }
-            return input(&state.clients[key]!.machine)
+            return input(&state.clients[key]!)
         }
     }
 
-    /// The event loop of the calling thread, or the stack's own when called from elsewhere:
-    /// timers run where their transaction's messages are read.
+    /// The event loop of the calling thread, or the stack's own when called from a thread that is
+    /// not a loop (a Swift task, a test): timers run where their transaction's messages are read.
     private var currentLoop: EventLoop {
         SIPTransportLayer.currentEventLoop ?? loop
     }
@@ -315,19 +316,17 @@ public final class SIPStack: Sendable {
     }
 
     private func serverTimerFired(_ timer: SIPTransactionTimer, key: ServerTransactionKey) {
-        let actions = state.withLockedValue { state -> [SIPTransactionAction]? in
-            guard state.servers[key] != nil else { return nil }
-            state.servers[key]!.scheduled[timer] = nil
-            return state.servers[key]!.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
+        let actions = runServer(key) { entry in
+            entry.scheduled[timer] = nil
+            return entry.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
         }
         if let actions { perform(actions, server: key) }
     }
 
     private func clientTimerFired(_ timer: SIPTransactionTimer, key: ClientTransactionKey) {
-        let actions = state.withLockedValue { state -> [SIPTransactionAction]? in
-            guard state.clients[key] != nil else { return nil }
-            state.clients[key]!.scheduled[timer] = nil
-            return state.clients[key]!.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
+        let actions = runClient(key) { entry in
+            entry.scheduled[timer] = nil
+            return entry.machine.run({ $0.timerFired(timer) }, { $0.timerFired(timer) })
         }
         if let actions { perform(actions, client: key) }
     }
