@@ -16,6 +16,8 @@ let package = Package(
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "SIPStack", targets: ["SIPStack"]),
         .library(name: "Registrar", targets: ["Registrar"]),
+        .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "AdminWeb", targets: ["AdminWeb"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
     ],
@@ -28,6 +30,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
     ],
     targets: [
         // L0: pure codecs. NIOCore for ByteBuffer; STUNCore also uses swift-crypto (pure computation).
@@ -88,11 +92,31 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // L4: the edge and the core: proxy steps, the traversal link, keepalive answering (SPEC B1, B4–B6, B11, B19).
+        .target(
+            name: "Proxy",
+            dependencies: [
+                "SIPCore", "STUNCore", "SIPTransaction", "SIPTransport", "SIPStack", "Settings",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ]
+        ),
+        // L5: the admin API (and later the web UI) over Hummingbird.
+        .target(
+            name: "AdminWeb",
+            dependencies: [
+                "Settings",
+                .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+            ]
+        ),
         // L5: assembles roles into running nodes from configuration files.
         .target(
             name: "EdgewayNode",
             dependencies: [
-                "Registrar", "SIPStack", "SIPTransport", "Location", "LocationSQLite",
+                "Registrar", "Proxy", "AdminWeb", "Settings", "SIPStack", "SIPTransport", "Location", "LocationSQLite",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
@@ -133,6 +157,7 @@ let package = Package(
         ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+        .testTarget(name: "ProxyTests", dependencies: ["Proxy", "SIPCore", "STUNCore", "TestSupport"]),
         .testTarget(
             name: "LocationTests",
             dependencies: ["Location", "LocationSQLite", "SIPCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
@@ -152,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "edgeway", "TestSupport", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
+                "edgeway", "TestSupport", "EdgewayNode", "Settings", "Proxy", "Registrar", "LocationSQLite", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -23,6 +23,27 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var location = "sqlite"
     /// Digest algorithms offered, most preferred first: `SHA-256`, `MD5`. Default both, SHA-256 first.
     public var digestAlgorithms = ["SHA-256", "MD5"]
+    /// The node's name in traversal links, status and alarms. Default `<role>-1`.
+    public var name: String?
+    /// Edge: the traversal listener cores connect to (TLS, client certificate required). Default `127.0.0.1:7001`.
+    public var traversal = "127.0.0.1:7001"
+    /// Core: the edges' traversal addresses, `host:port`.
+    public var edges: [String] = []
+    /// Core: the registrars, most preferred first, `host:port` or `NAME=host:port` (names default to `registrar-N`).
+    public var registrars: [String] = []
+    /// Core: milliseconds between traversal heartbeats (5,000) and to wait for one's answer (3,000).
+    public var heartbeatInterval: Int64 = 5_000
+    public var linkTimeout: Int64 = 3_000
+    /// The admin API address (HTTP, token protected). Default `127.0.0.1:0` (a free port, written
+    /// with the URL to `data/admin.url`).
+    public var admin = "127.0.0.1:0"
+    /// The admin API token; without one a random token is made once and kept in `data/admin-token`.
+    public var adminToken: String?
+    /// The folder of the lab CA and certificate (generated at first start). Nodes of one lab share
+    /// it so they trust each other. Default `data/tls`.
+    public var certificates: String?
+    /// A PEM CA that signs the peers' certificates, with `tlsCertificate` and `tlsKey` (instead of the lab CA).
+    public var tlsCA: String?
 
     /// The defaults.
     public init() {}
@@ -57,6 +78,26 @@ public struct NodeConfiguration: Sendable, Equatable {
                 guard let text = value.string, !text.isEmpty else { throw fail("expected text") }
                 return text
             }
+            func address() throws -> String {
+                guard let text = value.string, Self.splitHostPort(text) != nil else { throw fail("expected host:port, e.g. 127.0.0.1:7001") }
+                return text
+            }
+            func addresses(named: Bool) throws -> [String] {
+                guard let list = value.sequence?.compactMap(\.string), list.count == value.sequence?.count else {
+                    throw fail(named ? "expected a list of host:port or NAME=host:port" : "expected a list of host:port")
+                }
+                for entry in list {
+                    let address = named ? String(entry.split(separator: "=", maxSplits: 1).last ?? "") : entry
+                    guard Self.splitHostPort(address) != nil else {
+                        throw fail("\(entry) is not \(named ? "host:port or NAME=host:port" : "host:port"), e.g. 127.0.0.1:5060")
+                    }
+                }
+                return list
+            }
+            func milliseconds() throws -> Int64 {
+                guard let number = value.int, (50...3_600_000).contains(number) else { throw fail("expected milliseconds, 50..3600000") }
+                return Int64(number)
+            }
             func seconds() throws -> Int64 {
                 guard let number = value.int, number >= 0 else { throw fail("expected a whole number of seconds") }
                 return Int64(number)
@@ -70,9 +111,10 @@ public struct NodeConfiguration: Sendable, Equatable {
                     switch tlsKey.string {
                     case "certificate": tlsCertificate = tlsValue.string
                     case "key": self.tlsKey = tlsValue.string
+                    case "ca": tlsCA = tlsValue.string
                     default:
                         throw NodeConfigurationError(path: path, key: "tls.\(tlsKey.string ?? "?")",
-                                                     problem: "unknown key; allowed: certificate, key")
+                                                     problem: "unknown key; allowed: certificate, key, ca")
                     }
                 }
             case "listen":
@@ -99,11 +141,20 @@ public struct NodeConfiguration: Sendable, Equatable {
                     throw fail("expected a list of SHA-256 and/or MD5, most preferred first")
                 }
                 digestAlgorithms = list
+            case "name": name = try string()
+            case "traversal": traversal = try address()
+            case "admin": admin = try address()
+            case "adminToken": adminToken = try string()
+            case "certificates": certificates = try string()
+            case "edges": edges = try addresses(named: false)
+            case "registrars": registrars = try addresses(named: true)
+            case "heartbeatInterval": heartbeatInterval = try milliseconds()
+            case "linkTimeout": linkTimeout = try milliseconds()
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()
             default:
-                throw fail("unknown key; allowed: domain, data, listen, tls, location, digestAlgorithms, defaultExpires, minExpires, maxExpires")
+                throw fail("unknown key; allowed: \(Self.keys.joined(separator: ", "))")
             }
         }
         guard minExpires <= defaultExpires, defaultExpires <= maxExpires else {
@@ -114,6 +165,11 @@ public struct NodeConfiguration: Sendable, Equatable {
             throw NodeConfigurationError(path: path, key: "tls", problem: "give both certificate and key, or neither")
         }
     }
+
+    /// Every key a file may hold.
+    public static let keys = ["domain", "data", "listen", "tls", "location", "digestAlgorithms", "defaultExpires", "minExpires",
+                              "maxExpires", "name", "traversal", "edges", "registrars", "heartbeatInterval", "linkTimeout", "admin",
+                              "adminToken", "certificates"]
 
     /// `host:port` → (host, port); IPv6 hosts in brackets.
     public static func splitHostPort(_ text: String) -> (host: String, port: Int)? {

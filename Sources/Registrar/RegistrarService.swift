@@ -131,6 +131,11 @@ public final class RegistrarService: Sendable {
             for contact in BindingRules.responseContacts(bindings, newOnPath: newOnPath, now: now) {
                 response.headers.append(.contact, contact)
             }
+            // SPEC B4: the registrar supports keepalive failover; edges and cores remove the
+            // acceptance when their setting does not allow it.
+            if request.headers.lines(.contact).contains(where: { $0.lowercased().contains("x-cisco-mra-ha=ar_sk") }) {
+                response.headers.append(.supported, "X-cisco-supports-AR_SK")
+            }
             return response
         }
     }
@@ -139,21 +144,8 @@ public final class RegistrarService: Sendable {
     /// (SPEC B12); unknown comprehension-required attributes get 420 (RFC 8489 §6.3.1).
     private func handle(_ event: SIPTransportEvent) {
         if case .flowClosed(let flow, _) = event { proxy.flowClosed(flow) }
-        guard case .stun(let bytes, let flow) = event,
-              let request = try? STUNMessage.decode(Array(bytes.readableBytesView)),
-              request.type == .bindingRequest
-        else { return }
-        let response: STUNMessage
-        let unknown = request.unknownComprehensionRequired
-        if !unknown.isEmpty {
-            response = .errorResponse(for: request, code: 420, reason: "Unknown Attribute", unknownAttributes: unknown)
-        } else if let mapped = STUNAddress(flow.remote) {
-            response = .bindingSuccess(for: request, mappedAddress: mapped)
-        } else {
-            return
-        }
-        let transport = stack.transport
-        transport.write(ByteBuffer(bytes: response.encode()), on: flow)
+        guard case .stun(let bytes, let flow) = event, let answer = STUNBindingAnswer.answer(to: bytes, from: flow) else { return }
+        stack.transport.write(answer, on: flow)
     }
 
     private func answer(_ request: SIPMessage, _ status: Int, _ reason: String, to: NameAddress? = nil) -> SIPMessage {
@@ -161,23 +153,5 @@ public final class RegistrarService: Sendable {
                                                    toTag: "r\(UInt32.random(in: 1...UInt32.max))", parsedTo: to)
         response.headers.append(.init("Server"), configuration.serverName)
         return response
-    }
-}
-
-extension STUNAddress {
-    /// The address of a NIO socket address, if it is IPv4 or IPv6.
-    init?(_ address: SocketAddress) {
-        guard let port = address.port else { return nil }
-        switch address {
-        case .v4(let v4):
-            let raw = UInt32(bigEndian: v4.address.sin_addr.s_addr)
-            self.init(address: [UInt8(raw >> 24), UInt8(raw >> 16 & 0xFF), UInt8(raw >> 8 & 0xFF), UInt8(raw & 0xFF)],
-                      port: UInt16(port))
-        case .v6(let v6):
-            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
-            self.init(address: bytes, port: UInt16(port))
-        case .unixDomainSocket:
-            return nil
-        }
     }
 }

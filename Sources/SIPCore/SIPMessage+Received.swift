@@ -18,19 +18,33 @@ extension SIPMessage {
     /// (`nil`, and no change, when there is no readable top Via).
     @discardableResult
     public mutating func stampReceived(host: String, port: Int, always: Bool = false) -> Via? {
+        updateTopVia { via in
+            let asked = via.parameters.contains("rport")
+            if always || via.host.lowercased() != host.lowercased() {
+                via.parameters.set("received", host)
+            }
+            if always || asked {
+                via.parameters.set("rport", String(port))
+            }
+        }
+    }
+
+    /// Changes the top Via in place and returns it as changed (`nil`, and no change, when there
+    /// is no readable top Via). Other Via values on the same line are kept byte for byte.
+    @discardableResult
+    public mutating func updateTopVia(_ change: (inout Via) -> Void) -> Via? {
         guard let index = headers.firstIndex(where: { $0.name == .via }),
               var values = try? SIPText.splitList(headers[index].value, header: .via), !values.isEmpty,
               var via = try? Via(parsing: values[0])
         else { return nil }
-        let asked = via.parameters.contains("rport")
-        if always || via.host.lowercased() != host.lowercased() {
-            via.parameters.set("received", host)
-        }
-        if always || asked {
-            via.parameters.set("rport", String(port))
-        }
+        change(&via)
         values[0] = Substring(via.description)
         headers[index] = SIPHeader(name: headers[index].name, value: values.joined(separator: ", "))
         return via
+    }
+
+    /// Removes the top Via value (the one this node added, from a response it relays).
+    public mutating func removeTopVia() {
+        try? headers.removeFirstValue(.via)
     }
 }

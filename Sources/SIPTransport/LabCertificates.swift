@@ -82,27 +82,48 @@ public struct LabCertificates: Sendable {
     public func clientContext() throws -> NIOSSLContext {
         try SIPTLS.clientContext(trustedCAPEM: caPEM)
     }
+
+    /// A traversal listener's context: the server certificate, and client certificates this lab's CA signed required.
+    public func traversalServerContext() throws -> NIOSSLContext {
+        try SIPTLS.serverContext(certificateChainPEM: serverCertificatePEM, privateKeyPEM: serverKeyPEM, clientCAPEM: caPEM)
+    }
+
+    /// A core's context for traversal links: trusts this lab's CA and presents the lab certificate.
+    public func traversalClientContext() throws -> NIOSSLContext {
+        try SIPTLS.clientContext(trustedCAPEM: caPEM, certificateChainPEM: serverCertificatePEM, privateKeyPEM: serverKeyPEM)
+    }
 }
 
 /// TLS contexts for SIP: TLS 1.2 or later only (SPEC B28).
 public enum SIPTLS {
-    /// A server context from a PEM certificate chain and key.
-    public static func serverContext(certificateChainPEM: String, privateKeyPEM: String) throws -> NIOSSLContext {
+    /// A server context from a PEM certificate chain and key. With `clientCAPEM`, a client must
+    /// present a certificate that CA signed (a traversal port: only cores get in).
+    public static func serverContext(certificateChainPEM: String, privateKeyPEM: String, clientCAPEM: String? = nil) throws -> NIOSSLContext {
         let chain = try NIOSSLCertificate.fromPEMBytes(Array(certificateChainPEM.utf8)).map { NIOSSLCertificateSource.certificate($0) }
         let key = try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        if let clientCAPEM {
+            configuration.certificateVerification = .noHostnameVerification
+            configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(clientCAPEM.utf8)))
+        }
         return try NIOSSLContext(configuration: configuration)
     }
 
     /// A client context trusting the given CA (or the system roots when `nil`); with
-    /// `verifyPeer: false` any certificate is accepted (for diagnostics only).
-    public static func clientContext(trustedCAPEM: String?, verifyPeer: Bool = true) throws -> NIOSSLContext {
+    /// `verifyPeer: false` any certificate is accepted (for diagnostics only). With a certificate
+    /// and key it presents them (a core on a traversal link).
+    public static func clientContext(trustedCAPEM: String?, verifyPeer: Bool = true, certificateChainPEM: String? = nil,
+                                     privateKeyPEM: String? = nil) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
         if !verifyPeer { configuration.certificateVerification = .none }
         if let trustedCAPEM {
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustedCAPEM.utf8)))
+        }
+        if let certificateChainPEM, let privateKeyPEM {
+            configuration.certificateChain = try NIOSSLCertificate.fromPEMBytes(Array(certificateChainPEM.utf8)).map { .certificate($0) }
+            configuration.privateKey = .privateKey(try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem))
         }
         return try NIOSSLContext(configuration: configuration)
     }

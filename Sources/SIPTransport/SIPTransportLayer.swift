@@ -67,8 +67,10 @@ public final class SIPTransportLayer: Sendable {
         self.report = onEvent
     }
 
-    /// Starts listening and returns the bound address (port 0 picks a free port).
-    public func listen(_ transport: SIPTransportKind, host: String, port: Int) async throws -> SocketAddress {
+    /// Starts listening and returns the bound address (port 0 picks a free port). A TLS listener
+    /// uses `tlsContext` when given (a traversal port that requires client certificates, say),
+    /// else the configuration's server context.
+    public func listen(_ transport: SIPTransportKind, host: String, port: Int, tlsContext: NIOSSLContext? = nil) async throws -> SocketAddress {
         let channel: Channel
         switch transport {
         case .udp:
@@ -90,7 +92,8 @@ public final class SIPTransportLayer: Sendable {
                 .bind(host: host, port: port).get()
             state.withLockedValue { $0.datagramSockets[channel.localAddress!] = channel }
         case .tcp, .tls:
-            if transport == .tls && configuration.tlsServer == nil {
+            let tlsServer = tlsContext ?? configuration.tlsServer
+            if transport == .tls && tlsServer == nil {
                 throw SIPTransportError(detail: "a TLS listener needs a TLS server context (certificate and key)")
             }
             channel = try await ServerBootstrap(group: group)
@@ -99,7 +102,7 @@ public final class SIPTransportLayer: Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try self.setUpAccepted(channel, transport: transport)
+                        try self.setUpAccepted(channel, transport: transport, tlsContext: tlsServer)
                     }
                 }
                 .bind(host: host, port: port).get()
@@ -214,7 +217,7 @@ public final class SIPTransportLayer: Sendable {
         for channel in channels { try? await channel.close() }
     }
 
-    private func setUpAccepted(_ channel: Channel, transport: SIPTransportKind) throws {
+    private func setUpAccepted(_ channel: Channel, transport: SIPTransportKind, tlsContext: NIOSSLContext?) throws {
         let source = channel.remoteAddress?.ipAddress ?? "?"
         let admitted = state.withLockedValue { state -> UInt64? in
             guard state.perSource[source, default: 0] < configuration.maxConnectionsPerSource else { return nil }
@@ -227,7 +230,7 @@ public final class SIPTransportLayer: Sendable {
             channel.close(promise: nil)
             return
         }
-        if transport == .tls, let context = configuration.tlsServer {
+        if transport == .tls, let context = tlsContext {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
         }
         try addStreamHandlers(to: channel, transport: transport, connectionID: id, role: .server, source: source)

@@ -32,10 +32,18 @@ public final class STUNAnswers: Sendable {
 
     /// The message with this transaction id, waiting up to 10 s.
     public func answer(to transactionID: [UInt8]) async throws -> STUNMessage {
-        for _ in 0..<2_000 {
-            if let found = messages.read({ $0.first { $0.transactionID == transactionID } }) { return found }
-            try await Task.sleep(for: .milliseconds(5))
+        guard let found = await answer(to: transactionID, waitingMilliseconds: 10_000) else {
+            throw SIPTransportError(detail: "no STUN answer within 10 s")
         }
-        throw SIPTransportError(detail: "no STUN answer within 10 s")
+        return found
+    }
+
+    /// The message with this transaction id, or `nil` when none came within the wait.
+    public func answer(to transactionID: [UInt8], waitingMilliseconds: Int) async -> STUNMessage? {
+        for _ in 0..<max(1, waitingMilliseconds / 5) {
+            if let found = messages.read({ $0.first { $0.transactionID == transactionID } }) { return found }
+            try? await Task.sleep(for: .milliseconds(5))
+        }
+        return nil
     }
 }

@@ -1,0 +1,148 @@
+import Foundation
+import Hummingbird
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import Settings
+
+/// The admin API of a node (SPEC B22), HTTP on loopback by default, every call authorised by a
+/// bearer token. Each endpoint takes the command text as the request body and answers in the
+/// original's output form, ending with `** end`; an error is a 400 whose text names the path and
+/// the allowed values.
+///
+/// - `POST /api/xconfiguration` — `PATH` (read) or `PATH: VALUE` (set)
+/// - `POST /api/xstatus` — `PATH` (may be empty: everything)
+/// - `POST /api/xcommand` — `NAME ARGS`
+public final class AdminServer: Sendable {
+    /// The bound address.
+    public let port: Int
+    private let task: Task<Void, Never>
+
+    private init(port: Int, task: Task<Void, Never>) {
+        self.port = port
+        self.task = task
+    }
+
+    /// Starts serving `node` on `host:port` (port 0 picks a free one).
+    public static func start(node: any AdministeredNode, host: String, port: Int, token: String) async throws -> AdminServer {
+        let router = Router()
+        router.middlewares.add(BearerTokenMiddleware(token: token))
+        router.post("/api/xconfiguration") { request, _ -> Response in
+            let text = try await body(request)
+            do {
+                return reply(lines: try node.settings.run(XConfigurationCommand(parsing: text)).map { $0 })
+            } catch {
+                return failure("\(error)")
+            }
+        }
+        router.post("/api/xstatus") { request, _ -> Response in
+            let query = try await body(request)
+            let words = query.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+            let lines = node.statusLines().filter { line in
+                let pathWords = line.path.split(separator: " ").map { $0.lowercased() }
+                return pathWords.count >= words.count && Array(pathWords.prefix(words.count)) == words
+            }
+            guard !lines.isEmpty || words.isEmpty else {
+                let branches = Set(node.statusLines().compactMap { $0.path.split(separator: " ").first.map(String.init) }).sorted()
+                return failure("xstatus \(query): no such status; allowed: \(branches.joined(separator: ", "))")
+            }
+            return reply(lines: lines.map { "*s \($0.path): \($0.value)" })
+        }
+        router.post("/api/xcommand") { request, _ -> Response in
+            let command = try await body(request)
+            do {
+                return reply(lines: try await node.run(command: command))
+            } catch {
+                return failure("\(error)")
+            }
+        }
+        let bound = BoundPort()
+        // The node reports its own start and stop; the server's messages only when they matter.
+        var logger = Logger(label: "edgeway.admin")
+        logger.logLevel = .critical
+        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Edgeway admin"),
+                              onServerRunning: { channel in bound.set(channel.localAddress?.port ?? 0) }, logger: logger)
+        let task = Task {
+            do {
+                try await app.run()
+            } catch {
+                bound.set(-1)
+            }
+        }
+        let actual = await bound.wait()
+        guard actual > 0 else { throw AdminServerError(detail: "cannot listen on \(host):\(port) for the admin API") }
+        return AdminServer(port: actual, task: task)
+    }
+
+    /// Stops serving.
+    public func stop() async {
+        task.cancel()
+        await task.value
+    }
+
+    private static func body(_ request: Request) async throws -> String {
+        let buffer = try await request.body.collect(upTo: 64 * 1024)
+        return String(buffer: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
+    }
+
+    private static func reply(lines: [String]) -> Response {
+        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: (lines + ["** end"]).joined(separator: "\n") + "\n")))
+    }
+
+    private static func failure(_ text: String) -> Response {
+        Response(status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8"],
+                 body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
+    }
+}
+
+/// Refuses requests without `Authorization: Bearer TOKEN`.
+struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+    let token: String
+
+    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let given = request.headers[.authorization] ?? ""
+        let expected = "Bearer \(token)"
+        // Compared in time that does not depend on where the texts differ.
+        guard given.utf8.count == expected.utf8.count,
+              zip(given.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
+        else {
+            return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"],
+                            body: .init(byteBuffer: ByteBuffer(string: "the admin API needs Authorization: Bearer <token>\n")))
+        }
+        return try await next(request, context)
+    }
+}
+
+/// An admin API that could not start.
+public struct AdminServerError: Error, CustomStringConvertible {
+    /// What failed.
+    public var detail: String
+    public var description: String { detail }
+}
+
+/// The port the server bound, handed from its start-up callback to the caller.
+private final class BoundPort: Sendable {
+    private let state = NIOLockedValueBox<(port: Int?, waiters: [CheckedContinuation<Int, Never>])>((nil, []))
+
+    func set(_ port: Int) {
+        let waiters = state.withLockedValue { state -> [CheckedContinuation<Int, Never>] in
+            guard state.port == nil else { return [] }
+            state.port = port
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume(returning: port) }
+    }
+
+    func wait() async -> Int {
+        await withCheckedContinuation { continuation in
+            let ready = state.withLockedValue { state -> Int? in
+                if let port = state.port { return port }
+                state.waiters.append(continuation)
+                return nil
+            }
+            if let ready { continuation.resume(returning: ready) }
+        }
+    }
+}

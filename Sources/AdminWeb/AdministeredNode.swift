@@ -1,0 +1,33 @@
+import Settings
+
+/// What the admin API needs from a running node.
+public protocol AdministeredNode: Sendable {
+    /// The node's role and name, e.g. `edge edge-1`.
+    var identity: String { get }
+    /// Its settings.
+    var settings: Settings { get }
+    /// Its status as `(path, value)` lines, e.g. `("Links Link 1 State", "Up")`.
+    func statusLines() -> [(path: String, value: String)]
+    /// The commands `xcommand` accepts, e.g. `Links Refresh`.
+    var commands: [String] { get }
+    /// Runs one of ``commands`` and returns the lines to print.
+    func run(command: String) async throws -> [String]
+}
+
+/// An `xcommand` the node does not know; the message lists the ones it knows.
+public struct UnknownCommandError: Error, CustomStringConvertible {
+    /// The command given.
+    public var command: String
+    /// The commands known.
+    public var known: [String]
+
+    /// Creates the error.
+    public init(command: String, known: [String]) {
+        self.command = command
+        self.known = known
+    }
+
+    public var description: String {
+        "xcommand \(command): unknown command; allowed: \(known.joined(separator: ", "))"
+    }
+}

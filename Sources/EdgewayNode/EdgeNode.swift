@@ -1,0 +1,106 @@
+import AdminWeb
+import Foundation
+import NIOCore
+import Proxy
+import Settings
+import SIPStack
+import SIPTransport
+
+/// An edge as a running node: phone listeners (TLS, TCP, UDP), the traversal listener that
+/// requires a core's client certificate, settings in SQLite and the admin API.
+public final class EdgeNode: Sendable {
+    /// The phone-facing addresses actually bound, per transport.
+    public let boundAddresses: [SIPTransportKind: SocketAddress]
+    /// The traversal listener's address.
+    public let traversalAddress: SocketAddress
+    /// The admin API port.
+    public let adminPort: Int
+    /// The node's settings.
+    public let settings: Settings
+    /// The edge role.
+    public let service: EdgeService
+    private let stack: SIPStack
+    private let admin: AdminServer
+
+    /// Opens the settings and listeners and starts the admin API.
+    public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
+        let resources = try NodeResources(configuration)
+        let name = configuration.name ?? "edge-1"
+        settings = resources.settings
+        let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: try resources.certificates.serverContext()))
+        self.stack = stack
+        do {
+            guard let (host, port) = NodeConfiguration.splitHostPort(configuration.traversal) else {
+                throw NodeConfigurationError(path: "configuration", key: "traversal", problem: "expected host:port")
+            }
+            traversalAddress = try await stack.transport.listen(.tls, host: host, port: port,
+                                                                tlsContext: try resources.certificates.traversalServerContext())
+            boundAddresses = try await NodeListeners.open(configuration.listen, on: stack)
+            service = EdgeService(stack: stack, settings: settings,
+                                  configuration: .init(name: name, traversalAddress: traversalAddress, linkTimeout: configuration.linkTimeout),
+                                  clock: NodeResources.monotonicMilliseconds)
+        } catch {
+            await stack.transport.shutdown()
+            throw error
+        }
+        let service = service
+        let administration = RoleAdministration(identity: "edge \(name)", settings: settings, status: { service.status },
+                                                commands: ["Links Refresh": { service.refreshLinks() }])
+        admin = try await resources.startAdmin(administration, configuration: configuration)
+        adminPort = admin.port
+    }
+
+    /// Closes the admin API, listeners and connections.
+    public func shutdown() async {
+        service.stop()
+        await admin.stop()
+        await stack.transport.shutdown()
+    }
+}
+
+/// Listeners from a configuration's `listen` section.
+enum NodeListeners {
+    static func open(_ listen: [String: String], on stack: SIPStack) async throws -> [SIPTransportKind: SocketAddress] {
+        var bound: [SIPTransportKind: SocketAddress] = [:]
+        for kind in SIPTransportKind.allCases {
+            guard let text = listen[kind.rawValue], let (host, port) = NodeConfiguration.splitHostPort(text) else { continue }
+            do {
+                bound[kind] = try await stack.transport.listen(kind, host: host, port: port)
+            } catch {
+                throw NodeConfigurationError(path: "listen", key: kind.rawValue, problem: "cannot listen on \(text): \(error)")
+            }
+        }
+        return bound
+    }
+}
+
+/// A role as the admin API sees it: its settings, its status and its commands.
+struct RoleAdministration: AdministeredNode {
+    let identity: String
+    let settings: Settings
+    let status: @Sendable () -> [StatusLine]
+    let actions: [String: @Sendable () -> Void]
+
+    init(identity: String, settings: Settings, status: @escaping @Sendable () -> [StatusLine],
+         commands: [String: @Sendable () -> Void]) {
+        self.identity = identity
+        self.settings = settings
+        self.status = status
+        self.actions = commands
+    }
+
+    var commands: [String] { actions.keys.sorted() }
+
+    func statusLines() -> [(path: String, value: String)] {
+        status().map { ($0.path, $0.value) }
+    }
+
+    func run(command: String) async throws -> [String] {
+        let words = command.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+        guard let (name, action) = actions.first(where: { $0.key.lowercased().split(separator: " ").map(String.init) == words }) else {
+            throw UnknownCommandError(command: command, known: commands)
+        }
+        action()
+        return ["*r \(name.replacingOccurrences(of: " ", with: ""))Result (status=OK)"]
+    }
+}

@@ -1,0 +1,89 @@
+import AdminWeb
+import Foundation
+import NIOCore
+import NIOSSL
+import Settings
+import SIPTransport
+
+/// What every edge and core opens from its configuration: the data folder, the settings in
+/// SQLite, the TLS material and the admin API.
+struct NodeResources {
+    let data: URL
+    let settings: Settings
+    let certificates: Certificates
+
+    /// The TLS material of a node: a lab CA and certificate, or PEM files from the configuration.
+    struct Certificates {
+        let chainPEM: String
+        let keyPEM: String
+        let caPEM: String
+
+        /// Serves phones (no client certificate asked).
+        func serverContext() throws -> NIOSSLContext {
+            try SIPTLS.serverContext(certificateChainPEM: chainPEM, privateKeyPEM: keyPEM)
+        }
+
+        /// Serves a traversal port: a client certificate signed by the CA is required.
+        func traversalServerContext() throws -> NIOSSLContext {
+            try SIPTLS.serverContext(certificateChainPEM: chainPEM, privateKeyPEM: keyPEM, clientCAPEM: caPEM)
+        }
+
+        /// Connects to peers: trusts the CA and presents the node's certificate.
+        func clientContext() throws -> NIOSSLContext {
+            try SIPTLS.clientContext(trustedCAPEM: caPEM, certificateChainPEM: chainPEM, privateKeyPEM: keyPEM)
+        }
+    }
+
+    init(_ configuration: NodeConfiguration) throws {
+        data = URL(fileURLWithPath: configuration.data)
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        settings = try Settings(store: SQLiteSettingsStore(path: data.appendingPathComponent("settings.sqlite").path))
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            guard let ca = configuration.tlsCA else {
+                throw NodeConfigurationError(path: "tls", key: "tls.ca", problem: "an edge or core needs the CA that signs its peers")
+            }
+            certificates = Certificates(chainPEM: try String(contentsOfFile: certificate, encoding: .utf8),
+                                        keyPEM: try String(contentsOfFile: key, encoding: .utf8),
+                                        caPEM: try String(contentsOfFile: ca, encoding: .utf8))
+        } else {
+            let folder = configuration.certificates.map { URL(fileURLWithPath: $0) } ?? data.appendingPathComponent("tls")
+            let lab = try LabCertificates.loadOrCreate(in: folder)
+            certificates = Certificates(chainPEM: lab.serverCertificatePEM, keyPEM: lab.serverKeyPEM, caPEM: lab.caPEM)
+        }
+    }
+
+    /// Starts the admin API and writes its URL and token to the data folder for the CLI.
+    func startAdmin(_ node: any AdministeredNode, configuration: NodeConfiguration) async throws -> AdminServer {
+        let tokenFile = data.appendingPathComponent("admin-token")
+        let token: String
+        if let configured = configuration.adminToken {
+            token = configured
+        } else if let saved = try? String(contentsOf: tokenFile, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !saved.isEmpty {
+            token = saved
+        } else {
+            token = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+            try token.write(to: tokenFile, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile.path)
+        }
+        guard let (host, port) = NodeConfiguration.splitHostPort(configuration.admin) else {
+            throw NodeConfigurationError(path: "configuration", key: "admin", problem: "expected host:port")
+        }
+        let server = try await AdminServer.start(node: node, host: host, port: port, token: token)
+        let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
+        try url.write(to: data.appendingPathComponent("admin.url"), atomically: true, encoding: .utf8)
+        return server
+    }
+
+    /// Milliseconds on a monotonic clock.
+    static func monotonicMilliseconds() -> Int64 {
+        Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
+    }
+
+    /// A `host:port` text as a socket address, or an error naming the key.
+    static func address(_ text: String, key: String) throws -> SocketAddress {
+        guard let (host, port) = NodeConfiguration.splitHostPort(text),
+              let address = try? SocketAddress.makeAddressResolvingHost(host, port: port)
+        else { throw NodeConfigurationError(path: "configuration", key: key, problem: "cannot resolve \(text)") }
+        return address
+    }
+}

@@ -1,0 +1,44 @@
+/// A raised alarm (SPEC B24), as `xstatus Alarms` lists it.
+public struct Alarm: Equatable, Sendable {
+    /// A stable identifier, e.g. `keepalive-setting-mismatch`.
+    public var id: String
+    /// What is wrong and where.
+    public var description: String
+
+    /// Creates an alarm.
+    public init(id: String, description: String) {
+        self.id = id
+        self.description = description
+    }
+
+    /// The alarm both ends of a link raise when their keepalive settings differ (SPEC B24).
+    static func keepaliveMismatch(here: Bool, peer: String, there: Bool) -> Alarm {
+        Alarm(id: "keepalive-setting-mismatch",
+              description: "SIP Advanced StunKeepAliveForRegisteredPathEnabled is \(here ? "On" : "Off") here and "
+                  + "\(there ? "On" : "Off") on \(peer): AR_SK is not advertised")
+    }
+}
+
+/// One line of `xstatus`: a path and a value, printed as `*s PATH: VALUE`.
+public struct StatusLine: Equatable, Sendable {
+    /// The status path, e.g. `Links Link 1 State`.
+    public var path: String
+    /// The value, quoted when it is text.
+    public var value: String
+
+    /// Creates a line.
+    public init(_ path: String, _ value: String) {
+        self.path = path
+        self.value = value
+    }
+
+    /// The lines of the alarms, numbered from 1.
+    static func alarms(_ alarms: [Alarm]) -> [StatusLine] {
+        var lines = [StatusLine("Alarms Count", String(alarms.count))]
+        for (index, alarm) in alarms.enumerated() {
+            lines.append(StatusLine("Alarms Alarm \(index + 1) Id", "\"\(alarm.id)\""))
+            lines.append(StatusLine("Alarms Alarm \(index + 1) Description", "\"\(alarm.description)\""))
+        }
+        return lines
+    }
+}

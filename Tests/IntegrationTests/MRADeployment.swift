@@ -1,0 +1,125 @@
+import EdgewayNode
+import Foundation
+import LocationSQLite
+import NIOCore
+import NIOPosix
+import Registrar
+import Settings
+import SIPTransport
+
+/// A registrar, cores and edges on 127.0.0.1 with short timers, each a real node with its own
+/// listeners, data folder and admin API; one lab CA shared by all. For the MRA path tests.
+final class MRADeployment: Sendable {
+    let folder: URL
+    let registrar: RegistrarNode
+    let cores: [CoreNode]
+    let edges: [EdgeNode]
+    let caPEM: String
+
+    /// Heartbeat and keepalive timers in milliseconds, short for tests.
+    struct Timers {
+        var heartbeat: Int64 = 200
+        var linkTimeout: Int64 = 300
+        var keepaliveInterval = 200
+        var keepaliveTimeout = 150
+    }
+
+    /// Starts `edges` edges, a registrar with alice, bob and carol, and `cores` cores, each
+    /// linked to every edge. Core settings may be preset (e.g. Path mode).
+    static func start(cores coreCount: Int = 1, edges edgeCount: Int = 1, timers: Timers = .init(),
+                      coreSettings: [(SettingPath, String)] = [], edgeSettings: [(SettingPath, String)] = []) async throws -> MRADeployment {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-mra-\(UUID().uuidString)")
+        let certificates = folder.appendingPathComponent("tls").path
+        let group = MultiThreadedEventLoopGroup.singleton
+        func base(_ name: String) -> NodeConfiguration {
+            var configuration = NodeConfiguration()
+            configuration.name = name
+            configuration.data = folder.appendingPathComponent(name).path
+            configuration.certificates = certificates
+            configuration.location = "memory"
+            configuration.heartbeatInterval = timers.heartbeat
+            configuration.linkTimeout = timers.linkTimeout
+            return configuration
+        }
+        func preset(_ name: String, _ values: [(SettingPath, String)]) throws {
+            try FileManager.default.createDirectory(at: folder.appendingPathComponent(name), withIntermediateDirectories: true)
+            let settings = try Settings(store: SQLiteSettingsStore(path: folder.appendingPathComponent("\(name)/settings.sqlite").path))
+            for (path, value) in values { _ = try settings.set(path, to: value) }
+        }
+        var edges: [EdgeNode] = []
+        for index in 1...edgeCount {
+            var configuration = base("edge-\(index)")
+            configuration.traversal = "127.0.0.1:0"
+            configuration.listen = ["tls": "127.0.0.1:0", "udp": "127.0.0.1:0"]
+            try preset("edge-\(index)", edgeSettings)
+            edges.append(try await EdgeNode(configuration: configuration, group: group))
+        }
+        var registrarConfiguration = base("registrar")
+        registrarConfiguration.listen = ["tcp": "127.0.0.1:0"]
+        try FileManager.default.createDirectory(at: folder.appendingPathComponent("registrar"), withIntermediateDirectories: true)
+        let accounts = try SQLiteAccountStore(path: folder.appendingPathComponent("registrar/accounts.sqlite").path)
+        for user in ["alice", "bob", "carol"] {
+            try await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: "pw-\(user)"))
+        }
+        let registrar = try await RegistrarNode(configuration: registrarConfiguration, group: group)
+        var cores: [CoreNode] = []
+        for index in 1...coreCount {
+            var configuration = base("core-\(index)")
+            configuration.listen = ["tcp": "127.0.0.1:0"]
+            configuration.edges = edges.map { "127.0.0.1:\($0.traversalAddress.port!)" }
+            configuration.registrars = ["registrar-1=127.0.0.1:\(registrar.boundAddresses[.tcp]!.port!)"]
+            try preset("core-\(index)", [(.stunKeepAliveInterval, String(timers.keepaliveInterval)),
+                                         (.stunKeepAliveTimeout, String(timers.keepaliveTimeout))] + coreSettings)
+            cores.append(try await CoreNode(configuration: configuration, group: group))
+        }
+        let ca = try String(contentsOfFile: "\(certificates)/ca.pem", encoding: .utf8)
+        let deployment = MRADeployment(folder: folder, registrar: registrar, cores: cores, edges: edges, caPEM: ca)
+        try await deployment.waitUntilLinked()
+        return deployment
+    }
+
+    private init(folder: URL, registrar: RegistrarNode, cores: [CoreNode], edges: [EdgeNode], caPEM: String) {
+        self.folder = folder
+        self.registrar = registrar
+        self.cores = cores
+        self.edges = edges
+        self.caPEM = caPEM
+    }
+
+    /// Waits (at most 10 s) until every link is up and every core reaches its registrar.
+    func waitUntilLinked() async throws {
+        try await eventually("every link up and the registrar reachable") {
+            cores.allSatisfy { core in
+                let status = core.service.status
+                return !status.contains { $0.path.hasSuffix(" State") && $0.value != "Up" && $0.value != "Reachable" }
+            } && edges.allSatisfy { edge in
+                let status = edge.service.status
+                return status.filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == cores.count
+                    && status.filter { $0.path.contains(" Registrar ") && $0.value == "Reachable" }.count == cores.count
+            }
+        }
+    }
+
+    /// The edge's phone-facing TLS address.
+    func edgeAddress(_ index: Int = 0) -> SocketAddress {
+        edges[index].boundAddresses[.tls]!
+    }
+
+    /// Stops every node and removes the data.
+    func shutdown() async {
+        for core in cores { await core.shutdown() }
+        for edge in edges { await edge.shutdown() }
+        await registrar.shutdown()
+        try? FileManager.default.removeItem(at: folder)
+    }
+}
+
+/// Polls `condition` every 10 ms until it holds, for at most `seconds`.
+func eventually(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let rounds = Int(seconds * 100)
+    for _ in 0..<rounds {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    throw SIPTransportError(detail: "not within \(seconds) s: \(what)")
+}

@@ -1,0 +1,97 @@
+import NIOCore
+import NIOPosix
+import SIPCore
+import SIPStack
+import SIPTransaction
+import SIPTransport
+import STUNCore
+import TestSupport
+
+/// A soft phone for the MRA tests: registers over TLS through an edge with the AR_SK offer of
+/// SPEC B3, sends STUN keepalives on that connection, answers INVITE (180, 200), BYE and OPTIONS.
+final class TestPhone: Sendable {
+    let user: String
+    let stack: SIPStack
+    let received = LockedBox<[SIPMessage]>([])
+    let stun = STUNAnswers()
+    let flow = LockedBox<Flow?>(nil)
+    let cseq = LockedBox(0)
+    let instance = "<urn:uuid:00000000-0000-4000-8000-\(String(UInt64.random(in: 1...0xFFFF_FFFF_FFFF), radix: 16))>"
+
+    init(user: String, caPEM: String, answerInvites: Bool = true) throws {
+        self.user = user
+        stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
+                         transportConfiguration: .init(tlsClient: try SIPTLS.clientContext(trustedCAPEM: caPEM)))
+        stack.setHandlers(onRequest: { [received, user] request in
+            received.mutate { $0.append(request.message) }
+            let message = request.message
+            switch message.requestLine?.method {
+            case "INVITE" where answerInvites:
+                request.respond(SIPResponseBuilder.response(to: message, statusCode: 180, reasonPhrase: "Ringing", toTag: "t-\(user)"))
+                var ok = SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK", toTag: "t-\(user)")
+                ok.headers.append(.contact, "<sip:\(user)@192.0.2.20:5999;transport=tls>")
+                for route in message.headers.lines(.recordRoute) { ok.headers.append(.recordRoute, route) }
+                request.respond(ok)
+            case "INVITE", "ACK":
+                break
+            default:
+                request.respond(SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK"))
+            }
+        }, onTransportEvent: stun.record)
+    }
+
+    /// The REGISTER of SPEC B3 (AR_SK offered unless `offer` is false).
+    func registerRequest(cseq: Int, via flow: Flow, offer: Bool = true, authorization: String? = nil) -> SIPMessage {
+        let local = ProxyHostPort.of(flow.local)
+        var message = try! SIPParser.parse("""
+            REGISTER sip:example.com SIP/2.0\r
+            Via: SIP/2.0/TLS \(local);branch=z9hG4bK-\(user)-\(cseq)-\(UInt32.random(in: 1...UInt32.max))\r
+            Max-Forwards: 70\r
+            From: <sip:\(user)@example.com>;tag=f-\(user)\r
+            To: <sip:\(user)@example.com>\r
+            Call-ID: reg-\(user)\r
+            CSeq: \(cseq) REGISTER\r
+            Contact: <sip:\(user)@\(local);transport=tls>;+sip.instance="\(instance)";+u.sip!devicename.ccm.cisco.com="CSF\(user.uppercased())"\(offer ? ";x-cisco-mra-ha=AR_SK" : "");x-cisco-reg-id=1\r
+            Content-Length: 0\r
+            \r
+
+            """)
+        if let authorization { message.headers.append(.authorization, authorization) }
+        return message
+    }
+
+    /// Registers with digest through the edge at `address` and returns the final answer.
+    @discardableResult
+    func register(at address: SocketAddress, offer: Bool = true) async throws -> SIPMessage {
+        let flow = try await stack.transport.connect(.tls, to: address, serverHostname: "localhost")
+        self.flow.mutate { $0 = flow }
+        let start = cseq.read { $0 } + 1
+        cseq.mutate { $0 += 2 }
+        return try await DigestRegistration.register(stack, on: flow, user: user, password: "pw-\(user)", cseq: start) { cseq, authorization in
+            self.registerRequest(cseq: cseq, via: flow, offer: offer, authorization: authorization)
+        }
+    }
+
+    /// Sends a STUN Binding request on the registered connection and waits up to `milliseconds` for the answer.
+    func keepalive(waiting milliseconds: Int = 2_000) async throws -> STUNMessage? {
+        guard let flow = flow.read({ $0 }) else { return nil }
+        let binding = STUNMessage.bindingRequest()
+        try await stack.transport.send(ByteBuffer(bytes: binding.encode()), on: flow)
+        return await stun.answer(to: binding.transactionID, waitingMilliseconds: milliseconds)
+    }
+
+    /// The requests received with this method.
+    func requests(_ method: String) -> [SIPMessage] {
+        received.read { $0.filter { $0.requestLine?.method == method } }
+    }
+
+    func close() async {
+        await stack.transport.shutdown()
+    }
+}
+
+enum ProxyHostPort {
+    static func of(_ address: SocketAddress) -> String {
+        "\(address.ipAddress ?? "127.0.0.1"):\(address.port ?? 0)"
+    }
+}
