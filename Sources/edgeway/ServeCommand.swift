@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgewayNode
 import Foundation
+import NIOCore
 import NIOPosix
 import SIPTransport
 
@@ -9,12 +10,12 @@ struct ServeCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "serve",
         abstract: "Run one Edgeway role as a server until SIGTERM or Ctrl-C.",
-        discussion: "The configuration file is YAML; see docs/registrar.yaml for every key and its default."
+        discussion: "The configuration file is YAML; see docs/registrar.yaml, docs/edge.yaml and docs/core.yaml for every key and its default."
     )
 
     /// The roles a process can run.
     enum Role: String, ExpressibleByArgument, CaseIterable {
-        case registrar
+        case registrar, edge, core
     }
 
     @Option(help: "The role to run (\(Role.allCases.map(\.rawValue).joined(separator: ", "))).")
@@ -30,15 +31,37 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as NodeConfigurationError {
             throw ValidationError(error.description)
         }
-        let node = try await RegistrarNode(configuration: configuration, group: MultiThreadedEventLoopGroup.singleton)
-        let addresses = SIPTransportKind.allCases.compactMap { kind in
-            node.boundAddresses[kind].map { "\(kind) \($0.ipAddress ?? "?"):\($0.port ?? 0)" }
+        let group = MultiThreadedEventLoopGroup.singleton
+        let stop: () async -> Void
+        switch role {
+        case .registrar:
+            let node = try await RegistrarNode(configuration: configuration, group: group)
+            say("edgeway registrar ready: \(Self.describe(node.boundAddresses)); domain \(configuration.domain); data \(configuration.data)")
+            stop = node.shutdown
+        case .edge:
+            let node = try await EdgeNode(configuration: configuration, group: group)
+            say("edgeway edge \(configuration.name ?? "edge-1") ready: \(Self.describe(node.boundAddresses)); traversal tls "
+                + "\(Self.hostPort(node.traversalAddress)); admin http://127.0.0.1:\(node.adminPort); data \(configuration.data)")
+            stop = node.shutdown
+        case .core:
+            let node = try await CoreNode(configuration: configuration, group: group)
+            say("edgeway core \(configuration.name ?? "core-1") ready: \(Self.describe(node.boundAddresses)); edges "
+                + "\(configuration.edges.joined(separator: " ")); registrars \(configuration.registrars.joined(separator: " ")); "
+                + "admin http://127.0.0.1:\(node.adminPort); data \(configuration.data)")
+            stop = node.shutdown
         }
-        say("edgeway registrar ready: \(addresses.joined(separator: ", ")); domain \(configuration.domain); data \(configuration.data)")
         let signal = await ProcessSignals.next([SIGTERM, SIGINT])
-        say("edgeway registrar stopping (signal \(signal))")
-        await node.shutdown()
-        say("edgeway registrar stopped")
+        say("edgeway \(role) stopping (signal \(signal))")
+        await stop()
+        say("edgeway \(role) stopped")
+    }
+
+    private static func describe(_ addresses: [SIPTransportKind: SocketAddress]) -> String {
+        SIPTransportKind.allCases.compactMap { kind in addresses[kind].map { "\(kind) \(hostPort($0))" } }.joined(separator: ", ")
+    }
+
+    private static func hostPort(_ address: SocketAddress) -> String {
+        "\(address.ipAddress ?? "?"):\(address.port ?? 0)"
     }
 }
 

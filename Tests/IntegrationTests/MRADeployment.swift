@@ -6,12 +6,14 @@ import NIOPosix
 import Registrar
 import Settings
 import SIPTransport
+import TestSupport
 
 /// A registrar, cores and edges on 127.0.0.1 with short timers, each a real node with its own
 /// listeners, data folder and admin API; one lab CA shared by all. For the MRA path tests.
 final class MRADeployment: Sendable {
     let folder: URL
-    let registrar: RegistrarNode
+    private let registrarNode: LockedBox<RegistrarNode?>
+    private let registrarConfiguration: NodeConfiguration
     let cores: [CoreNode]
     let edges: [EdgeNode]
     let caPEM: String
@@ -62,6 +64,7 @@ final class MRADeployment: Sendable {
             try await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: "pw-\(user)"))
         }
         let registrar = try await RegistrarNode(configuration: registrarConfiguration, group: group)
+        registrarConfiguration.listen = ["tcp": "127.0.0.1:\(registrar.boundAddresses[.tcp]!.port!)"]
         var cores: [CoreNode] = []
         for index in 1...coreCount {
             var configuration = base("core-\(index)")
@@ -73,14 +76,17 @@ final class MRADeployment: Sendable {
             cores.append(try await CoreNode(configuration: configuration, group: group))
         }
         let ca = try String(contentsOfFile: "\(certificates)/ca.pem", encoding: .utf8)
-        let deployment = MRADeployment(folder: folder, registrar: registrar, cores: cores, edges: edges, caPEM: ca)
+        let deployment = MRADeployment(folder: folder, registrar: registrar, registrarConfiguration: registrarConfiguration,
+                                       cores: cores, edges: edges, caPEM: ca)
         try await deployment.waitUntilLinked()
         return deployment
     }
 
-    private init(folder: URL, registrar: RegistrarNode, cores: [CoreNode], edges: [EdgeNode], caPEM: String) {
+    private init(folder: URL, registrar: RegistrarNode, registrarConfiguration: NodeConfiguration, cores: [CoreNode],
+                 edges: [EdgeNode], caPEM: String) {
         self.folder = folder
-        self.registrar = registrar
+        self.registrarNode = LockedBox(registrar)
+        self.registrarConfiguration = registrarConfiguration
         self.cores = cores
         self.edges = edges
         self.caPEM = caPEM
@@ -100,6 +106,19 @@ final class MRADeployment: Sendable {
         }
     }
 
+    /// Stops the registrar, as a killed process would: its listener and connections close.
+    func stopRegistrar() async {
+        let node = registrarNode.read { $0 }
+        registrarNode.mutate { $0 = nil }
+        await node?.shutdown()
+    }
+
+    /// Starts the registrar again on the same port and data.
+    func restartRegistrar() async throws {
+        let node = try await RegistrarNode(configuration: registrarConfiguration, group: MultiThreadedEventLoopGroup.singleton)
+        registrarNode.mutate { $0 = node }
+    }
+
     /// The edge's phone-facing TLS address.
     func edgeAddress(_ index: Int = 0) -> SocketAddress {
         edges[index].boundAddresses[.tls]!
@@ -109,7 +128,7 @@ final class MRADeployment: Sendable {
     func shutdown() async {
         for core in cores { await core.shutdown() }
         for edge in edges { await edge.shutdown() }
-        await registrar.shutdown()
+        await stopRegistrar()
         try? FileManager.default.removeItem(at: folder)
     }
 }

@@ -1,0 +1,116 @@
+import ArgumentParser
+import EdgewayNode
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+
+/// Where a running node's admin API is and how to authorise: from its configuration file (the
+/// node writes the URL and token to its data folder) or given outright.
+struct AdminTarget: ParsableArguments {
+    @Option(help: "The node's YAML configuration: its data folder holds the admin URL and token.")
+    var config: String?
+
+    @Option(help: "The admin API URL, e.g. http://127.0.0.1:8081 (instead of --config).")
+    var admin: String?
+
+    @Option(help: "The admin token (else EDGEWAY_ADMIN_TOKEN, else the node's data folder).")
+    var token: String?
+
+    /// Posts `text` to `/api/ENDPOINT` and prints the answer; a refused command exits 1 with its reason.
+    func post(_ endpoint: String, _ text: String) async throws {
+        var url = admin
+        var token = token ?? ProcessInfo.processInfo.environment["EDGEWAY_ADMIN_TOKEN"]
+        if let config {
+            let configuration: NodeConfiguration
+            do {
+                configuration = try NodeConfiguration(contentsOf: config)
+            } catch let error as NodeConfigurationError {
+                throw ValidationError(error.description)
+            }
+            let data = URL(fileURLWithPath: configuration.data)
+            url = url ?? (try? String(contentsOf: data.appendingPathComponent("admin.url"), encoding: .utf8))
+            token = token ?? configuration.adminToken
+                ?? (try? String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8))
+        }
+        guard let base = url?.trimmingCharacters(in: .whitespacesAndNewlines), let endpointURL = URL(string: "\(base)/api/\(endpoint)") else {
+            throw ValidationError("give --config FILE of a running node, or --admin URL")
+        }
+        guard let token = token?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
+            throw ValidationError("no admin token: give --token, set EDGEWAY_ADMIN_TOKEN, or --config FILE of the node")
+        }
+        var request = URLRequest(url: endpointURL)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        request.httpBody = Data(text.utf8)
+        request.timeoutInterval = 10
+        let (body, response): (Data, URLResponse)
+        do {
+            (body, response) = try await URLSession.shared.data(for: request)
+        } catch {
+            throw ValidationError("cannot reach the admin API at \(base): \(error.localizedDescription)")
+        }
+        let answer = String(decoding: body, as: UTF8.self)
+        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+            FileHandle.standardError.write(Data(answer.utf8))
+            throw ExitCode(1)
+        }
+        FileHandle.standardOutput.write(Data(answer.utf8))
+    }
+}
+
+/// `edgeway xconfiguration PATH[: VALUE]` (SPEC B22).
+struct XConfigurationCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xconfiguration",
+        abstract: "Read or change a setting of a running node.",
+        discussion: """
+            edgeway xconfiguration SIP Advanced StunKeepAliveForRegisteredPathEnabled: Off --config edge.yaml
+            edgeway xconfiguration SIP Advanced --config edge.yaml
+            Paths and values are case-insensitive; an error names the path and the allowed values.
+            """
+    )
+
+    @Argument(help: "The setting path, and after a colon the new value.")
+    var words: [String]
+
+    @OptionGroup var target: AdminTarget
+
+    func run() async throws {
+        try await target.post("xconfiguration", words.joined(separator: " "))
+    }
+}
+
+/// `edgeway xstatus [PATH]` (SPEC B22).
+struct XStatusCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xstatus",
+        abstract: "Show the status of a running node: registrations, flows, links, keepalives, alarms."
+    )
+
+    @Argument(help: "A status path (e.g. Alarms, Links Link 1); everything when omitted.")
+    var words: [String] = []
+
+    @OptionGroup var target: AdminTarget
+
+    func run() async throws {
+        try await target.post("xstatus", words.joined(separator: " "))
+    }
+}
+
+/// `edgeway xcommand NAME` (SPEC B22).
+struct XCommandCLI: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "xcommand",
+        abstract: "Run a command on a running node (e.g. Links Refresh, Registrars Probe)."
+    )
+
+    @Argument(help: "The command name and its arguments.")
+    var words: [String]
+
+    @OptionGroup var target: AdminTarget
+
+    func run() async throws {
+        try await target.post("xcommand", words.joined(separator: " "))
+    }
+}
