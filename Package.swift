@@ -177,7 +177,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "edgeway", "TestSupport", "EdgewayNode", "Settings", "Proxy", "Registrar", "LocationSQLite", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
+                "edgeway", "TestSupport", "EdgewayNode", "Settings", "Proxy", "Registrar", "Location", "LocationSQLite", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -13,6 +13,8 @@ import SIPTransport
 public final class RegistrarNode: Sendable {
     /// The addresses actually bound, per transport.
     public let boundAddresses: [SIPTransportKind: SocketAddress]
+    /// Where the bindings are kept.
+    public let locations: any LocationStore
     private let stack: SIPStack
     private let registrar: RegistrarService
     private let purge: RepeatedTask
@@ -24,6 +26,7 @@ public final class RegistrarNode: Sendable {
         let locations: any LocationStore = configuration.location == "memory"
             ? InMemoryLocationStore()
             : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
+        self.locations = locations
         let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path)
         let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
         let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: tlsServer))

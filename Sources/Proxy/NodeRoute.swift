@@ -1,5 +1,6 @@
 import NIOCore
 import SIPCore
+import SIPStack
 import SIPTransport
 
 /// The Record-Route, Path and Route URIs edges and cores put in messages: each names its node in

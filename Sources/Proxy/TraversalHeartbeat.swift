@@ -1,4 +1,5 @@
 import SIPCore
+import SIPStack
 import SIPTransport
 
 /// The OPTIONS request that carries a node's ``TraversalInfo`` over a traversal link: the core

@@ -15,6 +15,7 @@ final class LocationProxy: Sendable {
     static let routeMarker = "x-edgeway-registrar"
 
     private let stack: SIPStack
+    private let forwarder: ProxyForwarder
     private let locations: any LocationStore
     private let domain: String
     /// The flow each registered Contact URI arrived on.
@@ -22,6 +23,7 @@ final class LocationProxy: Sendable {
 
     init(stack: SIPStack, locations: any LocationStore, domain: String) {
         self.stack = stack
+        self.forwarder = ProxyForwarder(stack: stack)
         self.locations = locations
         self.domain = domain.lowercased()
     }
@@ -42,10 +44,8 @@ final class LocationProxy: Sendable {
     func forward(_ incoming: SIPStack.IncomingRequest, answer: @escaping @Sendable (SIPMessage, Int, String) -> SIPMessage) async {
         let request = incoming.message
         let method = request.requestLine?.method ?? ""
-        // RFC 3261 §16.3: Max-Forwards.
-        let maxForwards = request.maxForwards ?? 70
-        guard maxForwards > 0 else {
-            if method != "ACK" { incoming.respond(answer(request, 483, "Too Many Hops")) }
+        if method == "CANCEL" {
+            await forwarder.cancel(incoming) { answer(request, $0, $1) }
             return
         }
         guard let uri = try? request.requestURI(), uri.isSIP else {
@@ -78,25 +78,11 @@ final class LocationProxy: Sendable {
         }
         outgoing.headers.remove(.route)
         for route in routes { outgoing.headers.append(.route, route.description) }
-        outgoing.headers.set(.maxForwards, String(maxForwards - 1))
-        let branch = "z9hG4bK-ew-\(UInt64.random(in: 1...UInt64.max))"
-        outgoing.headers.prepend(.via, "SIP/2.0/\(flow.transport.viaName) \(Self.hostPort(flow.local));branch=\(branch);rport")
         if method == "INVITE" || method == "SUBSCRIBE" {
             // Stay in the dialog's path (RFC 3261 §16.6 step 4).
-            outgoing.headers.prepend(.recordRoute, "<sip:\(Self.hostPort(incoming.flow.local));transport=\(incoming.flow.transport);lr;\(Self.routeMarker)>")
+            outgoing.headers.prepend(.recordRoute, "<sip:\(ProxyForwarder.hostPort(incoming.flow.local));transport=\(incoming.flow.transport);lr;\(Self.routeMarker)>")
         }
-        if method == "ACK" {
-            stack.sendStateless(outgoing, on: flow)
-            return
-        }
-        do {
-            let final = try await stack.send(request: outgoing, on: flow) { provisional in
-                if provisional.statusLine?.statusCode != 100 { incoming.respond(Self.withoutTopVia(provisional)) }
-            }
-            incoming.respond(Self.withoutTopVia(final))
-        } catch {
-            incoming.respond(answer(request, 408, "Request Timeout (\(targetURI) did not answer)"))
-        }
+        await forwarder.forward(incoming, outgoing, on: flow) { answer(request, $0, $1) }
     }
 
     /// The flow to send on: the registered flow of the target, else the first route, else the target.
@@ -111,17 +97,5 @@ final class LocationProxy: Sendable {
             return nil
         }
         return try? await stack.transport.connect(transport, to: address, serverHostname: String(hop.hostWithoutBrackets))
-    }
-
-    private static func withoutTopVia(_ response: SIPMessage) -> SIPMessage {
-        var copy = response
-        try? copy.headers.removeFirstValue(.via)
-        return copy
-    }
-
-    static func hostPort(_ address: SocketAddress) -> String {
-        let host = address.ipAddress ?? "127.0.0.1"
-        let port = address.port ?? 5060
-        return host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)"
     }
 }

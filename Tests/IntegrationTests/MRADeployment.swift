@@ -1,5 +1,6 @@
 import EdgewayNode
 import Foundation
+import Location
 import LocationSQLite
 import NIOCore
 import NIOPosix
@@ -104,6 +105,11 @@ final class MRADeployment: Sendable {
                     && status.filter { $0.path.contains(" Registrar ") && $0.value == "Reachable" }.count == cores.count
             }
         }
+    }
+
+    /// The registrar's bindings for a user.
+    func bindings(of user: String) async throws -> [Binding] {
+        try await registrarNode.read { $0 }?.locations.bindings(for: "sip:\(user)@example.com") ?? []
     }
 
     /// Stops the registrar, as a killed process would: its listener and connections close.

@@ -16,13 +16,15 @@ final class TestPhone: Sendable {
     let stun = STUNAnswers()
     let flow = LockedBox<Flow?>(nil)
     let cseq = LockedBox(0)
+    /// An INVITE left ringing (when the phone does not answer), for CANCEL.
+    let ringing = LockedBox<SIPStack.IncomingRequest?>(nil)
     let instance = "<urn:uuid:00000000-0000-4000-8000-\(String(UInt64.random(in: 1...0xFFFF_FFFF_FFFF), radix: 16))>"
 
     init(user: String, caPEM: String, answerInvites: Bool = true) throws {
         self.user = user
         stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
                          transportConfiguration: .init(tlsClient: try SIPTLS.clientContext(trustedCAPEM: caPEM)))
-        stack.setHandlers(onRequest: { [received, user] request in
+        stack.setHandlers(onRequest: { [received, ringing, user] request in
             received.mutate { $0.append(request.message) }
             let message = request.message
             switch message.requestLine?.method {
@@ -32,7 +34,18 @@ final class TestPhone: Sendable {
                 ok.headers.append(.contact, "<sip:\(user)@192.0.2.20:5999;transport=tls>")
                 for route in message.headers.lines(.recordRoute) { ok.headers.append(.recordRoute, route) }
                 request.respond(ok)
-            case "INVITE", "ACK":
+            case "INVITE":
+                request.respond(SIPResponseBuilder.response(to: message, statusCode: 180, reasonPhrase: "Ringing", toTag: "t-\(user)"))
+                ringing.mutate { $0 = request }
+            case "CANCEL":
+                // RFC 3261 §9.2: 200 to the CANCEL, 487 to the INVITE it cancels.
+                request.respond(SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK"))
+                let invite = ringing.read { $0 }
+                ringing.mutate { $0 = nil }
+                if let invite {
+                    invite.respond(SIPResponseBuilder.response(to: invite.message, statusCode: 487, reasonPhrase: "Request Terminated", toTag: "t-\(user)"))
+                }
+            case "ACK":
                 break
             default:
                 request.respond(SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK"))
@@ -78,6 +91,42 @@ final class TestPhone: Sendable {
         let binding = STUNMessage.bindingRequest()
         try await stack.transport.send(ByteBuffer(bytes: binding.encode()), on: flow)
         return await stun.answer(to: binding.transactionID, waitingMilliseconds: milliseconds)
+    }
+
+    /// An INVITE to `target` on the registered connection.
+    func invite(_ target: String, callID: String) -> SIPMessage {
+        let local = ProxyHostPort.of(flow.read { $0 }!.local)
+        return try! SIPParser.parse("""
+            INVITE sip:\(target)@example.com SIP/2.0\r
+            Via: SIP/2.0/TLS \(local);branch=z9hG4bK-inv-\(UInt32.random(in: 1...UInt32.max))\r
+            Max-Forwards: 70\r
+            From: <sip:\(user)@example.com>;tag=f-\(user)\r
+            To: <sip:\(target)@example.com>\r
+            Call-ID: \(callID)\r
+            CSeq: 1 INVITE\r
+            Contact: <sip:\(user)@\(local);transport=tls>\r
+            Content-Type: application/sdp\r
+            Content-Length: 4\r
+            \r
+            v=0\n
+            """)
+    }
+
+    /// A request in the dialog a 2xx to `invite` established: the route set is the reversed
+    /// Record-Route, the target the callee's Contact (RFC 3261 §12.1.2).
+    func inDialog(_ method: String, cseq: Int, after invite: SIPMessage, answer: SIPMessage) throws -> SIPMessage {
+        let target = try answer.contacts().first!.uri.description
+        let local = ProxyHostPort.of(flow.read { $0 }!.local)
+        var request = SIPMessage.request(method: method, uri: target)
+        request.headers.append(.via, "SIP/2.0/TLS \(local);branch=z9hG4bK-\(method.lowercased())-\(UInt32.random(in: 1...UInt32.max))")
+        request.headers.append(.maxForwards, "70")
+        request.headers.append(.from, invite.headers[.from]!)
+        request.headers.append(.to, answer.headers[.to]!)
+        request.headers.append(.callID, invite.callID!)
+        request.headers.append(.cseq, "\(cseq) \(method)")
+        for route in try answer.nameAddresses(.recordRoute).reversed() { request.headers.append(.route, route.description) }
+        request.headers.append(.contentLength, "0")
+        return request
     }
 
     /// The requests received with this method.

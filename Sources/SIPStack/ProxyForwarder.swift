@@ -1,7 +1,6 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import SIPCore
-import SIPStack
 import SIPTransaction
 import SIPTransport
 

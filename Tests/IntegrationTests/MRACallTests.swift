@@ -1,0 +1,78 @@
+import Foundation
+import NIOCore
+import Settings
+import SIPCore
+import SIPTransport
+import Testing
+import TestSupport
+
+/// SPEC B6, B20: two phones on different edges call each other through edge → core → registrar
+/// → core → edge, over each callee's own TLS connection, in default and in Path mode.
+@Suite("MRA calls", .serialized)
+struct MRACallTests {
+    @Test(arguments: [false, true])
+    func aCallReachesThePhoneOnAnotherEdgeAndTheDialogFollows(pathMode: Bool) async throws {
+        let lab = try await MRADeployment.start(cores: 2, edges: 2, coreSettings: pathMode ? [(.sipPathHeaders, "On")] : [])
+        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
+        let bob = try TestPhone(user: "bob", caPEM: lab.caPEM)
+        #expect(try await alice.register(at: lab.edgeAddress(0)).statusLine?.statusCode == 200)
+        #expect(try await bob.register(at: lab.edgeAddress(1)).statusLine?.statusCode == 200)
+        let aliceFlow = try #require(alice.flow.read { $0 })
+        // SPEC B6: the registrar holds the core's rewriting of the Contact, or the phone's own with a Path.
+        let binding = try #require(try await lab.bindings(of: "bob").first)
+        if pathMode {
+            #expect(binding.path.count == 2, "core and edge in Path")
+            #expect(!binding.contactURI.contains("orig-hostport"))
+        } else {
+            #expect(binding.path.isEmpty)
+            #expect(binding.contactURI.contains("orig-hostport="))
+        }
+
+        let invite = alice.invite("bob", callID: "call-\(pathMode)")
+        let provisional = LockedBox<[Int]>([])
+        let answer = try await alice.stack.send(request: invite, on: aliceFlow) { response in
+            provisional.mutate { $0.append(response.statusLine!.statusCode) }
+        }
+        #expect(answer.statusLine?.statusCode == 200)
+        #expect(provisional.read { $0 }.contains(180))
+        let delivered = try #require(bob.requests("INVITE").first)
+        #expect(delivered.body.readableBytes == 4, "the SDP passes through untouched")
+        #expect(try answer.nameAddresses(.recordRoute).count == 5, "edge, core, registrar, core, edge stay in the dialog")
+
+        alice.stack.sendStateless(try alice.inDialog("ACK", cseq: 1, after: invite, answer: answer), on: aliceFlow)
+        let bye = try await alice.stack.send(request: try alice.inDialog("BYE", cseq: 2, after: invite, answer: answer), on: aliceFlow)
+        #expect(bye.statusLine?.statusCode == 200)
+        try await eventually("bob got the ACK") { !bob.requests("ACK").isEmpty }
+        #expect(bob.requests("BYE").count == 1)
+        await alice.close()
+        await bob.close()
+        await lab.shutdown()
+    }
+
+    @Test func aCancelledCallEndsWith487() async throws {
+        let lab = try await MRADeployment.start(edges: 2)
+        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
+        let carol = try TestPhone(user: "carol", caPEM: lab.caPEM, answerInvites: false)
+        #expect(try await alice.register(at: lab.edgeAddress(0)).statusLine?.statusCode == 200)
+        #expect(try await carol.register(at: lab.edgeAddress(1)).statusLine?.statusCode == 200)
+        let aliceFlow = try #require(alice.flow.read { $0 })
+        let invite = alice.invite("carol", callID: "call-cancel")
+        let ringing = LockedBox(false)
+        async let final = alice.stack.send(request: invite, on: aliceFlow) { response in
+            if response.statusLine?.statusCode == 180 { ringing.mutate { $0 = true } }
+        }
+        try await eventually("alice hears ringing") { ringing.read { $0 } }
+        var cancel = SIPMessage.request(method: "CANCEL", uri: invite.requestLine!.uri)
+        cancel.headers.append(.via, invite.headers[.via]!)
+        for name in [SIPHeaderName.from, .to, .callID] { cancel.headers.append(name, invite.headers[name]!) }
+        cancel.headers.append(.cseq, "1 CANCEL")
+        cancel.headers.append(.maxForwards, "70")
+        cancel.headers.append(.contentLength, "0")
+        #expect(try await alice.stack.send(request: cancel, on: aliceFlow).statusLine?.statusCode == 200)
+        #expect(try await final.statusLine?.statusCode == 487)
+        #expect(carol.requests("CANCEL").count == 1)
+        await alice.close()
+        await carol.close()
+        await lab.shutdown()
+    }
+}
