@@ -1,5 +1,6 @@
 import NIOCore
 import SIPCore
+import SIPStack
 import SIPTransport
 import Settings
 
@@ -72,7 +73,7 @@ extension CoreService {
     func tellLinks() {
         let links = state.withLockedValue { $0.links.compactMap { index, link in link.flow.map { (index, $0) } } }
         for (index, flow) in links {
-            Task {
+            Task(executorPreference: EventLoopTaskExecutor(stack.eventLoop)) { [self] in
                 if let reply = await stack.send(TraversalHeartbeat.request(from: ownInfo, on: flow), on: flow, within: configuration.linkTimeout),
                    let info = TraversalInfo(reply) {
                     note(info, link: index)

@@ -83,11 +83,13 @@ extension CoreService {
     }
 
     /// The first registrar that answers its keepalives, else the first not known to be down,
-    /// with the flow to reach it (its keepalive connection).
+    /// else — rather than refusing outright — the first that can be reached at all; with the
+    /// flow to reach it (its keepalive connection).
     func chooseRegistrar() async -> (name: String, flow: Flow)? {
         let healths = state.withLockedValue { state in state.registrars.mapValues { $0.monitor.health } }
         let ordered = configuration.registrars.filter { healths[$0.name] == .up }
             + configuration.registrars.filter { healths[$0.name] == .unknown }
+            + configuration.registrars.filter { healths[$0.name] == .down }
         for registrar in ordered {
             if let flow = state.withLockedValue({ $0.registrars[registrar.name]?.flow }) { return (registrar.name, flow) }
             if let flow = try? await stack.transport.connect(registrar.transport, to: registrar.address, serverHostname: "localhost") {

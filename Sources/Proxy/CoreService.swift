@@ -120,12 +120,14 @@ public final class CoreService: Sendable {
         observation.withLockedValue {
             $0 = settings.observe { [weak self] change in self?.settingChanged(change) }
         }
+        // On the stack's event loop: the links and keepalives never wait for Swift's shared executor.
+        let executor = EventLoopTaskExecutor(stack.eventLoop)
         var started: [Task<Void, Never>] = []
         for index in configuration.edges.indices {
-            started.append(Task { [weak self] in await self?.keepLink(index) })
+            started.append(Task(executorPreference: executor) { [weak self] in await self?.keepLink(index) })
         }
         for registrar in configuration.registrars {
-            started.append(Task { [weak self] in await self?.keepRegistrar(registrar) })
+            started.append(Task(executorPreference: executor) { [weak self] in await self?.keepRegistrar(registrar) })
         }
         tasks.withLockedValue { $0 = started }
     }

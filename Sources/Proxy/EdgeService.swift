@@ -277,7 +277,7 @@ public final class EdgeService: Sendable {
         let links = state.withLockedValue { Array($0.links.values) }
         for link in links {
             let heartbeat = TraversalHeartbeat.request(from: ownInfo, on: link.flow)
-            Task {
+            Task(executorPreference: EventLoopTaskExecutor(stack.eventLoop)) { [self] in
                 guard let reply = await stack.send(heartbeat, on: link.flow, within: configuration.linkTimeout),
                       let info = TraversalInfo(reply) else { return }
                 note(info, on: link.flow)

@@ -1,4 +1,4 @@
-import NIOConcurrencyHelpers
+import NIOCore
 import SIPCore
 import SIPStack
 import SIPTransport
@@ -6,20 +6,16 @@ import SIPTransport
 extension SIPStack {
     /// Sends a request through a client transaction and waits at most `milliseconds` for its
     /// final answer: `nil` on a timeout or a failure. The transaction itself runs to its end.
+    /// The wait is timed on the event loop, so a busy shared executor cannot make it expire early.
     func send(_ request: SIPMessage, on flow: Flow, within milliseconds: Int64) async -> SIPMessage? {
-        await withCheckedContinuation { (continuation: CheckedContinuation<SIPMessage?, Never>) in
-            let pending = NIOLockedValueBox<CheckedContinuation<SIPMessage?, Never>?>(continuation)
-            @Sendable func finish(_ answer: SIPMessage?) {
-                pending.withLockedValue { waiting in
-                    defer { waiting = nil }
-                    return waiting
-                }?.resume(returning: answer)
-            }
-            Task { finish(try? await self.send(request: request, on: flow)) }
-            Task {
-                try? await Task.sleep(for: .milliseconds(milliseconds))
-                finish(nil)
-            }
+        let answer = sendFuture(request: request, on: flow)
+        let loop = answer.eventLoop
+        let deadline = loop.makePromise(of: SIPMessage?.self)
+        let timer = loop.scheduleTask(in: .milliseconds(milliseconds)) { deadline.succeed(nil) }
+        answer.whenComplete { result in
+            timer.cancel()
+            deadline.succeed(try? result.get())
         }
+        return try? await deadline.futureResult.get()
     }
 }

@@ -56,7 +56,10 @@ public final class ProxyForwarder: Sendable {
             copy.removeTopVia()
             incoming.respond(relay(copy))
         } catch {
-            incoming.respond(answer(408, "Request Timeout (the next hop did not answer: \(error))"))
+            // RFC 3261 §16.7 step 6: a timeout is a 408, a transport failure a 503.
+            let timedOut = "\(error)".hasPrefix("408")
+            incoming.respond(answer(timedOut ? 408 : 503, timedOut ? "Request Timeout (the next hop did not answer)"
+                                                                  : "Service Unavailable (\(error))"))
         }
     }
 

@@ -123,12 +123,22 @@ public final class SIPStack: Sendable {
         handlers.withLockedValue { $0 = Handlers(onRequest: onRequest, onTransportEvent: onTransportEvent) }
     }
 
+    /// The stack's own event loop, for work that belongs to no message (a role's periodic tasks).
+    public var eventLoop: EventLoop { loop }
+
     /// Sends a request on a flow through a client transaction and returns its final response.
     /// A timeout or transport failure is reported as a 408 or 503 built here (RFC 3261 §8.1.3.1).
     public func send(request: SIPMessage, on flow: Flow,
                      onProvisional: @escaping @Sendable (SIPMessage) -> Void = { _ in }) async throws -> SIPMessage {
+        try await sendFuture(request: request, on: flow, onProvisional: onProvisional).get()
+    }
+
+    /// ``send(request:on:onProvisional:)`` as a future, completed on an event loop without
+    /// involving Swift's shared executor.
+    public func sendFuture(request: SIPMessage, on flow: Flow,
+                           onProvisional: @escaping @Sendable (SIPMessage) -> Void = { _ in }) -> EventLoopFuture<SIPMessage> {
         guard let key = ClientTransactionKey(branch: (try? request.topVia())?.branch, method: request.requestLine?.method)
-        else { throw SIPTransportError(detail: "a request needs a Via with a branch and a method") }
+        else { return currentLoop.makeFailedFuture(SIPTransportError(detail: "a request needs a Via with a branch and a method")) }
         let promise = currentLoop.makePromise(of: SIPMessage.self)
         let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
         let machine: ClientMachine
@@ -146,7 +156,7 @@ public final class SIPStack: Sendable {
             $0.clients[key] = ClientEntry(machine: machine, flow: flow, promise: promise, onProvisional: onProvisional)
         }
         perform(actions, client: key)
-        return try await promise.futureResult.get()
+        return promise.futureResult
     }
 
     /// Sends a message outside any transaction (an ACK for a 2xx, a stateless response); messages
@@ -161,7 +171,10 @@ public final class SIPStack: Sendable {
         switch event {
         case .sip(let message, let flow):
             if message.isRequest { receive(request: message, flow: flow) } else { receive(response: message) }
-        case .malformed, .stun, .ping, .pong, .flowOpened, .flowClosed:
+        case .flowClosed(let flow, _):
+            failClientTransactions(on: flow)
+            handlers.withLockedValue { $0.onTransportEvent }(event)
+        case .malformed, .stun, .ping, .pong, .flowOpened:
             handlers.withLockedValue { $0.onTransportEvent }(event)
         }
     }
@@ -227,6 +240,20 @@ public final class SIPStack: Sendable {
               let actions = runClient(key, { $0.machine.run({ $0.receive(response: response) }, { $0.receive(response: response) }) })
         else { return }
         perform(actions, client: key)
+    }
+
+    /// RFC 3261 §17.1.4: a connection that closes under client transactions is a transport
+    /// error for each of them, reported at once rather than at Timer B or F.
+    private func failClientTransactions(on flow: Flow) {
+        guard flow.transport.isReliable else { return }
+        let failed = state.withLockedValue { state -> [ClientEntry] in
+            let keys = state.clients.filter { $0.value.flow.connectionID == flow.connectionID }.map(\.key)
+            return keys.compactMap { state.clients.removeValue(forKey: $0) }
+        }
+        for entry in failed {
+            entry.scheduled.values.forEach { $0.cancel() }
+            entry.promise.fail(SIPTransportError(detail: "503 Service Unavailable: the connection to \(flow.remote) closed"))
+        }
     }
 
     // MARK: - Responses from the TU

@@ -15,8 +15,18 @@ public final class EdgewayProcess: @unchecked Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeway")
     }
 
-    /// Runs `edgeway` with arguments to completion and returns its output and status.
-    public static func run(_ arguments: [String]) throws -> (status: Int32, output: String) {
+    /// Runs `edgeway` with arguments to completion and returns its output and status; the wait
+    /// happens on a thread of its own, not on one of Swift's shared executor threads.
+    public static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await withCheckedThrowingContinuation { continuation in
+            Thread.detachNewThread {
+                continuation.resume(with: Result { try runBlocking(arguments) })
+            }
+        }
+    }
+
+    /// Runs `edgeway` with arguments to completion, blocking the calling thread.
+    public static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments

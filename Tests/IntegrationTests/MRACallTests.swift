@@ -15,8 +15,8 @@ struct MRACallTests {
         let lab = try await MRADeployment.start(cores: 2, edges: 2, coreSettings: pathMode ? [(.sipPathHeaders, "On")] : [])
         let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
         let bob = try TestPhone(user: "bob", caPEM: lab.caPEM)
-        #expect(try await alice.register(at: lab.edgeAddress(0)).statusLine?.statusCode == 200)
-        #expect(try await bob.register(at: lab.edgeAddress(1)).statusLine?.statusCode == 200)
+        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        try expectOK(try await bob.register(at: lab.edgeAddress(1)))
         let aliceFlow = try #require(alice.flow.read { $0 })
         // SPEC B6: the registrar holds the core's rewriting of the Contact, or the phone's own with a Path.
         let binding = try #require(try await lab.bindings(of: "bob").first)
@@ -33,7 +33,7 @@ struct MRACallTests {
         let answer = try await alice.stack.send(request: invite, on: aliceFlow) { response in
             provisional.mutate { $0.append(response.statusLine!.statusCode) }
         }
-        #expect(answer.statusLine?.statusCode == 200)
+        try expectOK(answer)
         #expect(provisional.read { $0 }.contains(180))
         let delivered = try #require(bob.requests("INVITE").first)
         #expect(delivered.body.readableBytes == 4, "the SDP passes through untouched")
@@ -53,15 +53,11 @@ struct MRACallTests {
         let lab = try await MRADeployment.start(edges: 2)
         let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
         let carol = try TestPhone(user: "carol", caPEM: lab.caPEM, answerInvites: false)
-        #expect(try await alice.register(at: lab.edgeAddress(0)).statusLine?.statusCode == 200)
-        #expect(try await carol.register(at: lab.edgeAddress(1)).statusLine?.statusCode == 200)
+        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        try expectOK(try await carol.register(at: lab.edgeAddress(1)))
         let aliceFlow = try #require(alice.flow.read { $0 })
         let invite = alice.invite("carol", callID: "call-cancel")
-        let ringing = LockedBox(false)
-        async let final = alice.stack.send(request: invite, on: aliceFlow) { response in
-            if response.statusLine?.statusCode == 180 { ringing.mutate { $0 = true } }
-        }
-        try await eventually("alice hears ringing") { ringing.read { $0 } }
+        let call = try await alice.callUntilRinging(invite)
         var cancel = SIPMessage.request(method: "CANCEL", uri: invite.requestLine!.uri)
         cancel.headers.append(.via, invite.headers[.via]!)
         for name in [SIPHeaderName.from, .to, .callID] { cancel.headers.append(name, invite.headers[name]!) }
@@ -69,10 +65,41 @@ struct MRACallTests {
         cancel.headers.append(.maxForwards, "70")
         cancel.headers.append(.contentLength, "0")
         #expect(try await alice.stack.send(request: cancel, on: aliceFlow).statusLine?.statusCode == 200)
-        #expect(try await final.statusLine?.statusCode == 487)
+        #expect(try await call.value.statusLine?.statusCode == 487)
         #expect(carol.requests("CANCEL").count == 1)
         await alice.close()
         await carol.close()
+        await lab.shutdown()
+    }
+}
+
+/// SPEC B2: an edge in maintenance mode refuses new registrations and calls with 503; a dialog
+/// already set up through it goes on.
+@Suite("MRA maintenance", .serialized)
+struct MRAMaintenanceTests {
+    @Test func anEdgeInMaintenanceRefusesNewRegistrationsAndKeepsDialogs() async throws {
+        let lab = try await MRADeployment.start(edges: 2)
+        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
+        let bob = try TestPhone(user: "bob", caPEM: lab.caPEM)
+        let carol = try TestPhone(user: "carol", caPEM: lab.caPEM)
+        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        try expectOK(try await bob.register(at: lab.edgeAddress(1)))
+        let aliceFlow = try #require(alice.flow.read { $0 })
+        let invite = alice.invite("bob", callID: "call-maintenance")
+        let answer = try await alice.stack.send(request: invite, on: aliceFlow)
+        try expectOK(answer)
+        alice.stack.sendStateless(try alice.inDialog("ACK", cseq: 1, after: invite, answer: answer), on: aliceFlow)
+
+        _ = try lab.edges[0].settings.set(.maintenanceMode, to: "On")
+        let refused = try await carol.register(at: lab.edgeAddress(0))
+        #expect(refused.statusLine?.statusCode == 503)
+        #expect(refused.statusLine?.reasonPhrase.contains("maintenance") == true)
+        let newCall = try await alice.stack.send(request: alice.invite("bob", callID: "call-refused"), on: aliceFlow)
+        #expect(newCall.statusLine?.statusCode == 503)
+        let bye = try await alice.stack.send(request: try alice.inDialog("BYE", cseq: 2, after: invite, answer: answer), on: aliceFlow)
+        #expect(bye.statusLine?.statusCode == 200, "the established dialog goes on")
+        #expect(try await carol.register(at: lab.edgeAddress(1)).statusLine?.statusCode == 200, "the other edge takes new registrations")
+        for phone in [alice, bob, carol] { await phone.close() }
         await lab.shutdown()
     }
 }

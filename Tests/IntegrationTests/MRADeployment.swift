@@ -8,6 +8,8 @@ import Registrar
 import Settings
 import SIPTransport
 import TestSupport
+import Testing
+import SIPCore
 
 /// A registrar, cores and edges on 127.0.0.1 with short timers, each a real node with its own
 /// listeners, data folder and admin API; one lab CA shared by all. For the MRA path tests.
@@ -19,12 +21,14 @@ final class MRADeployment: Sendable {
     let edges: [EdgeNode]
     let caPEM: String
 
-    /// Heartbeat and keepalive timers in milliseconds, short for tests.
+    /// Heartbeat and keepalive timers in milliseconds, short for tests. The intervals are short
+    /// so changes show fast; the timeouts leave room for a machine loaded by parallel tests (the
+    /// tests here detect failures by closed connections, not by timeouts).
     struct Timers {
         var heartbeat: Int64 = 200
-        var linkTimeout: Int64 = 300
+        var linkTimeout: Int64 = 3_000
         var keepaliveInterval = 200
-        var keepaliveTimeout = 150
+        var keepaliveTimeout = 2_000
     }
 
     /// Starts `edges` edges, a registrar with alice, bob and carol, and `cores` cores, each
@@ -147,4 +151,11 @@ func eventually(_ what: String, seconds: Double = 10, _ condition: () async thro
         try await Task.sleep(for: .milliseconds(10))
     }
     throw SIPTransportError(detail: "not within \(seconds) s: \(what)")
+}
+
+/// Expects a 2xx and shows the status line otherwise.
+func expectOK(_ response: SIPMessage, sourceLocation: SourceLocation = #_sourceLocation) throws {
+    let line = response.statusLine
+    #expect((200..<300).contains(line?.statusCode ?? 0), "got \(line.map { "\($0.statusCode) \($0.reasonPhrase)" } ?? "a request")",
+            sourceLocation: sourceLocation)
 }

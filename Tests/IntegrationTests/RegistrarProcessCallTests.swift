@@ -25,7 +25,7 @@ struct RegistrarProcessCallTests {
               tls: 127.0.0.1:0
             """.write(toFile: config, atomically: true, encoding: .utf8)
         for user in ["alice", "bob"] {
-            #expect(try EdgewayProcess.run(["users", "add", user, "--password", "pw-\(user)", "--config", config]).status == 0)
+            #expect(try await EdgewayProcess.run(["users", "add", user, "--password", "pw-\(user)", "--config", config]).status == 0)
         }
         let registrar = try EdgewayProcess(["serve", "--role", "registrar", "--config", config])
         let address = try #require(try await registrar.readyAddresses()[.tls])

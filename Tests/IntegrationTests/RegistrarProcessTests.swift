@@ -38,8 +38,8 @@ struct RegistrarProcessTests {
     @Test func registersOverEveryTransportAndKeepsBindingsAcrossAKill() async throws {
         let config = try writeConfiguration()
         defer { try? FileManager.default.removeItem(at: folder) }
-        #expect(try EdgewayProcess.run(["users", "add", "alice", "--password", "secret", "--config", config]).status == 0)
-        #expect(try EdgewayProcess.run(["users", "add", "bob", "--password", "hunter2", "--config", config]).status == 0)
+        #expect(try await EdgewayProcess.run(["users", "add", "alice", "--password", "secret", "--config", config]).status == 0)
+        #expect(try await EdgewayProcess.run(["users", "add", "bob", "--password", "hunter2", "--config", config]).status == 0)
         var registrar = try EdgewayProcess(["serve", "--role", "registrar", "--config", config])
         var addresses = try await registrar.readyAddresses()
         let ca = try String(contentsOf: folder.appendingPathComponent("data/tls/ca.pem"), encoding: .utf8)
@@ -77,7 +77,7 @@ struct RegistrarProcessTests {
             query = try await queryBindings(again, flow: flow)
         }
         #expect(try query.contacts().count == 3, "three bindings (one per transport) survived the kill")
-        let list = try EdgewayProcess.run(["users", "list", "--config", config])
+        let list = try await EdgewayProcess.run(["users", "list", "--config", config])
         #expect(list.output.contains("sip:alice@example.com") && list.output.contains("sip:bob@example.com"))
         try await registrar.stop()
         #expect(registrar.text.contains("edgeway registrar stopped"))

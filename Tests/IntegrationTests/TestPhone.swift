@@ -115,8 +115,11 @@ final class TestPhone: Sendable {
     /// A request in the dialog a 2xx to `invite` established: the route set is the reversed
     /// Record-Route, the target the callee's Contact (RFC 3261 §12.1.2).
     func inDialog(_ method: String, cseq: Int, after invite: SIPMessage, answer: SIPMessage) throws -> SIPMessage {
-        let target = try answer.contacts().first!.uri.description
-        let local = ProxyHostPort.of(flow.read { $0 }!.local)
+        guard let contact = try answer.contacts().first, let flow = flow.read({ $0 }) else {
+            throw SIPTransportError(detail: "no dialog: the answer has no Contact or the phone no connection")
+        }
+        let target = contact.uri.description
+        let local = ProxyHostPort.of(flow.local)
         var request = SIPMessage.request(method: method, uri: target)
         request.headers.append(.via, "SIP/2.0/TLS \(local);branch=z9hG4bK-\(method.lowercased())-\(UInt32.random(in: 1...UInt32.max))")
         request.headers.append(.maxForwards, "70")
@@ -127,6 +130,20 @@ final class TestPhone: Sendable {
         for route in try answer.nameAddresses(.recordRoute).reversed() { request.headers.append(.route, route.description) }
         request.headers.append(.contentLength, "0")
         return request
+    }
+
+    /// Sends `invite` on the registered connection and returns once the callee rings, with the
+    /// task that ends with the final answer.
+    func callUntilRinging(_ invite: SIPMessage) async throws -> Task<SIPMessage, Error> {
+        let flow = try flow.read { $0 } ?? { throw SIPTransportError(detail: "\(user) is not connected") }()
+        let ringing = LockedBox(false)
+        let call = Task { [stack] in
+            try await stack.send(request: invite, on: flow) { response in
+                if response.statusLine?.statusCode == 180 { ringing.mutate { $0 = true } }
+            }
+        }
+        try await eventually("the callee rings") { ringing.read { $0 } }
+        return call
     }
 
     /// The requests received with this method.

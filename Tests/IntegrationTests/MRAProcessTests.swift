@@ -1,0 +1,71 @@
+import Foundation
+import NIOCore
+import Proxy
+import SIPTransport
+import Testing
+import TestSupport
+
+/// The README's three-node example as real processes: `edgeway serve --role registrar|edge|core`,
+/// a phone registering through them, and `edgeway xstatus --config` reading the edge.
+@Suite("MRA as processes", .serialized)
+struct MRAProcessTests {
+    @Test func registrarEdgeAndCoreAsProcessesCarryARegistration() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-mra-process-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: folder) }
+        func write(_ name: String, _ text: String) throws -> String {
+            let path = folder.appendingPathComponent(name).path
+            try text.write(toFile: path, atomically: true, encoding: .utf8)
+            return path
+        }
+        let tls = folder.appendingPathComponent("lab-tls").path
+        let registrarConfig = try write("registrar.yaml", """
+            data: \(folder.appendingPathComponent("registrar").path)
+            listen:
+              tcp: 127.0.0.1:0
+            """)
+        #expect(try await EdgewayProcess.run(["users", "add", "alice", "--password", "pw-alice", "--config", registrarConfig]).status == 0)
+        let registrar = try EdgewayProcess(["serve", "--role", "registrar", "--config", registrarConfig])
+        let registrarPort = try #require(try await registrar.readyAddresses()[.tcp]?.port)
+
+        let edgeConfig = try write("edge.yaml", """
+            name: edge-1
+            data: \(folder.appendingPathComponent("edge-1").path)
+            certificates: \(tls)
+            listen:
+              tls: 127.0.0.1:0
+            traversal: 127.0.0.1:0
+            """)
+        let edge = try EdgewayProcess(["serve", "--role", "edge", "--config", edgeConfig])
+        let edgeTLS = try #require(try await edge.readyAddresses()[.tls])
+        let traversal = try #require(edge.text.firstMatch(of: /traversal tls 127\.0\.0\.1:(\d+)/).map { String($0.1) })
+
+        let coreConfig = try write("core.yaml", """
+            name: core-1
+            data: \(folder.appendingPathComponent("core-1").path)
+            certificates: \(tls)
+            listen:
+              tcp: 127.0.0.1:0
+            edges: [127.0.0.1:\(traversal)]
+            registrars: [registrar-1=127.0.0.1:\(registrarPort)]
+            heartbeatInterval: 200
+            """)
+        let core = try EdgewayProcess(["serve", "--role", "core", "--config", coreConfig])
+        _ = try await core.readyAddresses()
+
+        try await eventually("the edge sees its link up") {
+            let status = try await EdgewayProcess.run(["xstatus", "links", "--config", edgeConfig])
+            return status.output.contains("*s Links Link 1 State: Up")
+        }
+        let ca = try String(contentsOfFile: "\(tls)/ca.pem", encoding: .utf8)
+        let alice = try TestPhone(user: "alice", caPEM: ca)
+        let ok = try await alice.register(at: edgeTLS)
+        #expect(ok.statusLine?.statusCode == 200)
+        #expect(ARSK.accepted(in: ok))
+        #expect(try await alice.keepalive() != nil)
+        let status = try await EdgewayProcess.run(["xstatus", "registrations", "--config", edgeConfig])
+        #expect(status.output.contains("*s Registrations Count: 1"))
+        await alice.close()
+        for process in [core, edge, registrar] { try await process.stop() }
+    }
+}
