@@ -312,7 +312,7 @@ public final class EdgeService: Sendable {
             for (index, link) in links.enumerated() {
                 let prefix = "Links Link \(index + 1)"
                 lines.append(StatusLine("\(prefix) Peer", "\"\(link.info?.node ?? "?")\""))
-                lines.append(StatusLine("\(prefix) Remote", "\"\(link.flow.remote)\""))
+                lines.append(StatusLine("\(prefix) Remote", "\"\(ProxyForwarder.hostPort(link.flow.remote))\""))
                 lines.append(StatusLine("\(prefix) State", isUp(link, now: now) ? "Up" : "Down"))
                 lines.append(StatusLine("\(prefix) PeerStunKeepAlive", link.info?.keepaliveEnabled == true ? "On" : "Off"))
                 for (registrar, up) in (link.info?.registrars ?? [:]).sorted(by: { $0.key < $1.key }) {
