@@ -17,6 +17,7 @@ let package = Package(
         .library(name: "SIPStack", targets: ["SIPStack"]),
         .library(name: "Registrar", targets: ["Registrar"]),
         .library(name: "Proxy", targets: ["Proxy"]),
+        .library(name: "Phone", targets: ["Phone"]),
         .library(name: "AdminWeb", targets: ["AdminWeb"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
@@ -72,7 +73,7 @@ let package = Package(
             ]
         ),
         // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
-        .target(name: "TestSupport", dependencies: ["SIPCore", "STUNCore", "Location", "SIPTransport", "SIPStack", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
+        .target(name: "TestSupport", dependencies: ["SIPCore", "Phone", "STUNCore", "Location", "SIPTransport", "SIPStack", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
         // L3: transactions on the transport, timers on an event loop.
         .target(
             name: "SIPStack",
@@ -102,6 +103,8 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
+        // L4: the client side: digest answers now; the phone runtime (client SDK) grows here.
+        .target(name: "Phone", dependencies: ["SIPCore", .product(name: "Crypto", package: "swift-crypto")]),
         // L5: the admin API (and later the web UI) over Hummingbird.
         .target(
             name: "AdminWeb",
@@ -127,7 +130,7 @@ let package = Package(
         .executableTarget(
             name: "edgeway",
             dependencies: [
-                "SIPCore", "STUNCore", "SIPTransport", "EdgewayNode", "Registrar", "Location", "LocationSQLite",
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Registrar", "Location", "LocationSQLite", "Phone",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -149,7 +152,7 @@ let package = Package(
         .testTarget(
             name: "RegistrarTests",
             dependencies: [
-                "Registrar", "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport", "STUNCore", "Location", "TestSupport",
+                "Registrar", "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport", "STUNCore", "Location", "TestSupport", "Phone",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

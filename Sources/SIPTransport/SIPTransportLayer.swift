@@ -112,9 +112,10 @@ public final class SIPTransportLayer: Sendable {
     }
 
     /// A flow to `remote`: an open connection of this transport to it, or a new one. For UDP the
-    /// flow leaves from the first UDP listener. `local` binds a new connection to a source address.
+    /// flow leaves from the first UDP listener. `local` binds a new connection to a source address;
+    /// `fresh` opens a new connection even when one is open (a load generator's many phones).
     public func connect(_ transport: SIPTransportKind, to remote: SocketAddress, serverHostname: String? = nil,
-                        from local: SocketAddress? = nil) async throws -> Flow {
+                        from local: SocketAddress? = nil, fresh: Bool = false) async throws -> Flow {
         let key = OutgoingKey(transport: transport, remote: remote)
         if transport == .udp {
             guard let socket = state.withLockedValue({ $0.datagramSockets.values.first }), let local = socket.localAddress else {
@@ -125,7 +126,7 @@ public final class SIPTransportLayer: Sendable {
         let existing = state.withLockedValue { state in
             state.outgoing[key].flatMap { id in state.connections[id].map { (id, $0) } }
         }
-        if let (id, channel) = existing, channel.isActive, let local = channel.localAddress {
+        if !fresh, let (id, channel) = existing, channel.isActive, let local = channel.localAddress {
             return Flow(transport: transport, local: local, remote: remote, connectionID: id)
         }
         let id = state.withLockedValue { state -> UInt64 in

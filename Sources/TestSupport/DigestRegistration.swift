@@ -1,3 +1,4 @@
+import Phone
 import SIPCore
 import SIPStack
 import SIPTransport

@@ -40,6 +40,7 @@ struct UsersCommand: AsyncParsableCommand {
         static let configuration = CommandConfiguration(abstract: "Add an account or change its password.")
         @Argument(help: "The user name (the user part of sip:USER@DOMAIN).") var user: String
         @Option(help: "The password.") var password: String
+        @Option(help: "Add USER1 … USERN with the same password (for load tests), 1…100000.") var count: Int?
         @OptionGroup var location: Location
 
         func run() async throws {
@@ -47,9 +48,13 @@ struct UsersCommand: AsyncParsableCommand {
                 throw ValidationError("user must be a plain user name without @, : or spaces")
             }
             guard !password.isEmpty else { throw ValidationError("--password must not be empty") }
+            if let count, !(1...100_000).contains(count) { throw ValidationError("--count must be 1…100000") }
             let (store, domain) = try location.resolve()
-            try await store.save(DigestAuthenticator.account(username: user, realm: domain, password: password))
-            print("added sip:\(user)@\(domain)")
+            let names = count.map { count in (1...count).map { "\(user)\($0)" } } ?? [user]
+            for name in names {
+                try await store.save(DigestAuthenticator.account(username: name, realm: domain, password: password))
+            }
+            print(names.count == 1 ? "added sip:\(user)@\(domain)" : "added sip:\(names[0])@\(domain) … sip:\(names.last!)@\(domain)")
         }
     }
 

@@ -34,7 +34,8 @@ final class MRADeployment: Sendable {
     /// Starts `edges` edges, a registrar with alice, bob and carol, and `cores` cores, each
     /// linked to every edge. Core settings may be preset (e.g. Path mode).
     static func start(cores coreCount: Int = 1, edges edgeCount: Int = 1, timers: Timers = .init(),
-                      coreSettings: [(SettingPath, String)] = [], edgeSettings: [(SettingPath, String)] = []) async throws -> MRADeployment {
+                      coreSettings: [(SettingPath, String)] = [], edgeSettings: [(SettingPath, String)] = [],
+                      loadUsers: Int = 0) async throws -> MRADeployment {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-mra-\(UUID().uuidString)")
         let certificates = folder.appendingPathComponent("tls").path
         let group = MultiThreadedEventLoopGroup.singleton
@@ -65,8 +66,8 @@ final class MRADeployment: Sendable {
         registrarConfiguration.listen = ["tcp": "127.0.0.1:0"]
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("registrar"), withIntermediateDirectories: true)
         let accounts = try SQLiteAccountStore(path: folder.appendingPathComponent("registrar/accounts.sqlite").path)
-        for user in ["alice", "bob", "carol"] {
-            try await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: "pw-\(user)"))
+        for user in ["alice", "bob", "carol"] + (0..<loadUsers).map({ "load\($0 + 1)" }) {
+            try await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: user.hasPrefix("load") ? "pw-load" : "pw-\(user)"))
         }
         let registrar = try await RegistrarNode(configuration: registrarConfiguration, group: group)
         registrarConfiguration.listen = ["tcp": "127.0.0.1:\(registrar.boundAddresses[.tcp]!.port!)"]

@@ -69,3 +69,22 @@ struct MRAProcessTests {
         for process in [core, edge, registrar] { try await process.stop() }
     }
 }
+
+/// `edgeway loadgen` against a running edge: every phone on its own TLS connection registers.
+@Suite("Load generator")
+struct LoadgenTests {
+    @Test func loadgenRegistersEveryPhoneThroughTheEdge() async throws {
+        let lab = try await MRADeployment.start(loadUsers: 40)
+        let edge = lab.edgeAddress()
+        let result = try await EdgewayProcess.run([
+            "loadgen", "--edge", "127.0.0.1:\(edge.port!)", "--ca", lab.folder.appendingPathComponent("tls/ca.pem").path,
+            "--phones", "40", "--password", "pw-load", "--concurrency", "8",
+        ])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("registered 40/40 phones"))
+        for index in 1...40 {
+            #expect(try await !lab.bindings(of: "load\(index)").isEmpty)
+        }
+        await lab.shutdown()
+    }
+}

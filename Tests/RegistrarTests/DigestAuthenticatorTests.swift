@@ -1,3 +1,4 @@
+import Phone
 import Location
 import SIPCore
 import Testing

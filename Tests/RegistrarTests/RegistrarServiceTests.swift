@@ -1,3 +1,4 @@
+import Phone
 import Foundation
 import Location
 import NIOCore

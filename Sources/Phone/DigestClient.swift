@@ -1,7 +1,7 @@
 import Crypto
 import SIPCore
 
-/// Answers a digest challenge the way a phone does (RFC 8760, qop=auth), for tests.
+/// Answers a digest challenge the way a phone does (RFC 8760 SHA-256 or MD5, qop=auth).
 public enum DigestClient {
     /// The Authorization value for `request` answering the `challenge` (a WWW-Authenticate value).
     public static func authorization(for request: SIPMessage, challenge: Substring, username: String,

@@ -1,0 +1,129 @@
+import ArgumentParser
+import EdgewayNode
+import Foundation
+import NIOCore
+import NIOPosix
+import Phone
+import SIPCore
+import SIPStack
+import SIPTransport
+
+/// `edgeway loadgen`: many phones over real TLS from one process, each on its own connection,
+/// registering with digest through an edge and then holding their connections idle — for the
+/// registrations-per-second and memory-per-flow figures. Bounded in count and time.
+struct LoadgenCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "loadgen",
+        abstract: "Register many phones over TLS through an edge and hold their connections.",
+        discussion: """
+            Users are PREFIX1 … PREFIXN with one password (edgeway users add PREFIX --count N --password P).
+            Connections come from 127.0.0.10 … 127.0.0.209 in turn so one source stays under the edge's
+            per-source limit. Prints the registration rate and latency, then holds the flows.
+            """
+    )
+
+    @Option(help: "The edge's phone-facing TLS address, host:port.") var edge: String
+    @Option(help: "The CA that signs the edge's certificate (PEM).") var ca: String
+    @Option(help: "How many phones, 1…18000.") var phones: Int = 1_000
+    @Option(help: "User name prefix.") var userPrefix = "load"
+    @Option(help: "The users' password.") var password: String
+    @Option(help: "The SIP domain.") var domain = "example.com"
+    @Option(help: "Registrations in flight at once, 1…1000.") var concurrency = 64
+    @Option(help: "Seconds to hold the flows after registering, 0…3600.") var hold = 0
+
+    func run() async throws {
+        guard (1...18_000).contains(phones) else { throw ValidationError("--phones must be 1…18000 (the open-file limit)") }
+        guard (1...1_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
+        guard (0...3_600).contains(hold) else { throw ValidationError("--hold must be 0…3600 seconds") }
+        let pem = try String(contentsOfFile: ca, encoding: .utf8)
+        let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
+                             transportConfiguration: .init(idleTimeout: .hours(2), tlsClient: try SIPTLS.clientContext(trustedCAPEM: pem)))
+        let target = try NodeAddress.resolve(edge, key: "--edge")
+        let started = ContinuousClock.now
+        var latencies: [Double] = []
+        var failures: [String: Int] = [:]
+        try await withThrowingTaskGroup(of: (Double?, String?).self) { group in
+            var next = 0
+            func launch() {
+                let index = next
+                next += 1
+                group.addTask { await register(index: index, stack: stack, target: target) }
+            }
+            for _ in 0..<min(concurrency, phones) { launch() }
+            while let (latency, failure) = try await group.next() {
+                if let latency { latencies.append(latency) }
+                if let failure { failures[failure, default: 0] += 1 }
+                if next < phones { launch() }
+            }
+        }
+        let elapsed = (ContinuousClock.now - started).seconds
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        say("registered \(latencies.count)/\(phones) phones in \(String(format: "%.2f", elapsed)) s: "
+            + "\(String(format: "%.0f", Double(latencies.count) / elapsed)) registrations/s; "
+            + "latency p50 \(String(format: "%.1f", percentile(0.5))) ms, p99 \(String(format: "%.1f", percentile(0.99))) ms")
+        for (reason, count) in failures.sorted(by: { $0.value > $1.value }) { say("failed: \(count) × \(reason)") }
+        if hold > 0 {
+            say("holding \(stack.transport.connectionCount) flows for \(hold) s")
+            try await Task.sleep(for: .seconds(hold))
+        }
+        await stack.transport.shutdown()
+        if !failures.isEmpty { throw ExitCode(1) }
+    }
+
+    /// One phone: a new TLS connection from its source address, REGISTER, 401, REGISTER → 200.
+    private func register(index: Int, stack: SIPStack, target: SocketAddress) async -> (Double?, String?) {
+        let started = ContinuousClock.now
+        let user = "\(userPrefix)\(index + 1)"
+        do {
+            let source = try SocketAddress(ipAddress: "127.0.0.\(10 + index % 200)", port: 0)
+            let flow = try await stack.transport.connect(.tls, to: target, serverHostname: "localhost", from: source, fresh: true)
+            let first = try await stack.send(request: request(user: user, cseq: 1, flow: flow, authorization: nil), on: flow)
+            var final = first
+            if first.statusLine?.statusCode == 401, let challenge = first.headers.lines(.wwwAuthenticate).first {
+                let authorization = DigestClient.authorization(for: request(user: user, cseq: 2, flow: flow, authorization: nil),
+                                                               challenge: challenge, username: user, password: password)
+                final = try await stack.send(request: request(user: user, cseq: 2, flow: flow, authorization: authorization), on: flow)
+            }
+            guard let line = final.statusLine, (200..<300).contains(line.statusCode) else {
+                return (nil, final.statusLine.map { "\($0.statusCode) \($0.reasonPhrase)" } ?? "no answer")
+            }
+            return ((ContinuousClock.now - started).seconds * 1_000, nil)
+        } catch {
+            return (nil, "\(error)")
+        }
+    }
+
+    private func request(user: String, cseq: Int, flow: Flow, authorization: String?) -> SIPMessage {
+        let local = "\(flow.local.ipAddress ?? "127.0.0.1"):\(flow.local.port ?? 0)"
+        var message = SIPMessage.request(method: "REGISTER", uri: "sip:\(domain)")
+        message.headers.append(.via, "SIP/2.0/TLS \(local);branch=z9hG4bK-lg-\(UInt64.random(in: 1...UInt64.max));rport")
+        message.headers.append(.maxForwards, "70")
+        message.headers.append(.from, "<sip:\(user)@\(domain)>;tag=lg\(user)")
+        message.headers.append(.to, "<sip:\(user)@\(domain)>")
+        message.headers.append(.callID, "lg-\(user)")
+        message.headers.append(.cseq, "\(cseq) REGISTER")
+        message.headers.append(.contact, "<sip:\(user)@\(local);transport=tls>;+sip.instance=\"<urn:uuid:\(UUID().uuidString.lowercased())>\";"
+                               + "x-cisco-mra-ha=AR_SK;x-cisco-reg-id=1")
+        if let authorization { message.headers.append(.authorization, authorization) }
+        message.headers.append(.contentLength, "0")
+        return message
+    }
+}
+
+/// `host:port` arguments.
+enum NodeAddress {
+    static func resolve(_ text: String, key: String) throws -> SocketAddress {
+        guard let (host, port) = NodeConfiguration.splitHostPort(text),
+              let address = try? SocketAddress.makeAddressResolvingHost(host, port: port)
+        else { throw ValidationError("\(key) must be host:port, e.g. 127.0.0.1:5061") }
+        return address
+    }
+}
+
+extension Duration {
+    /// The duration in seconds.
+    var seconds: Double {
+        Double(components.seconds) + Double(components.attoseconds) / 1e18
+    }
+}
