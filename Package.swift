@@ -132,6 +132,7 @@ let package = Package(
             dependencies: [
                 "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Registrar", "Location", "LocationSQLite", "Phone",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ]

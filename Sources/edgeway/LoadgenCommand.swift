@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgewayNode
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import Phone
@@ -30,60 +31,88 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(help: "The SIP domain.") var domain = "example.com"
     @Option(help: "Registrations in flight at once, 1…1000.") var concurrency = 64
     @Option(help: "Seconds to hold the flows after registering, 0…3600.") var hold = 0
+    @Option(help: "Rounds of re-registration over the open connections after the first, 0…100.") var refreshes = 0
 
     func run() async throws {
         guard (1...18_000).contains(phones) else { throw ValidationError("--phones must be 1…18000 (the open-file limit)") }
         guard (1...1_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
         guard (0...3_600).contains(hold) else { throw ValidationError("--hold must be 0…3600 seconds") }
+        guard (0...100).contains(refreshes) else { throw ValidationError("--refreshes must be 0…100") }
         let pem = try String(contentsOfFile: ca, encoding: .utf8)
         let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
                              transportConfiguration: .init(idleTimeout: .hours(2), tlsClient: try SIPTLS.clientContext(trustedCAPEM: pem)))
         let target = try NodeAddress.resolve(edge, key: "--edge")
-        let started = ContinuousClock.now
-        var latencies: [Double] = []
-        var failures: [String: Int] = [:]
-        try await withThrowingTaskGroup(of: (Double?, String?).self) { group in
-            var next = 0
-            func launch() {
-                let index = next
-                next += 1
-                group.addTask { await register(index: index, stack: stack, target: target) }
-            }
-            for _ in 0..<min(concurrency, phones) { launch() }
-            while let (latency, failure) = try await group.next() {
-                if let latency { latencies.append(latency) }
-                if let failure { failures[failure, default: 0] += 1 }
-                if next < phones { launch() }
+        let flows = LoadgenFlows()
+        var failed = try await round("registered", phones: phones, concurrency: concurrency) { index in
+            await register(index: index, stack: stack, target: target, flows: flows, cseq: 1)
+        }
+        for refresh in 0..<refreshes {
+            failed += try await round("re-registered", phones: phones, concurrency: concurrency) { index in
+                await register(index: index, stack: stack, target: target, flows: flows, cseq: 3 + 2 * refresh)
             }
         }
-        let elapsed = (ContinuousClock.now - started).seconds
-        latencies.sort()
-        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
-        say("registered \(latencies.count)/\(phones) phones in \(String(format: "%.2f", elapsed)) s: "
-            + "\(String(format: "%.0f", Double(latencies.count) / elapsed)) registrations/s; "
-            + "latency p50 \(String(format: "%.1f", percentile(0.5))) ms, p99 \(String(format: "%.1f", percentile(0.99))) ms")
-        for (reason, count) in failures.sorted(by: { $0.value > $1.value }) { say("failed: \(count) × \(reason)") }
         if hold > 0 {
             say("holding \(stack.transport.connectionCount) flows for \(hold) s")
             try await Task.sleep(for: .seconds(hold))
         }
         await stack.transport.shutdown()
-        if !failures.isEmpty { throw ExitCode(1) }
+        if failed > 0 { throw ExitCode(1) }
     }
 
-    /// One phone: a new TLS connection from its source address, REGISTER, 401, REGISTER → 200.
-    private func register(index: Int, stack: SIPStack, target: SocketAddress) async -> (Double?, String?) {
+    /// Runs `work` for every phone with `concurrency` in flight, prints the rate and latency, and
+    /// returns how many failed.
+    private func round(_ verb: String, phones: Int, concurrency: Int,
+                       _ work: @escaping @Sendable (Int) async -> (Double?, String?)) async throws -> Int {
+        let started = ContinuousClock.now
+        var latencies: [Double] = []
+        var failures: [String: Int] = [:]
+        await withTaskGroup(of: (Double?, String?).self) { group in
+            var next = 0
+            for _ in 0..<min(concurrency, phones) {
+                let index = next
+                next += 1
+                group.addTask { await work(index) }
+            }
+            while let (latency, failure) = await group.next() {
+                if let latency { latencies.append(latency) }
+                if let failure { failures[failure, default: 0] += 1 }
+                if next < phones {
+                    let index = next
+                    next += 1
+                    group.addTask { await work(index) }
+                }
+            }
+        }
+        let elapsed = (ContinuousClock.now - started).seconds
+        latencies.sort()
+        func percentile(_ p: Double) -> Double { latencies.isEmpty ? 0 : latencies[min(latencies.count - 1, Int(Double(latencies.count) * p))] }
+        say("\(verb) \(latencies.count)/\(phones) phones in \(String(format: "%.2f", elapsed)) s: "
+            + "\(String(format: "%.0f", Double(latencies.count) / elapsed)) registrations/s; "
+            + "latency p50 \(String(format: "%.1f", percentile(0.5))) ms, p99 \(String(format: "%.1f", percentile(0.99))) ms")
+        for (reason, count) in failures.sorted(by: { $0.value > $1.value }) { say("failed: \(count) × \(reason)") }
+        return failures.values.reduce(0, +)
+    }
+
+    /// One phone: its TLS connection (new from its source address on the first round),
+    /// REGISTER, 401, REGISTER → 200.
+    private func register(index: Int, stack: SIPStack, target: SocketAddress, flows: LoadgenFlows, cseq: Int) async -> (Double?, String?) {
         let started = ContinuousClock.now
         let user = "\(userPrefix)\(index + 1)"
         do {
-            let source = try SocketAddress(ipAddress: "127.0.0.\(10 + index % 200)", port: 0)
-            let flow = try await stack.transport.connect(.tls, to: target, serverHostname: "localhost", from: source, fresh: true)
-            let first = try await stack.send(request: request(user: user, cseq: 1, flow: flow, authorization: nil), on: flow)
+            let flow: Flow
+            if let open = flows.flow(index) {
+                flow = open
+            } else {
+                let source = try SocketAddress(ipAddress: "127.0.0.\(10 + index % 200)", port: 0)
+                flow = try await stack.transport.connect(.tls, to: target, serverHostname: "localhost", from: source, fresh: true)
+                flows.set(index, flow)
+            }
+            let first = try await stack.send(request: request(user: user, cseq: cseq, flow: flow, authorization: nil), on: flow)
             var final = first
             if first.statusLine?.statusCode == 401, let challenge = first.headers.lines(.wwwAuthenticate).first {
-                let authorization = DigestClient.authorization(for: request(user: user, cseq: 2, flow: flow, authorization: nil),
+                let authorization = DigestClient.authorization(for: request(user: user, cseq: cseq + 1, flow: flow, authorization: nil),
                                                                challenge: challenge, username: user, password: password)
-                final = try await stack.send(request: request(user: user, cseq: 2, flow: flow, authorization: authorization), on: flow)
+                final = try await stack.send(request: request(user: user, cseq: cseq + 1, flow: flow, authorization: authorization), on: flow)
             }
             guard let line = final.statusLine, (200..<300).contains(line.statusCode) else {
                 return (nil, final.statusLine.map { "\($0.statusCode) \($0.reasonPhrase)" } ?? "no answer")
@@ -109,6 +138,14 @@ struct LoadgenCommand: AsyncParsableCommand {
         message.headers.append(.contentLength, "0")
         return message
     }
+}
+
+/// Each phone's connection, kept for its re-registrations.
+final class LoadgenFlows: Sendable {
+    private let flows = NIOLockedValueBox<[Int: Flow]>([:])
+
+    func flow(_ index: Int) -> Flow? { flows.withLockedValue { $0[index] } }
+    func set(_ index: Int, _ flow: Flow) { flows.withLockedValue { $0[index] = flow } }
 }
 
 /// `host:port` arguments.
