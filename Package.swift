@@ -18,6 +18,7 @@ let package = Package(
         .library(name: "Registrar", targets: ["Registrar"]),
         .library(name: "Proxy", targets: ["Proxy"]),
         .library(name: "Phone", targets: ["Phone"]),
+        .library(name: "PhoneLogic", targets: ["PhoneLogic"]),
         .library(name: "AdminWeb", targets: ["AdminWeb"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
@@ -48,6 +49,8 @@ let package = Package(
         .target(name: "SIPTransaction", dependencies: ["SIPCore"]),
         // L1: registrar binding rules and the LocationStore protocol with an in-memory store.
         .target(name: "Location", dependencies: ["SIPCore"]),
+        // L1: the phone's registration, keepalive and failover machine, and SRV ordering (pure).
+        .target(name: "PhoneLogic"),
         // L4: the registrar's default LocationStore, in SQLite.
         .target(name: "LocationSQLite", dependencies: ["Location", .product(name: "GRDB", package: "GRDB.swift")]),
         // L4: the xConfiguration tree, its CLI grammar and its SQLite store (SPEC B21, B22).
@@ -161,6 +164,7 @@ let package = Package(
         ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+        .testTarget(name: "PhoneLogicTests", dependencies: ["PhoneLogic", "TestSupport"]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "SIPCore", "STUNCore", "TestSupport"]),
         .testTarget(
             name: "LocationTests",

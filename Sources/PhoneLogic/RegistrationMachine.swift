@@ -1,0 +1,343 @@
+/// A phone's registration with keepalive failover (SPEC B4, B8, B9, B13–B17) as a pure value:
+/// events in, actions out, time from a clock the caller gives (milliseconds) and randomness from a
+/// generator it gives. The runtime around it only opens connections and sends what it is told.
+public struct RegistrationMachine: Sendable {
+    /// Timers and limits; the defaults are the SPEC's.
+    public struct Configuration: Sendable, Equatable {
+        /// Milliseconds between STUN keepalives (B9). Default 30,000.
+        public var keepaliveInterval: Int64 = 30_000
+        /// Milliseconds to wait for a keepalive's answer (B9). Default 3,000.
+        public var keepaliveTimeout: Int64 = 3_000
+        /// Refresh this long before the registration expires (B8). Default 5,000.
+        public var refreshMargin: Int64 = 5_000
+        /// Milliseconds to wait for a REGISTER's final answer before the edge counts as failed.
+        public var registerTimeout: Int64 = 10_000
+        /// The backoff base and ceiling (B16, RFC 5626 §4.5). Defaults 30 s and 1,800 s.
+        public var backoffBase: Int64 = 30_000
+        public var backoffMax: Int64 = 1_800_000
+        /// Expires asked for. Default 120.
+        public var expires: Int = 120
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// How the phone keeps its registered connection alive.
+    public enum KeepaliveMode: Sendable, Equatable {
+        /// STUN Binding every interval (the 200 OK accepted AR_SK).
+        case stun
+        /// CRLF pings every `interval` ms (RFC 5626 outbound: `Require: outbound`, Flow-Timer).
+        case crlf(interval: Int64)
+        /// None.
+        case none
+    }
+
+    /// Why an edge counts as failed (B14).
+    public enum FailureReason: Sendable, Equatable, CustomStringConvertible {
+        case keepaliveTimeout, stunError, connectionClosed, connectFailed, registerTimeout
+        case registerRefused(Int)
+
+        public var description: String {
+            switch self {
+            case .keepaliveTimeout: "keepalive timeout"
+            case .stunError: "STUN error response"
+            case .connectionClosed: "connection closed"
+            case .connectFailed: "connection failed"
+            case .registerTimeout: "REGISTER timed out"
+            case .registerRefused(let status): "REGISTER refused (\(status))"
+            }
+        }
+    }
+
+    /// What the runtime must do, or may report.
+    public enum Action: Sendable, Equatable {
+        /// Open a new connection to this edge (then report `connected` or `connectFailed`).
+        case connect(edge: String)
+        /// Close the connection to this edge, without an un-REGISTER (B15).
+        case close(edge: String)
+        /// Send a REGISTER on the current connection; answer `challenge` (a WWW-Authenticate value) if given.
+        case sendRegister(edge: String, cseq: Int, expires: Int, challenge: String?)
+        /// Send a STUN Binding request with this transaction id on the current connection.
+        case sendSTUN(transactionID: [UInt8])
+        /// Send a CRLF keepalive ping.
+        case sendPing
+        /// Something worth showing.
+        case report(Event)
+    }
+
+    /// The timeline (what `edgeway phone` prints).
+    public enum Event: Sendable, Equatable {
+        case registered(edge: String, arsk: Bool, keepalive: KeepaliveMode)
+        case keepaliveAnswered(rtt: Int64)
+        case edgeFailed(edge: String, reason: FailureReason)
+        case failoverDeferred(edge: String, reason: FailureReason)
+        case failoverStarted(from: String?, to: String)
+        case backingOff(milliseconds: Int64, round: Int)
+    }
+
+    private enum Phase: Sendable, Equatable {
+        case idle
+        case connecting(edge: String)
+        case registering(edge: String, deadline: Int64)
+        case registered(edge: String, refreshAt: Int64)
+        case backingOff(until: Int64)
+    }
+
+    /// The instance, reg-id, device name and Call-ID stay the same across failovers (B15).
+    public let callID: String
+    /// The last CSeq used.
+    public private(set) var cseq = 0
+    /// The edges, in the order to try them (a static list or SRV-ordered).
+    public var candidates: [String]
+    public let configuration: Configuration
+    private var phase: Phase = .idle
+    private var keepalive: KeepaliveMode = .none
+    private var outstanding: (id: [UInt8], sentAt: Int64)?
+    private var nextKeepaliveAt: Int64 = 0
+    private var failedThisRound: Set<String> = []
+    private var backoffRound = 0
+    private var answeredSinceRegistered = false
+    private var inCall = false
+    private var deferred: FailureReason?
+    private var lastEdge: String?
+    private var random: SplitMix64
+
+    /// A machine for a phone with this Call-ID trying `candidates` in order; `seed` drives the
+    /// backoff's random waits.
+    public init(callID: String, candidates: [String], configuration: Configuration = .init(), seed: UInt64 = .random(in: 0...UInt64.max)) {
+        self.callID = callID
+        self.candidates = candidates
+        self.configuration = configuration
+        self.random = SplitMix64(seed: seed)
+    }
+
+    /// The edge registered through (or being tried), if any.
+    public var currentEdge: String? {
+        switch phase {
+        case .connecting(let edge), .registering(let edge, _), .registered(let edge, _): edge
+        case .idle, .backingOff: nil
+        }
+    }
+
+    /// Whether the phone is registered.
+    public var isRegistered: Bool {
+        if case .registered = phase { return true }
+        return false
+    }
+
+    /// The keepalive in use.
+    public var keepaliveMode: KeepaliveMode { keepalive }
+
+    /// The backoff round (B16): how many times every candidate failed in a row.
+    public var failedRounds: Int { backoffRound }
+
+    /// When ``poll(now:random:newID:)`` must run next (`nil`: only on an event).
+    public var nextWakeUp: Int64? {
+        switch phase {
+        case .idle, .connecting: return nil
+        case .registering(_, let deadline): return deadline
+        case .backingOff(let until): return until
+        case .registered(_, let refreshAt):
+            var wake = refreshAt
+            if let outstanding { wake = min(wake, outstanding.sentAt + configuration.keepaliveTimeout) }
+            if keepalive != .none, outstanding == nil { wake = min(wake, nextKeepaliveAt) }
+            return wake
+        }
+    }
+
+    // MARK: - Events
+
+    /// Starts registering through the first candidate.
+    public mutating func start(now: Int64) -> [Action] {
+        guard case .idle = phase else { return [] }
+        return tryNextEdge(after: nil, now: now)
+    }
+
+    /// The connection the machine asked for is open.
+    public mutating func connected(edge: String, now: Int64) -> [Action] {
+        guard case .connecting(let wanted) = phase, wanted == edge else { return [] }
+        phase = .registering(edge: edge, deadline: now + configuration.registerTimeout)
+        return [register(edge: edge, challenge: nil)]
+    }
+
+    /// The connection could not be opened.
+    public mutating func connectFailed(edge: String, now: Int64) -> [Action] {
+        guard case .connecting(let wanted) = phase, wanted == edge else { return [] }
+        return fail(edge: edge, reason: .connectFailed, now: now)
+    }
+
+    /// A final answer to the current REGISTER: `status`, and from a 2xx the granted expiry, whether
+    /// it accepted AR_SK, and the RFC 5626 outbound details; from a 401/407 the challenge.
+    public mutating func registerAnswered(status: Int, challenge: String? = nil, expires: Int? = nil, arsk: Bool = false,
+                                          outbound: Bool = false, flowTimer: Int? = nil, now: Int64) -> [Action] {
+        let edge: String
+        switch phase {
+        case .registering(let registering, _): edge = registering
+        case .registered(let registered, _): edge = registered
+        default: return []
+        }
+        if status == 401 || status == 407, let challenge, case .registering = phase {
+            return [register(edge: edge, challenge: challenge)]
+        }
+        guard (200..<300).contains(status) else {
+            return fail(edge: edge, reason: .registerRefused(status), now: now)
+        }
+        let granted = Int64(expires ?? configuration.expires) * 1_000
+        let wasRegistered = isRegistered
+        phase = .registered(edge: edge, refreshAt: now + max(1_000, granted - configuration.refreshMargin))
+        lastEdge = edge
+        failedThisRound = []
+        let mode: KeepaliveMode = arsk ? .stun : outbound ? .crlf(interval: Int64(flowTimer ?? 120) * 1_000 * 8 / 10) : .none
+        if mode == .none { backoffRound = 0 }
+        if mode != keepalive || !wasRegistered {
+            keepalive = mode
+            outstanding = nil
+            nextKeepaliveAt = now + keepaliveInterval
+            answeredSinceRegistered = false
+            return [.report(.registered(edge: edge, arsk: arsk, keepalive: mode))]
+        }
+        return []
+    }
+
+    /// A STUN answer on the current connection: a success or an error response (B14).
+    public mutating func stunAnswered(transactionID: [UInt8], success: Bool, now: Int64) -> [Action] {
+        guard case .registered(let edge, _) = phase, let pending = outstanding, pending.id == transactionID,
+              now < pending.sentAt + configuration.keepaliveTimeout
+        else { return [] }
+        outstanding = nil
+        guard success else { return fail(edge: edge, reason: .stunError, now: now) }
+        if !answeredSinceRegistered {
+            answeredSinceRegistered = true
+            backoffRound = 0
+        }
+        return [.report(.keepaliveAnswered(rtt: now - pending.sentAt))]
+    }
+
+    /// The current connection closed (B14).
+    public mutating func connectionClosed(edge: String, now: Int64) -> [Action] {
+        guard currentEdge == edge else { return [] }
+        return fail(edge: edge, reason: .connectionClosed, now: now)
+    }
+
+    /// A call started: failovers wait until it ends (B17).
+    public mutating func callStarted() {
+        inCall = true
+    }
+
+    /// The call ended: a failover deferred during it is carried out now, even if the old edge
+    /// has recovered since (B17).
+    public mutating func callEnded(now: Int64) -> [Action] {
+        inCall = false
+        guard let reason = deferred, let edge = currentEdge ?? lastEdge else { return [] }
+        deferred = nil
+        return failover(from: edge, reason: reason, now: now)
+    }
+
+    /// Timers: keepalive due or timed out, refresh due, REGISTER timed out, backoff over.
+    /// `newID` makes a 12-byte STUN transaction id.
+    public mutating func poll(now: Int64, newID: () -> [UInt8]) -> [Action] {
+        switch phase {
+        case .idle, .connecting:
+            return []
+        case .registering(let edge, let deadline):
+            return now >= deadline ? fail(edge: edge, reason: .registerTimeout, now: now) : []
+        case .backingOff(let until):
+            guard now >= until else { return [] }
+            failedThisRound = []
+            phase = .idle
+            return tryNextEdge(after: nil, now: now)
+        case .registered(let edge, let refreshAt):
+            if let pending = outstanding, now >= pending.sentAt + configuration.keepaliveTimeout {
+                outstanding = nil
+                return fail(edge: edge, reason: .keepaliveTimeout, now: now)
+            }
+            var actions: [Action] = []
+            if now >= refreshAt {
+                phase = .registered(edge: edge, refreshAt: now + configuration.registerTimeout)
+                actions.append(register(edge: edge, challenge: nil))
+            }
+            if outstanding == nil, deferred == nil, now >= nextKeepaliveAt {
+                switch keepalive {
+                case .stun:
+                    let id = newID()
+                    outstanding = (id, now)
+                    actions.append(.sendSTUN(transactionID: id))
+                case .crlf:
+                    actions.append(.sendPing)
+                case .none:
+                    break
+                }
+                nextKeepaliveAt = now + keepaliveInterval
+            }
+            return actions
+        }
+    }
+
+    // MARK: - Failover
+
+    private var keepaliveInterval: Int64 {
+        if case .crlf(let interval) = keepalive { return interval }
+        return configuration.keepaliveInterval
+    }
+
+    private mutating func register(edge: String, challenge: String?) -> Action {
+        cseq += 1
+        return .sendRegister(edge: edge, cseq: cseq, expires: configuration.expires, challenge: challenge)
+    }
+
+    private mutating func fail(edge: String, reason: FailureReason, now: Int64) -> [Action] {
+        if inCall, isRegistered {
+            // B17: keep the call; fail over when it ends. Keepalives stop meanwhile.
+            guard deferred == nil else { return [] }
+            deferred = reason
+            outstanding = nil
+            return [.report(.failoverDeferred(edge: edge, reason: reason))]
+        }
+        return failover(from: edge, reason: reason, now: now)
+    }
+
+    private mutating func failover(from edge: String, reason: FailureReason, now: Int64) -> [Action] {
+        failedThisRound.insert(edge)
+        outstanding = nil
+        keepalive = .none
+        var actions: [Action] = [.report(.edgeFailed(edge: edge, reason: reason)), .close(edge: edge)]
+        phase = .idle
+        actions += tryNextEdge(after: edge, now: now)
+        return actions
+    }
+
+    /// The next candidate not failed this round, or a backoff when every one failed (B15, B16).
+    private mutating func tryNextEdge(after failed: String?, now: Int64) -> [Action] {
+        let start = failed.flatMap { candidates.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
+        let rotated = Array(candidates[min(start, candidates.count)...]) + Array(candidates[..<min(start, candidates.count)])
+        guard let next = rotated.first(where: { !failedThisRound.contains($0) }) else {
+            // W = min(max, base · 2^n); wait a random time in [W/2, W] (RFC 5626 §4.5).
+            let window = min(configuration.backoffMax, configuration.backoffBase << min(backoffRound, 20))
+            let wait = window / 2 + Int64(Double(window / 2) * random.nextUnit())
+            backoffRound += 1
+            phase = .backingOff(until: now + wait)
+            return [.report(.backingOff(milliseconds: wait, round: backoffRound))]
+        }
+        phase = .connecting(edge: next)
+        return [.report(.failoverStarted(from: failed, to: next)), .connect(edge: next)]
+    }
+}
+
+/// A small seeded generator (SplitMix64) so the machine stays a pure value.
+struct SplitMix64: Sendable {
+    private var state: UInt64
+
+    init(seed: UInt64) {
+        state = seed
+    }
+
+    /// A number in 0..<1.
+    mutating func nextUnit() -> Double {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        z ^= z >> 31
+        return Double(z >> 11) / Double(1 << 53)
+    }
+}

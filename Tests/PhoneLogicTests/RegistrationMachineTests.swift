@@ -1,0 +1,141 @@
+import PhoneLogic
+import Testing
+
+/// SPEC B8, B9, B14–B17 on a manual clock: one behaviour per test.
+@Suite("Registration machine")
+struct RegistrationMachineTests {
+    typealias Machine = RegistrationMachine
+
+    /// A phone registered through edge-1 with AR_SK accepted, at t = 1,000 ms.
+    static func registered(candidates: [String] = ["edge-1", "edge-2"]) -> Machine {
+        var machine = Machine(callID: "call-1", candidates: candidates, seed: 7)
+        _ = machine.start(now: 0)
+        _ = machine.connected(edge: candidates[0], now: 10)
+        _ = machine.registerAnswered(status: 401, challenge: "Digest realm=\"example.com\"", now: 20)
+        let actions = machine.registerAnswered(status: 200, expires: 120, arsk: true, now: 1_000)
+        #expect(actions == [.report(.registered(edge: candidates[0], arsk: true, keepalive: .stun))])
+        return machine
+    }
+
+    static func id(_ byte: UInt8) -> [UInt8] { [UInt8](repeating: byte, count: 12) }
+
+    func probes(_ actions: [Machine.Action]) -> [[UInt8]] {
+        actions.compactMap { if case .sendSTUN(let id) = $0 { id } else { nil } }
+    }
+
+    @Test func registersWithDigestThenStartsSTUNKeepalivesOnlyAfterARSK() {
+        var machine = Machine(callID: "call-1", candidates: ["edge-1"], seed: 1)
+        #expect(machine.start(now: 0) == [.report(.failoverStarted(from: nil, to: "edge-1")), .connect(edge: "edge-1")])
+        #expect(machine.connected(edge: "edge-1", now: 5) == [.sendRegister(edge: "edge-1", cseq: 1, expires: 120, challenge: nil)])
+        #expect(machine.registerAnswered(status: 401, challenge: "Digest x", now: 6)
+            == [.sendRegister(edge: "edge-1", cseq: 2, expires: 120, challenge: "Digest x")])
+        _ = machine.registerAnswered(status: 200, expires: 120, arsk: false, now: 10)
+        #expect(machine.keepaliveMode == .none)
+        #expect(probes(machine.poll(now: 60_000, newID: { Self.id(1) })).isEmpty, "no AR_SK, no STUN")
+    }
+
+    @Test func plainOutboundGetsCRLFKeepalivesAtFlowTimerPace() {
+        var machine = Machine(callID: "c", candidates: ["edge-1"], seed: 1)
+        _ = machine.start(now: 0)
+        _ = machine.connected(edge: "edge-1", now: 0)
+        _ = machine.registerAnswered(status: 200, expires: 600, outbound: true, flowTimer: 30, now: 0)
+        #expect(machine.keepaliveMode == .crlf(interval: 24_000))
+        #expect(machine.poll(now: 23_999, newID: { Self.id(1) }) == [])
+        #expect(machine.poll(now: 24_000, newID: { Self.id(1) }) == [.sendPing])
+    }
+
+    @Test func oneKeepalivePerIntervalAndNeverTwoOutstanding() {
+        var machine = Self.registered()
+        #expect(machine.nextWakeUp == 31_000)
+        #expect(probes(machine.poll(now: 30_999, newID: { Self.id(1) })).isEmpty)
+        #expect(probes(machine.poll(now: 31_000, newID: { Self.id(1) })) == [Self.id(1)])
+        #expect(probes(machine.poll(now: 32_000, newID: { Self.id(2) })).isEmpty, "one outstanding at a time")
+        #expect(machine.stunAnswered(transactionID: Self.id(1), success: true, now: 31_050) == [.report(.keepaliveAnswered(rtt: 50))])
+        #expect(probes(machine.poll(now: 60_999, newID: { Self.id(3) })).isEmpty)
+        #expect(probes(machine.poll(now: 61_000, newID: { Self.id(3) })) == [Self.id(3)])
+    }
+
+    @Test func refreshesFiveSecondsBeforeExpiryWithTheSameCallIDAndAHigherCSeq() {
+        var machine = Self.registered()
+        #expect(machine.cseq == 2)
+        let actions = machine.poll(now: 116_000, newID: { Self.id(1) })
+        #expect(actions.contains(.sendRegister(edge: "edge-1", cseq: 3, expires: 120, challenge: nil)))
+        #expect(machine.callID == "call-1")
+    }
+
+    @Test func aTimeoutFailsOverToTheNextEdgeKeepingCallIDAndRaisingCSeq() {
+        var machine = Self.registered()
+        _ = machine.poll(now: 31_000, newID: { Self.id(1) })
+        #expect(machine.nextWakeUp == 34_000)
+        let actions = machine.poll(now: 34_000, newID: { Self.id(2) })
+        #expect(actions == [.report(.edgeFailed(edge: "edge-1", reason: .keepaliveTimeout)), .close(edge: "edge-1"),
+                            .report(.failoverStarted(from: "edge-1", to: "edge-2")), .connect(edge: "edge-2")])
+        #expect(machine.connected(edge: "edge-2", now: 34_010) == [.sendRegister(edge: "edge-2", cseq: 3, expires: 120, challenge: nil)])
+        #expect(machine.callID == "call-1")
+    }
+
+    @Test func aResponseAfterTheTimeoutDoesNotUndoTheFailure() {
+        var machine = Self.registered()
+        _ = machine.poll(now: 31_000, newID: { Self.id(1) })
+        _ = machine.poll(now: 34_000, newID: { Self.id(2) })
+        #expect(machine.stunAnswered(transactionID: Self.id(1), success: true, now: 34_001) == [])
+        #expect(machine.currentEdge == "edge-2")
+        #expect(!machine.isRegistered)
+    }
+
+    @Test func aResponseWithAnotherTransactionIDIsIgnored() {
+        var machine = Self.registered()
+        _ = machine.poll(now: 31_000, newID: { Self.id(1) })
+        #expect(machine.stunAnswered(transactionID: Self.id(9), success: true, now: 31_010) == [])
+        #expect(machine.poll(now: 34_000, newID: { Self.id(2) }).contains(.report(.edgeFailed(edge: "edge-1", reason: .keepaliveTimeout))))
+    }
+
+    @Test func aSTUNErrorOrAClosedConnectionMarksTheEdgeFailed() {
+        var machine = Self.registered()
+        _ = machine.poll(now: 31_000, newID: { Self.id(1) })
+        #expect(machine.stunAnswered(transactionID: Self.id(1), success: false, now: 31_010).contains(.report(.edgeFailed(edge: "edge-1", reason: .stunError))))
+        var other = Self.registered()
+        #expect(other.connectionClosed(edge: "edge-1", now: 5_000).contains(.report(.edgeFailed(edge: "edge-1", reason: .connectionClosed))))
+    }
+
+    @Test func aFailureDuringACallIsDeferredAndCarriedOutWhenItEndsEvenIfTheEdgeRecovered() {
+        var machine = Self.registered()
+        machine.callStarted()
+        _ = machine.poll(now: 31_000, newID: { Self.id(1) })
+        #expect(machine.poll(now: 34_000, newID: { Self.id(2) }) == [.report(.failoverDeferred(edge: "edge-1", reason: .keepaliveTimeout))])
+        #expect(probes(machine.poll(now: 70_000, newID: { Self.id(3) })).isEmpty, "no keepalives while a failover waits")
+        #expect(machine.registerAnswered(status: 200, expires: 120, arsk: true, now: 71_000) == [], "a refresh through the old edge works again")
+        let ended = machine.callEnded(now: 80_000)
+        #expect(ended.contains(.connect(edge: "edge-2")), "the queued failover happens anyway")
+        #expect(machine.currentEdge == "edge-2")
+    }
+
+    @Test func whenEveryEdgeFailedItBacksOffWithinHalfToFullWindowDoublingEachRound() {
+        var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 42)
+        _ = machine.start(now: 0)
+        var now: Int64 = 0
+        var waits: [Int64] = []
+        for round in 0..<8 {
+            _ = machine.connectFailed(edge: machine.currentEdge!, now: now)
+            let actions = machine.connectFailed(edge: machine.currentEdge!, now: now)
+            guard case .report(.backingOff(let wait, let n)) = actions.last else {
+                Issue.record("no backoff in round \(round): \(actions)")
+                return
+            }
+            #expect(n == round + 1)
+            waits.append(wait)
+            now += wait
+            _ = machine.poll(now: now, newID: { Self.id(1) })
+        }
+        for (round, wait) in waits.enumerated() {
+            let window = min(1_800_000, 30_000 << round)
+            #expect(wait >= Int64(window / 2) && wait <= Int64(window), "round \(round): \(wait) ms in [W/2, W], W = \(window)")
+        }
+        // A success and one answered keepalive start the count again.
+        _ = machine.connected(edge: machine.currentEdge!, now: now)
+        _ = machine.registerAnswered(status: 200, expires: 120, arsk: true, now: now)
+        _ = machine.poll(now: now + 30_000, newID: { Self.id(5) })
+        _ = machine.stunAnswered(transactionID: Self.id(5), success: true, now: now + 30_010)
+        #expect(machine.failedRounds == 0)
+    }
+}
