@@ -107,7 +107,16 @@ let package = Package(
             ]
         ),
         // L4: the client side: digest answers now; the phone runtime (client SDK) grows here.
-        .target(name: "Phone", dependencies: ["SIPCore", .product(name: "Crypto", package: "swift-crypto")]),
+        .target(
+            name: "Phone",
+            dependencies: [
+                "SIPCore", "STUNCore", "SIPTransaction", "SIPTransport", "SIPStack", "PhoneLogic",
+                .product(name: "Crypto", package: "swift-crypto"),
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
+            ]
+        ),
         // L5: the admin API (and later the web UI) over Hummingbird.
         .target(
             name: "AdminWeb",
@@ -185,7 +194,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "edgeway", "TestSupport", "EdgewayNode", "Settings", "Proxy", "Registrar", "Location", "LocationSQLite", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
+                "edgeway", "TestSupport", "EdgewayNode", "Settings", "Proxy", "Registrar", "Location", "LocationSQLite", "Phone", "PhoneLogic", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

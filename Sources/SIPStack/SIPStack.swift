@@ -319,7 +319,13 @@ public final class SIPStack: Sendable {
         for action in actions {
             switch action {
             case .send(let message):
-                sendStateless(message, on: entry.flow)
+                // A connection that is already gone fails the transaction now, not at Timer B or F.
+                guard transport.write(message.serialized(), on: entry.flow) || !entry.flow.transport.isReliable else {
+                    let removed = state.withLockedValue { $0.clients.removeValue(forKey: key) }
+                    removed?.scheduled.values.forEach { $0.cancel() }
+                    entry.promise.fail(SIPTransportError(detail: "503 Service Unavailable: the connection to \(entry.flow.remote) is closed"))
+                    return
+                }
             case .startTimer(let timer, let after):
                 let task = currentLoop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in clientTimerFired(timer, key: key) }
                 state.withLockedValue { $0.clients[key]?.scheduled[timer] = task }

@@ -1,0 +1,119 @@
+import Foundation
+import NIOCore
+import NIOPosix
+import Phone
+import PhoneLogic
+import Testing
+import TestSupport
+
+/// SPEC B14–B18 live: a phone registered through edge-1 moves to edge-2 when edge-1 dies or
+/// hangs, and waits for the end of a call before it does.
+@Suite("Phone failover", .serialized)
+struct PhoneFailoverTests {
+    /// Short timers: keepalive every 300 ms, 1 s to answer (roomy for a loaded machine).
+    static var timers: RegistrationMachine.Configuration {
+        var timers = RegistrationMachine.Configuration()
+        timers.keepaliveInterval = 300
+        timers.keepaliveTimeout = 1_000
+        timers.registerTimeout = 5_000
+        return timers
+    }
+
+    /// Collects a phone's events.
+    final class Timeline: Sendable {
+        let events = LockedBox<[(at: ContinuousClock.Instant, event: SoftPhone.Event)]>([])
+
+        init(_ phone: SoftPhone) {
+            Task { [events] in
+                for await event in phone.events { events.mutate { $0.append((.now, event)) } }
+            }
+        }
+
+        func contains(_ match: (SoftPhone.Event) -> Bool) -> Bool {
+            events.read { $0.contains { match($0.event) } }
+        }
+
+        func first(_ match: (SoftPhone.Event) -> Bool) -> ContinuousClock.Instant? {
+            events.read { $0.first { match($0.event) }?.at }
+        }
+    }
+
+    static func registered(through edge: String) -> (SoftPhone.Event) -> Bool {
+        { if case .registration(.registered(let registered, _, _)) = $0 { registered == edge } else { false } }
+    }
+
+    func phone(_ user: String, edges: [String], lab: MRADeployment) throws -> SoftPhone {
+        try SoftPhone(configuration: .init(user: user, password: "pw-\(user)", domain: "example.com", edges: edges,
+                                           trustedCAPEM: lab.caPEM, timers: Self.timers),
+                      group: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    @Test func whenItsEdgeIsKilledThePhoneReRegistersThroughTheOther() async throws {
+        let lab = try await MRADeployment.start(cores: 2, edges: 2)
+        let edges = lab.edges.map { "127.0.0.1:\($0.boundAddresses[.tls]!.port!)" }
+        let alice = try phone("alice", edges: edges, lab: lab)
+        let timeline = Timeline(alice)
+        alice.start()
+        try await eventually("registered via edge-1 with AR_SK and a keepalive answered") {
+            timeline.contains(Self.registered(through: edges[0])) && timeline.contains {
+                if case .registration(.keepaliveAnswered) = $0 { true } else { false }
+            }
+        }
+        let killed = ContinuousClock.now
+        await lab.edges[0].shutdown()
+        try await eventually("registered via edge-2") { timeline.contains(Self.registered(through: edges[1])) }
+        let detected = try #require(timeline.first { if case .registration(.edgeFailed) = $0 { true } else { false } })
+        let recovered = try #require(timeline.first(Self.registered(through: edges[1])))
+        #expect(detected - killed < .seconds(5))
+        #expect(recovered - detected < .seconds(5))
+        #expect(alice.registeredEdge == edges[1])
+        await alice.stop()
+        await lab.shutdown()
+    }
+
+    @Test func whenItsEdgeHangsThePhoneNoticesByKeepaliveTimeoutAndMoves() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let relay = try await TCPRelay.start(to: lab.edges[0].boundAddresses[.tls]!)
+        let edges = ["127.0.0.1:\(relay.address.port!)", "127.0.0.1:\(lab.edges[1].boundAddresses[.tls]!.port!)"]
+        let alice = try phone("alice", edges: edges, lab: lab)
+        let timeline = Timeline(alice)
+        alice.start()
+        try await eventually("registered via edge-1") { timeline.contains(Self.registered(through: edges[0])) }
+        relay.blackhole()
+        try await eventually("registered via edge-2") { timeline.contains(Self.registered(through: edges[1])) }
+        #expect(timeline.contains { $0 == .registration(.edgeFailed(edge: edges[0], reason: .keepaliveTimeout)) })
+        await alice.stop()
+        await relay.stop()
+        await lab.shutdown()
+    }
+
+    @Test func duringACallNoREGISTERGoesOutAndRightAfterHangUpThePhoneFailsOver() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let edges = lab.edges.map { "127.0.0.1:\($0.boundAddresses[.tls]!.port!)" }
+        let alice = try phone("alice", edges: edges, lab: lab)
+        let bob = try phone("bob", edges: [edges[1]], lab: lab)
+        let aliceTimeline = Timeline(alice)
+        let bobTimeline = Timeline(bob)
+        alice.start()
+        bob.start()
+        try await eventually("both registered") { alice.registeredEdge == edges[0] && bob.registeredEdge == edges[1] }
+        let call = try alice.call("bob")
+        try await eventually("bob rings") { bobTimeline.contains { if case .call(_, .incoming) = $0 { true } else { false } } }
+        bob.answer(bob.activeCalls[0])
+        try await eventually("the call is up") { aliceTimeline.contains { $0 == .call(id: call, .established) } }
+
+        let registersBefore = aliceTimeline.events.read { $0.filter { if case .registerSent = $0.event { true } else { false } }.count }
+        await lab.edges[0].shutdown()
+        try await eventually("the failure is deferred") {
+            aliceTimeline.contains { if case .registration(.failoverDeferred) = $0 { true } else { false } }
+        }
+        try await Task.sleep(for: .milliseconds(500))
+        let registersDuring = aliceTimeline.events.read { $0.filter { if case .registerSent = $0.event { true } else { false } }.count }
+        #expect(registersDuring == registersBefore, "no REGISTER goes out during the call")
+        await alice.hangUp(call)
+        try await eventually("registered via edge-2 after the call") { alice.registeredEdge == edges[1] }
+        await alice.stop()
+        await bob.stop()
+        await lab.shutdown()
+    }
+}
