@@ -142,7 +142,7 @@ let package = Package(
         .executableTarget(
             name: "edgeway",
             dependencies: [
-                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Registrar", "Location", "LocationSQLite", "Phone",
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Registrar", "Location", "LocationSQLite", "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

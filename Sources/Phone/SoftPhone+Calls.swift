@@ -90,10 +90,11 @@ extension SoftPhone {
     }
 
     func endCall(_ callID: String, reason: String) {
-        let last = state.withLockedValue { state -> Bool in
-            guard state.calls.removeValue(forKey: callID) != nil else { return false }
-            return state.calls.isEmpty
+        let (removed, last) = state.withLockedValue { state -> (Bool, Bool) in
+            guard state.calls.removeValue(forKey: callID) != nil else { return (false, false) }
+            return (true, state.calls.isEmpty)
         }
+        guard removed else { return }
         continuation.yield(.call(id: callID, .ended(reason: reason)))
         if last { step { $0.callEnded(now: $1) } }
     }

@@ -1,0 +1,112 @@
+import ArgumentParser
+import Foundation
+import NIOPosix
+import Phone
+import PhoneLogic
+
+/// `edgeway phone`: a soft phone with a live timeline and commands on standard input.
+struct PhoneCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "phone",
+        abstract: "Register through edges with STUN keepalive failover, and place and answer calls.",
+        discussion: """
+            Commands on standard input: call USER, answer, hangup, status, quit. On quit (or end of
+            input, or Ctrl-C) the phone un-REGISTERs.
+            """
+    )
+
+    @Option(help: "The user name.") var user: String
+    @Option(help: "The password.") var password: String
+    @Option(help: "The SIP domain.") var domain = "example.com"
+    @Option(help: "An edge's TLS address, host:port; repeat for more, in the order to try them.") var edge: [String] = []
+    @Option(help: "The CA that signs the edges' certificates (PEM).") var ca: String?
+    @Option(help: "Milliseconds between STUN keepalives (default 30000).") var keepalive: Int64 = 30_000
+    @Option(help: "Milliseconds to wait for a keepalive's answer (default 3000).") var timeout: Int64 = 3_000
+
+    func run() async throws {
+        guard !edge.isEmpty else { throw ValidationError("give at least one --edge HOST:PORT") }
+        for address in edge { _ = try NodeAddress.resolve(address, key: "--edge") }
+        guard (100...3_600_000).contains(keepalive), (50...60_000).contains(timeout) else {
+            throw ValidationError("--keepalive must be 100…3600000 ms and --timeout 50…60000 ms")
+        }
+        var timers = RegistrationMachine.Configuration()
+        timers.keepaliveInterval = keepalive
+        timers.keepaliveTimeout = timeout
+        let phone = try SoftPhone(configuration: .init(user: user, password: password, domain: domain, edges: edge,
+                                                       trustedCAPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) },
+                                                       timers: timers),
+                                  group: MultiThreadedEventLoopGroup.singleton)
+        let started = ContinuousClock.now
+        let printer = Task {
+            for await event in phone.events { say("\(PhoneTimeline.stamp(since: started)) \(PhoneTimeline.describe(event))") }
+        }
+        phone.start()
+        // Whichever comes first: `quit` (or the end of input), or a signal; the process ends after.
+        let (finished, finish) = AsyncStream<Void>.makeStream()
+        Task {
+            await PhoneTimeline.readCommands(phone)
+            finish.yield()
+        }
+        Task {
+            _ = await ProcessSignals.next([SIGTERM, SIGINT])
+            finish.yield()
+        }
+        for await _ in finished { break }
+        say("\(PhoneTimeline.stamp(since: started)) un-registering")
+        await phone.stop()
+        await printer.value
+    }
+}
+
+/// The phone's timeline lines and its command loop.
+enum PhoneTimeline {
+    static func stamp(since start: ContinuousClock.Instant) -> String {
+        String(format: "[%8.3f]", (ContinuousClock.now - start).seconds)
+    }
+
+    static func describe(_ event: SoftPhone.Event) -> String {
+        switch event {
+        case .registerSent(let edge, let cseq): "REGISTER (CSeq \(cseq)) via \(edge)"
+        case .call(let id, let state): "call \(id.prefix(13)): \(state)"
+        case .registration(let step):
+            switch step {
+            case .registered(let edge, let arsk, let keepalive):
+                "registered via \(edge); AR_SK \(arsk ? "on" : "off"); keepalive \(keepalive)"
+            case .keepaliveAnswered(let rtt): "keepalive answered in \(rtt) ms"
+            case .edgeFailed(let edge, let reason): "edge \(edge) failed: \(reason)"
+            case .failoverDeferred(let edge, let reason): "edge \(edge) failed (\(reason)); failover deferred until the call ends"
+            case .failoverStarted(let from, let to): from.map { "failover from \($0) to \(to)" } ?? "connecting to \(to)"
+            case .backingOff(let wait, let round): "every edge failed (round \(round)); retrying in \(wait) ms"
+            }
+        }
+    }
+
+    /// Reads commands until `quit` or the end of input.
+    static func readCommands(_ phone: SoftPhone) async {
+        let lines = AsyncStream<String> { continuation in
+            Thread.detachNewThread {
+                while let line = readLine() { continuation.yield(line) }
+                continuation.finish()
+            }
+        }
+        for await line in lines {
+            let words = line.split(separator: " ").map(String.init)
+            switch words.first?.lowercased() {
+            case "call" where words.count == 2:
+                do { try phone.call(words[1]) } catch { say("cannot call: \(error)") }
+            case "answer":
+                if let call = phone.activeCalls.first { phone.answer(call) } else { say("no call to answer") }
+            case "hangup":
+                for call in phone.activeCalls { await phone.hangUp(call) }
+            case "status":
+                say("registered via \(phone.registeredEdge ?? "none"); calls: \(phone.activeCalls.count)")
+            case "quit":
+                return
+            case nil:
+                continue
+            default:
+                say("commands: call USER, answer, hangup, status, quit")
+            }
+        }
+    }
+}
