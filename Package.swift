@@ -132,7 +132,9 @@ let package = Package(
             name: "EdgewayNode",
             dependencies: [
                 "Registrar", "Proxy", "AdminWeb", "Settings", "SIPStack", "SIPTransport", "Location", "LocationSQLite",
+                "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Yams", package: "Yams"),

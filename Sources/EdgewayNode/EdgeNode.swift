@@ -31,7 +31,8 @@ public final class EdgeNode: Sendable {
         let resources = try NodeResources(configuration)
         let name = configuration.name ?? "edge-1"
         settings = resources.settings
-        let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: try resources.certificates.serverContext()))
+        let stack = SIPStack(group: group, transportConfiguration: .init(maxConnectionsPerSource: configuration.maxConnectionsPerSource,
+                                                                          tlsServer: try resources.certificates.serverContext()))
         self.stack = stack
         do {
             guard let (host, port) = NodeConfiguration.splitHostPort(configuration.traversal) else {

@@ -42,6 +42,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// The folder of the lab CA and certificate (generated at first start). Nodes of one lab share
     /// it so they trust each other. Default `data/tls`.
     public var certificates: String?
+    /// Most connections accepted from one IP address (default 200; a lab whose phones all come
+    /// from 127.0.0.1 raises it).
+    public var maxConnectionsPerSource = 200
     /// A PEM CA that signs the peers' certificates, with `tlsCertificate` and `tlsKey` (instead of the lab CA).
     public var tlsCA: String?
 
@@ -149,6 +152,9 @@ public struct NodeConfiguration: Sendable, Equatable {
             case "edges": edges = try addresses(named: false)
             case "registrars": registrars = try addresses(named: true)
             case "heartbeatInterval": heartbeatInterval = try milliseconds()
+            case "maxConnectionsPerSource":
+                guard let number = value.int, (1...1_000_000).contains(number) else { throw fail("expected a number, 1..1000000") }
+                maxConnectionsPerSource = number
             case "linkTimeout": linkTimeout = try milliseconds()
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
@@ -169,7 +175,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Every key a file may hold.
     public static let keys = ["domain", "data", "listen", "tls", "location", "digestAlgorithms", "defaultExpires", "minExpires",
                               "maxExpires", "name", "traversal", "edges", "registrars", "heartbeatInterval", "linkTimeout", "admin",
-                              "adminToken", "certificates"]
+                              "adminToken", "certificates", "maxConnectionsPerSource"]
 
     /// `host:port` → (host, port); IPv6 hosts in brackets.
     public static func splitHostPort(_ text: String) -> (host: String, port: Int)? {

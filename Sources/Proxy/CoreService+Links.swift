@@ -114,7 +114,7 @@ extension CoreService {
             for index in configuration.edges.indices {
                 let link = state.links[index] ?? Link()
                 let prefix = "Links Link \(index + 1)"
-                lines.append(StatusLine("\(prefix) Address", "\"\(configuration.edges[index])\""))
+                lines.append(StatusLine("\(prefix) Address", "\"\(ProxyForwarder.hostPort(configuration.edges[index]))\""))
                 lines.append(StatusLine("\(prefix) Peer", "\"\(link.info?.node ?? "?")\""))
                 lines.append(StatusLine("\(prefix) State", link.up ? "Up" : "Down"))
                 lines.append(StatusLine("\(prefix) PeerStunKeepAlive", link.info?.keepaliveEnabled == true ? "On" : "Off"))

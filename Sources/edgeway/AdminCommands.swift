@@ -11,7 +11,10 @@ struct AdminTarget: ParsableArguments {
     @Option(help: "The node's YAML configuration: its data folder holds the admin URL and token.")
     var config: String?
 
-    @Option(help: "The admin API URL, e.g. http://127.0.0.1:8081 (instead of --config).")
+    @Option(help: "The node's data folder (holds admin.url and admin-token), e.g. ./.edgeway-lab/edge-1.")
+    var data: String?
+
+    @Option(help: "The admin API URL, e.g. http://127.0.0.1:8081 (instead of --config or --data).")
     var admin: String?
 
     @Option(help: "The admin token (else EDGEWAY_ADMIN_TOKEN, else the node's data folder).")
@@ -21,6 +24,7 @@ struct AdminTarget: ParsableArguments {
     func post(_ endpoint: String, _ text: String) async throws {
         var url = admin
         var token = token ?? ProcessInfo.processInfo.environment["EDGEWAY_ADMIN_TOKEN"]
+        var folder = data.map { URL(fileURLWithPath: $0) }
         if let config {
             let configuration: NodeConfiguration
             do {
@@ -28,13 +32,15 @@ struct AdminTarget: ParsableArguments {
             } catch let error as NodeConfigurationError {
                 throw ValidationError(error.description)
             }
-            let data = URL(fileURLWithPath: configuration.data)
-            url = url ?? (try? String(contentsOf: data.appendingPathComponent("admin.url"), encoding: .utf8))
+            folder = URL(fileURLWithPath: configuration.data)
             token = token ?? configuration.adminToken
-                ?? (try? String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8))
+        }
+        if let folder {
+            url = url ?? (try? String(contentsOf: folder.appendingPathComponent("admin.url"), encoding: .utf8))
+            token = token ?? (try? String(contentsOf: folder.appendingPathComponent("admin-token"), encoding: .utf8))
         }
         guard let base = url?.trimmingCharacters(in: .whitespacesAndNewlines), let endpointURL = URL(string: "\(base)/api/\(endpoint)") else {
-            throw ValidationError("give --config FILE of a running node, or --admin URL")
+            throw ValidationError("give --config FILE or --data DIR of a running node, or --admin URL")
         }
         guard let token = token?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             throw ValidationError("no admin token: give --token, set EDGEWAY_ADMIN_TOKEN, or --config FILE of the node")

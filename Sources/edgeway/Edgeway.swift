@@ -7,6 +7,6 @@ struct Edgeway: AsyncParsableCommand {
         commandName: "edgeway",
         abstract: "Edgeway: SIP edge traversal with STUN keepalive failover.",
         subcommands: [ServeCommand.self, UsersCommand.self, StunCommand.self, MessageCommand.self,
-                      XConfigurationCLI.self, XStatusCLI.self, XCommandCLI.self, LoadgenCommand.self, PhoneCommand.self]
+                      XConfigurationCLI.self, XStatusCLI.self, XCommandCLI.self, LoadgenCommand.self, PhoneCommand.self, LabCommand.self]
     )
 }

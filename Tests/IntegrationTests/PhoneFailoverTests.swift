@@ -1,6 +1,7 @@
 import Foundation
 import NIOCore
 import NIOPosix
+import EdgewayNode
 import Phone
 import PhoneLogic
 import Testing
@@ -73,7 +74,7 @@ struct PhoneFailoverTests {
 
     @Test func whenItsEdgeHangsThePhoneNoticesByKeepaliveTimeoutAndMoves() async throws {
         let lab = try await MRADeployment.start(cores: 1, edges: 2)
-        let relay = try await TCPRelay.start(to: lab.edges[0].boundAddresses[.tls]!)
+        let relay = try await FaultRelay.start(to: lab.edges[0].boundAddresses[.tls]!)
         let edges = ["127.0.0.1:\(relay.address.port!)", "127.0.0.1:\(lab.edges[1].boundAddresses[.tls]!.port!)"]
         let alice = try phone("alice", edges: edges, lab: lab)
         let timeline = Timeline(alice)

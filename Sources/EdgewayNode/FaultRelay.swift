@@ -2,14 +2,17 @@ import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 
-/// A TCP relay in front of a node, for faults: it passes bytes both ways until it is told to
-/// black-hole, then keeps every connection open and passes nothing (a hung node, SPEC B14).
-final class TCPRelay: Sendable {
-    let address: SocketAddress
+/// A TCP relay in front of a node, for the lab's faults (SPEC B14): it passes bytes both ways
+/// until it is told to black-hole, then keeps every connection open and passes nothing — a hung
+/// node — until it is healed.
+public final class FaultRelay: Sendable {
+    /// Where phones connect.
+    public let address: SocketAddress
     private let channel: Channel
     private let blackholed: NIOLockedValueBox<Bool>
 
-    static func start(to target: SocketAddress) async throws -> TCPRelay {
+    /// Listens on `host:port` (0 for a free port) and relays to `target`.
+    public static func start(to target: SocketAddress, host: String = "127.0.0.1", port: Int = 0) async throws -> FaultRelay {
         let blackholed = NIOLockedValueBox(false)
         let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
             .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
@@ -23,8 +26,8 @@ final class TCPRelay: Sendable {
                         }
                     }
             }
-            .bind(host: "127.0.0.1", port: 0).get()
-        return TCPRelay(address: channel.localAddress!, channel: channel, blackholed: blackholed)
+            .bind(host: host, port: port).get()
+        return FaultRelay(address: channel.localAddress!, channel: channel, blackholed: blackholed)
     }
 
     private init(address: SocketAddress, channel: Channel, blackholed: NIOLockedValueBox<Bool>) {
@@ -34,11 +37,17 @@ final class TCPRelay: Sendable {
     }
 
     /// From now on nothing passes, in either direction; connections stay open.
-    func blackhole() {
+    public func blackhole() {
         blackholed.withLockedValue { $0 = true }
     }
 
-    func stop() async {
+    /// Bytes pass again.
+    public func heal() {
+        blackholed.withLockedValue { $0 = false }
+    }
+
+    /// Stops listening (open connections end with their peers).
+    public func stop() async {
         try? await channel.close()
     }
 

@@ -1,0 +1,217 @@
+import Foundation
+import Location
+import LocationSQLite
+import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
+import Registrar
+import Settings
+import SIPTransport
+
+/// The whole MRA deployment on loopback (issue: the lab): a registrar, two cores and two edges,
+/// each a real node with its own listeners, settings and admin API, sharing one generated CA; a
+/// fault relay in front of each edge's phone port so an edge can be black-holed as well as killed.
+public final class LabDeployment: Sendable {
+    /// Lab options; the defaults are the SPEC's timers.
+    public struct Options: Sendable {
+        /// The data folder (SQLite files, certificates); a second start reuses it.
+        public var data = "./.edgeway-lab"
+        /// The first port: registrar TCP at base, edges' phone TLS at base+1 and base+2, cores at
+        /// base+10 and base+11, edges' own TLS at base+101/102, traversal at base+1941/1942.
+        public var basePort = 15_060
+        /// Milliseconds between keepalives and to wait for an answer (cores to registrars, and the
+        /// lab's phones).
+        public var keepalive: Int64 = 30_000
+        public var timeout: Int64 = 3_000
+        /// Extra users `phone1` … `phoneN` (password `lab-phone`) for simulated phones.
+        public var phoneUsers = 0
+
+        /// The defaults.
+        public init() {}
+    }
+
+    /// The demo users and their passwords.
+    public static let demoUsers = [("alice", "alice-secret"), ("bob", "bob-secret"), ("carol", "carol-secret")]
+    /// The password of the simulated phones' users.
+    public static let phonePassword = "lab-phone"
+
+    public let options: Options
+    /// The CA phones must trust (PEM) and its file.
+    public let caPEM: String
+    public let caPath: String
+    let nodes: NIOLockedValueBox<Nodes>
+    /// The phone-facing addresses of the edges (their fault relays), `127.0.0.1:port`.
+    public let edgeAddresses: [String]
+    let relays: [FaultRelay]
+
+    struct Nodes {
+        var registrar: RegistrarNode?
+        var cores: [CoreNode?]
+        var edges: [EdgeNode?]
+    }
+
+    /// The node names: `registrar`, `core-1`, `core-2`, `edge-1`, `edge-2`.
+    public static let nodeNames = ["registrar", "core-1", "core-2", "edge-1", "edge-2"]
+
+    /// Starts every node and waits (up to 30 s) until the links are up.
+    public static func start(_ options: Options) async throws -> LabDeployment {
+        let data = URL(fileURLWithPath: options.data)
+        try FileManager.default.createDirectory(at: data.appendingPathComponent("registrar"), withIntermediateDirectories: true)
+        let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("registrar/accounts.sqlite").path)
+        let users = demoUsers + (0..<options.phoneUsers).map { ("phone\($0 + 1)", phonePassword) }
+        for (user, password) in users where try await accounts.account(username: user, realm: "example.com") == nil {
+            try await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: password))
+        }
+        let base = options.basePort
+        var edges: [EdgeNode?] = []
+        var relays: [FaultRelay] = []
+        for index in 1...2 {
+            let edge = try await EdgeNode(configuration: configuration(for: "edge-\(index)", options), group: MultiThreadedEventLoopGroup.singleton)
+            edges.append(edge)
+            relays.append(try await FaultRelay.start(to: edge.boundAddresses[.tls]!, port: base + index))
+        }
+        let registrar = try await RegistrarNode(configuration: configuration(for: "registrar", options), group: MultiThreadedEventLoopGroup.singleton)
+        var cores: [CoreNode?] = []
+        for index in 1...2 {
+            let name = "core-\(index)"
+            try FileManager.default.createDirectory(at: data.appendingPathComponent(name), withIntermediateDirectories: true)
+            let settings = try Settings(store: SQLiteSettingsStore(path: data.appendingPathComponent("\(name)/settings.sqlite").path))
+            _ = try settings.set(.stunKeepAliveInterval, to: String(options.keepalive))
+            _ = try settings.set(.stunKeepAliveTimeout, to: String(options.timeout))
+            cores.append(try await CoreNode(configuration: configuration(for: name, options), group: MultiThreadedEventLoopGroup.singleton))
+        }
+        let caPath = data.appendingPathComponent("tls/ca.pem").path
+        let lab = LabDeployment(options: options, caPEM: try String(contentsOfFile: caPath, encoding: .utf8), caPath: caPath,
+                                nodes: Nodes(registrar: registrar, cores: cores, edges: edges),
+                                edgeAddresses: relays.map { "127.0.0.1:\($0.address.port!)" }, relays: relays)
+        try await lab.waitUntilLinked()
+        return lab
+    }
+
+    private init(options: Options, caPEM: String, caPath: String, nodes: Nodes, edgeAddresses: [String], relays: [FaultRelay]) {
+        self.options = options
+        self.caPEM = caPEM
+        self.caPath = caPath
+        self.nodes = NIOLockedValueBox(nodes)
+        self.edgeAddresses = edgeAddresses
+        self.relays = relays
+    }
+
+    /// A node's configuration in the lab.
+    static func configuration(for name: String, _ options: Options) -> NodeConfiguration {
+        let base = options.basePort
+        var configuration = NodeConfiguration()
+        configuration.name = name
+        configuration.data = URL(fileURLWithPath: options.data).appendingPathComponent(name).path
+        configuration.certificates = URL(fileURLWithPath: options.data).appendingPathComponent("tls").path
+        configuration.heartbeatInterval = min(5_000, max(200, options.keepalive))
+        switch name {
+        case "registrar":
+            configuration.listen = ["tcp": "127.0.0.1:\(base)"]
+        case "core-1", "core-2":
+            let index = name == "core-1" ? 0 : 1
+            configuration.listen = ["tcp": "127.0.0.1:\(base + 10 + index)"]
+            configuration.edges = ["127.0.0.1:\(base + 1_941)", "127.0.0.1:\(base + 1_942)"]
+            configuration.registrars = ["registrar-1=127.0.0.1:\(base)"]
+        default:
+            let index = name == "edge-1" ? 1 : 2
+            configuration.listen = ["tls": "127.0.0.1:\(base + 100 + index)"]
+            configuration.traversal = "127.0.0.1:\(base + 1_940 + index)"
+            configuration.maxConnectionsPerSource = 100_000
+        }
+        return configuration
+    }
+
+    /// Waits (up to 30 s) until both cores have both links up and reach the registrar.
+    func waitUntilLinked() async throws {
+        for _ in 0..<3_000 {
+            let cores = nodes.withLockedValue { $0.cores.compactMap { $0 } }
+            if cores.allSatisfy({ core in
+                core.service.status.filter { $0.path.hasSuffix(" State") }.allSatisfy { $0.value == "Up" || $0.value == "Reachable" }
+            }) { return }
+            try await Task.sleep(for: .milliseconds(10))
+        }
+        throw NodeConfigurationError(path: options.data, key: nil, problem: "the lab's links did not come up within 30 s")
+    }
+
+    /// The endpoints an operator needs: name, role, address.
+    public var endpoints: [(name: String, what: String, address: String)] {
+        nodes.withLockedValue { nodes in
+            var rows: [(String, String, String)] = []
+            if let registrar = nodes.registrar {
+                rows.append(("registrar", "SIP tcp", "127.0.0.1:\(registrar.boundAddresses[.tcp]?.port ?? 0)"))
+            }
+            for (index, core) in nodes.cores.enumerated() {
+                guard let core else { continue }
+                rows.append(("core-\(index + 1)", "admin", "http://127.0.0.1:\(core.adminPort)"))
+            }
+            for (index, edge) in nodes.edges.enumerated() {
+                rows.append(("edge-\(index + 1)", "phones SIP tls", edgeAddresses[index]))
+                if let edge { rows.append(("edge-\(index + 1)", "admin", "http://127.0.0.1:\(edge.adminPort)")) }
+            }
+            return rows
+        }
+    }
+
+    /// How a fault is injected.
+    public enum FaultMode: String, Sendable, CaseIterable {
+        /// The node stops: its listeners and connections close.
+        case kill
+        /// The edge keeps its connections open and passes nothing (edges only).
+        case blackhole
+    }
+
+    /// Injects a fault into a node.
+    public func fail(_ node: String, mode: FaultMode) async throws {
+        guard let index = Self.nodeNames.firstIndex(of: node) else {
+            throw NodeConfigurationError(path: "lab", key: node, problem: "unknown node; allowed: \(Self.nodeNames.joined(separator: ", "))")
+        }
+        switch (mode, index) {
+        case (.blackhole, 3...4):
+            relays[index - 3].blackhole()
+        case (.blackhole, _):
+            throw NodeConfigurationError(path: "lab", key: node, problem: "blackhole applies to edges only; allowed: edge-1, edge-2")
+        case (.kill, 0):
+            let registrar = nodes.withLockedValue { nodes in defer { nodes.registrar = nil }; return nodes.registrar }
+            await registrar?.shutdown()
+        case (.kill, 1...2):
+            let core = nodes.withLockedValue { nodes in defer { nodes.cores[index - 1] = nil }; return nodes.cores[index - 1] }
+            await core?.shutdown()
+        case (.kill, _):
+            let edge = nodes.withLockedValue { nodes in defer { nodes.edges[index - 3] = nil }; return nodes.edges[index - 3] }
+            await edge?.shutdown()
+        }
+    }
+
+    /// Heals a node: restarts it when it was killed, lets bytes pass again when black-holed.
+    public func heal(_ node: String) async throws {
+        let group = MultiThreadedEventLoopGroup.singleton
+        switch node {
+        case "registrar" where nodes.withLockedValue({ $0.registrar == nil }):
+            let registrar = try await RegistrarNode(configuration: Self.configuration(for: node, options), group: group)
+            nodes.withLockedValue { $0.registrar = registrar }
+        case "core-1", "core-2":
+            let index = node == "core-1" ? 0 : 1
+            guard nodes.withLockedValue({ $0.cores[index] == nil }) else { return }
+            let core = try await CoreNode(configuration: Self.configuration(for: node, options), group: group)
+            nodes.withLockedValue { $0.cores[index] = core }
+        case "edge-1", "edge-2":
+            let index = node == "edge-1" ? 0 : 1
+            relays[index].heal()
+            guard nodes.withLockedValue({ $0.edges[index] == nil }) else { return }
+            let edge = try await EdgeNode(configuration: Self.configuration(for: node, options), group: group)
+            nodes.withLockedValue { $0.edges[index] = edge }
+        default:
+            return
+        }
+    }
+
+    /// Stops every node.
+    public func shutdown() async {
+        let all = nodes.withLockedValue { nodes in defer { nodes = Nodes(registrar: nil, cores: [nil, nil], edges: [nil, nil]) }; return nodes }
+        for core in all.cores { await core?.shutdown() }
+        for edge in all.edges { await edge?.shutdown() }
+        await all.registrar?.shutdown()
+        for relay in relays { await relay.stop() }
+    }
+}

@@ -1,0 +1,94 @@
+import ArgumentParser
+import EdgewayNode
+import Foundation
+
+/// `edgeway lab`: the whole deployment on this machine — registrar, two cores, two edges — with
+/// embedded defaults, simulated phones, and a failover scenario with a report.
+struct LabCommand: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "lab",
+        abstract: "Run a registrar, two cores and two edges on loopback; optionally phones and a failover scenario.",
+        discussion: """
+            Data (SQLite, the generated CA) lives under --data and is reused by the next start.
+            edgeway lab --phones 20                          phones register and keep alive
+            edgeway lab --scenario failover --phones 200 --keepalive 1s --timeout 300ms
+            The scenario black-holes edge-1 (or kills it: --fault kill), waits until every phone
+            moved to edge-2, heals edge-1, prints percentiles and exits 1 if a phone was lost or a
+            budget was exceeded.
+            """
+    )
+
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case failover }
+
+    @Option(help: "The data folder.") var data = "./.edgeway-lab"
+    @Option(help: "The first of the lab's ports (registrar TCP; edges' phone TLS at +1 and +2).") var basePort = 15_060
+    @Option(help: "Simulated phones (phone1 … phoneN), 0…2000.") var phones = 0
+    @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms.") var keepalive = "30s"
+    @Option(help: "Keepalive timeout, e.g. 3s, 300ms.") var timeout = "3s"
+    @Option(help: "Run a scenario and exit: failover.") var scenario: Scenario?
+    @Option(help: "How the scenario fails edge-1: blackhole or kill.") var fault = "blackhole"
+
+    func run() async throws {
+        let interval = try Self.milliseconds(keepalive, option: "--keepalive")
+        let wait = try Self.milliseconds(timeout, option: "--timeout")
+        guard (0...2_000).contains(phones) else { throw ValidationError("--phones must be 0…2000 (more: edgeway loadgen in its own process)") }
+        guard let mode = LabDeployment.FaultMode(rawValue: fault) else { throw ValidationError("--fault must be blackhole or kill") }
+        var options = LabDeployment.Options()
+        options.data = data
+        options.basePort = basePort
+        options.keepalive = interval
+        options.timeout = wait
+        options.phoneUsers = phones
+        let lab = try await LabDeployment.start(options)
+        say("edgeway lab ready: registrar, core-1, core-2, edge-1, edge-2 on 127.0.0.1; data \(data)")
+        for row in lab.endpoints {
+            say("  " + row.name.padding(toLength: 11, withPad: " ", startingAt: 0) + row.what.padding(toLength: 16, withPad: " ", startingAt: 0) + row.address)
+        }
+        say("users (domain example.com): " + LabDeployment.demoUsers.map { "\($0.0) / \($0.1)" }.joined(separator: ", ")
+            + (phones > 0 ? ", phone1…phone\(phones) / \(LabDeployment.phonePassword)" : ""))
+        say("CA for phones: \(lab.caPath)")
+        say("next: swift run edgeway phone --user alice --password alice-secret --edge \(lab.edgeAddresses[0]) --edge \(lab.edgeAddresses[1]) --ca \(lab.caPath)")
+        say("      swift run edgeway xstatus --data \(data)/edge-1")
+        say("      swift run edgeway xconfiguration SIP Advanced StunKeepAliveForRegisteredPathEnabled: Off --data \(data)/edge-1")
+        var simulated: LabPhones?
+        if phones > 0 {
+            simulated = try await LabPhones(count: phones, lab: lab, keepalive: interval, timeout: wait)
+            say("\(phones) phones registered: \(simulated!.registered(through: lab.edgeAddresses[0])) via edge-1, "
+                + "\(simulated!.registered(through: lab.edgeAddresses[1])) via edge-2")
+        }
+        if scenario == .failover {
+            guard let simulated else { throw ValidationError("the failover scenario needs --phones N") }
+            let report = try await simulated.failover(lab: lab, node: "edge-1", mode: mode, seconds: Int((interval + wait) / 1_000) + 60)
+            say(report.table)
+            // SPEC B18: detected within interval + timeout (plus scheduling slack).
+            let detectBudget = Double(interval + wait + 1_000)
+            let detectWorst = report.detect.last ?? 0
+            say("budget: detected within \(Int(detectBudget)) ms: \(detectWorst <= detectBudget ? "met" : "exceeded") (worst \(Int(detectWorst)) ms)")
+            await simulated.stop()
+            await lab.shutdown()
+            if report.lost > 0 || detectWorst > detectBudget { throw ExitCode(1) }
+            return
+        }
+        let signal = await ProcessSignals.next([SIGTERM, SIGINT])
+        say("edgeway lab stopping (signal \(signal))")
+        await simulated?.stop()
+        await lab.shutdown()
+        say("edgeway lab stopped")
+    }
+
+    /// `30s`, `300ms`, `1.5s` → milliseconds.
+    static func milliseconds(_ text: String, option: String) throws -> Int64 {
+        let value: Double?
+        if text.hasSuffix("ms") {
+            value = Double(text.dropLast(2))
+        } else if text.hasSuffix("s") {
+            value = Double(text.dropLast()).map { $0 * 1_000 }
+        } else {
+            value = nil
+        }
+        guard let value, value >= 50, value <= 3_600_000 else {
+            throw ValidationError("\(option) must be a duration like 30s or 300ms, 50ms…3600s")
+        }
+        return Int64(value)
+    }
+}
