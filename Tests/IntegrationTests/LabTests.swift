@@ -6,6 +6,8 @@ import TestSupport
 /// the failover scenario moves every phone and exits 0.
 @Suite("The lab", .serialized)
 struct LabTests {
+    // Lab ports are base … base + 1942: bases in 20,000…27,000 stay below the ephemeral ports
+    // (32,768 and up) that other tests' connections use.
     func folder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-lab-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -15,7 +17,7 @@ struct LabTests {
     @Test func theLabReachesReadyStopsCleanlyAndReusesItsData() async throws {
         let data = try folder()
         defer { try? FileManager.default.removeItem(at: data) }
-        let base = String(Int.random(in: 30_000...38_000))
+        let base = String(Int.random(in: 200...270) * 100)
         for round in 1...2 {
             let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", base, "--keepalive", "1s"])
             try await eventually("lab ready (round \(round))", seconds: 60) { lab.text.contains("edgeway lab ready") }
@@ -33,7 +35,7 @@ struct LabTests {
         let data = try folder()
         defer { try? FileManager.default.removeItem(at: data) }
         let result = try await EdgewayProcess.run([
-            "lab", "--data", data.path, "--base-port", String(Int.random(in: 30_000...38_000)),
+            "lab", "--data", data.path, "--base-port", String(Int.random(in: 200...270) * 100),
             "--scenario", "failover", "--phones", "30", "--keepalive", "1s", "--timeout", "500ms",
         ])
         #expect(result.status == 0, "\(result.output)")
