@@ -162,7 +162,7 @@ let package = Package(
         .testTarget(
             name: "InteropTests",
             dependencies: ["edgeway", "TestSupport", "Registrar", "Location", "LocationSQLite", "SIPTransport"],
-            exclude: ["SIPp"]
+            exclude: ["SIPp", "pjsua2"]
         ),
         .testTarget(
             name: "RegistrarTests",

@@ -49,6 +49,7 @@ public final class EdgeService: Sendable {
         var phones: [UInt64: Phone] = [:]
         var stunAnswered = 0
         var stunUnanswered = 0
+        var pingsAnswered = 0
     }
 
     private let stack: SIPStack
@@ -164,8 +165,9 @@ public final class EdgeService: Sendable {
         if method == "REGISTER" {
             message.headers.prepend(.path, NodeRoute.entry(node: configuration.name, at: configuration.traversalAddress,
                                                            transport: .tls, token: token, outbound: true))
+            let register = message
             await forwarder.forward(request, message, on: link.flow, answer: { self.answer(message, $0, $1) }) { response in
-                self.registered(response, phone: flow, link: link.flow.connectionID)
+                self.registered(response, to: register, phone: flow, link: link.flow.connectionID)
             }
             return
         }
@@ -177,7 +179,7 @@ public final class EdgeService: Sendable {
     }
 
     /// Notes a phone's successful registration and decides whether AR_SK stays advertised (SPEC B4).
-    private func registered(_ response: SIPMessage, phone flow: Flow, link: UInt64) -> SIPMessage {
+    private func registered(_ response: SIPMessage, to request: SIPMessage, phone flow: Flow, link: UInt64) -> SIPMessage {
         var copy = response
         let registrar = response.headers[CoreService.registrarHeader].map(String.init)
         copy.headers.remove(CoreService.registrarHeader)
@@ -187,7 +189,14 @@ public final class EdgeService: Sendable {
             state.phones[flow.connectionID]?.registrar = registrar
             return state.links[link]?.info?.keepaliveEnabled ?? false
         }
-        return settings.isOn(.stunKeepAliveEnabled) && peerOn ? copy : ARSK.withoutAcceptance(copy)
+        var answer = settings.isOn(.stunKeepAliveEnabled) && peerOn ? copy : ARSK.withoutAcceptance(copy)
+        if !ARSK.accepted(in: answer), request.offersOutbound, !answer.hasOptionTag("outbound", in: .require) {
+            // SPEC B13: the edge holds the phone's flow, answers its CRLF pings and fails it with
+            // 430, so it is the outbound proxy that confirms RFC 5626 and sets the pace.
+            answer.headers.append(.require, "outbound")
+            answer.headers.set(.flowTimer, String((try? settings.value(.outboundFlowTimer))?.integer ?? 120))
+        }
+        return answer
     }
 
     /// A link that is up: the one named when it is up, else the first healthy one (SPEC B19).
@@ -232,7 +241,10 @@ public final class EdgeService: Sendable {
             }
             state.withLockedValue { $0.stunAnswered += 1 }
             stack.transport.write(answer, on: flow)
-        case .sip, .malformed, .ping, .pong:
+        case .ping(let flow):
+            // The transport answered with a CRLF pong (RFC 5626 §3.5.1).
+            if !isLink(flow) { state.withLockedValue { $0.pingsAnswered += 1 } }
+        case .sip, .malformed, .pong:
             break
         }
     }
@@ -306,6 +318,7 @@ public final class EdgeService: Sendable {
                 StatusLine("Flows Count", String(state.phones.count)),
                 StatusLine("Keepalive Answered", String(state.stunAnswered)),
                 StatusLine("Keepalive Unanswered", String(state.stunUnanswered)),
+                StatusLine("Keepalive PingsAnswered", String(state.pingsAnswered)),
                 StatusLine("Links Count", String(state.links.count)),
             ]
             let links = state.links.values.sorted { ($0.info?.node ?? "") < ($1.info?.node ?? "") }

@@ -43,6 +43,15 @@ public enum NodeRoute {
     }
 }
 
+extension SIPMessage {
+    /// Whether a REGISTER asks for RFC 5626 outbound: `Supported: outbound` and a Contact with
+    /// `reg-id` and `+sip.instance`.
+    var offersOutbound: Bool {
+        guard hasOptionTag("outbound", in: .supported), let contacts = try? contacts() else { return false }
+        return contacts.contains { $0.parameters.contains("reg-id") && $0.parameters.contains("+sip.instance") }
+    }
+}
+
 /// SPEC B4: the AR_SK offer and its acceptance.
 public enum ARSK {
     /// The option tag of an accepted offer in a REGISTER's 200 OK.

@@ -139,4 +139,6 @@ extension SettingPath {
     public static let stunKeepAliveTimeout = SettingPath(parsing: "SIP Advanced StunKeepAliveTimeout")
     /// `SystemUnit Maintenance Mode` (SPEC B2).
     public static let maintenanceMode = SettingPath(parsing: "SystemUnit Maintenance Mode")
+    /// `SIP Advanced OutboundFlowTimer` (seconds).
+    public static let outboundFlowTimer = SettingPath(parsing: "SIP Advanced OutboundFlowTimer")
 }

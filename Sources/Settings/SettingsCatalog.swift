@@ -21,6 +21,8 @@ public struct SettingsCatalog: Sendable {
                           summary: "How often the core checks each registrar with a STUN Binding request."),
         SettingDefinition("SIP Advanced StunKeepAliveTimeout", .integer(50...60_000, unit: "ms"), default: .integer(3_000),
                           summary: "How long the core waits for a registrar's STUN answer before the path counts as down."),
+        SettingDefinition("SIP Advanced OutboundFlowTimer", .integer(10...3_600, unit: "s"), default: .integer(120),
+                          summary: "The Flow-Timer the edge gives RFC 5626 outbound phones (without AR_SK): their CRLF keepalive pace."),
         SettingDefinition("SystemUnit Maintenance Mode", .onOff, default: .onOff(false),
                           summary: "Refuse new registrations with 503 while established calls continue."),
     ])

@@ -47,3 +47,13 @@ public final class STUNAnswers: Sendable {
         return nil
     }
 }
+
+/// Polls `condition` every 10 ms until it holds, for at most `seconds`.
+public func eventually(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
+    let rounds = Int(seconds * 100)
+    for _ in 0..<rounds {
+        if try await condition() { return }
+        try await Task.sleep(for: .milliseconds(10))
+    }
+    throw SIPTransportError(detail: "not within \(seconds) s: \(what)")
+}

@@ -144,16 +144,6 @@ final class MRADeployment: Sendable {
     }
 }
 
-/// Polls `condition` every 10 ms until it holds, for at most `seconds`.
-func eventually(_ what: String, seconds: Double = 10, _ condition: () async throws -> Bool) async throws {
-    let rounds = Int(seconds * 100)
-    for _ in 0..<rounds {
-        if try await condition() { return }
-        try await Task.sleep(for: .milliseconds(10))
-    }
-    throw SIPTransportError(detail: "not within \(seconds) s: \(what)")
-}
-
 /// Expects a 2xx and shows the status line otherwise.
 func expectOK(_ response: SIPMessage, sourceLocation: SourceLocation = #_sourceLocation) throws {
     let line = response.statusLine

@@ -118,3 +118,26 @@ struct PhoneFailoverTests {
         await lab.shutdown()
     }
 }
+
+/// SPEC B4, B13 for the SDK: without AR_SK the phone keeps its flow with CRLF pings at the
+/// Flow-Timer pace the edge gives RFC 5626 outbound phones.
+@Suite("Phone keepalive modes", .serialized)
+struct PhoneKeepaliveModeTests {
+    @Test func withoutARSKThePhoneSendsCRLFPingsAtTheFlowTimerPace() async throws {
+        let lab = try await MRADeployment.start(edgeSettings: [(.stunKeepAliveEnabled, "Off"), (.outboundFlowTimer, "10")])
+        let edge = "127.0.0.1:\(lab.edges[0].boundAddresses[.tls]!.port!)"
+        let alice = try SoftPhone(configuration: .init(user: "alice", password: "pw-alice", domain: "example.com", edges: [edge],
+                                                       trustedCAPEM: lab.caPEM),
+                                  group: MultiThreadedEventLoopGroup.singleton)
+        let timeline = PhoneFailoverTests.Timeline(alice)
+        alice.start()
+        try await eventually("registered with CRLF keepalives every 8 s") {
+            timeline.contains { $0 == .registration(.registered(edge: edge, arsk: false, keepalive: .crlf(interval: 8_000))) }
+        }
+        try await eventually("the edge answered a ping", seconds: 20) {
+            lab.edges[0].service.status.contains { $0.path == "Keepalive PingsAnswered" && $0.value != "0" }
+        }
+        await alice.stop()
+        await lab.shutdown()
+    }
+}

@@ -24,6 +24,7 @@ struct SettingsTests {
             "*c xConfiguration SIP Advanced SipPathHeaders: Off",
             "*c xConfiguration SIP Advanced StunKeepAliveInterval: 30000",
             "*c xConfiguration SIP Advanced StunKeepAliveTimeout: 3000",
+            "*c xConfiguration SIP Advanced OutboundFlowTimer: 120",
         ])
     }
 
