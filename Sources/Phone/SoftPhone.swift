@@ -117,6 +117,9 @@ public final class SoftPhone: Sendable {
         continuation.finish()
     }
 
+    /// The instance id the phone registers with (`+sip.instance`).
+    public var instance: String { configuration.instance }
+
     /// Whether the phone is registered, and through which edge.
     public var registeredEdge: String? {
         state.withLockedValue { $0.machine.isRegistered ? $0.machine.currentEdge : nil }

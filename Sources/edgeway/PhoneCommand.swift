@@ -19,20 +19,27 @@ struct PhoneCommand: AsyncParsableCommand {
     @Option(help: "The password.") var password: String
     @Option(help: "The SIP domain.") var domain = "example.com"
     @Option(help: "An edge's TLS address, host:port; repeat for more, in the order to try them.") var edge: [String] = []
+    @Flag(help: "Find the edges through DNS SRV _collab-edge._tls.DOMAIN instead of --edge.") var discover = false
+    @Option(help: "The DNS server to ask, host:port (default 127.0.0.53:53).") var dns = "127.0.0.53:53"
     @Option(help: "The CA that signs the edges' certificates (PEM).") var ca: String?
     @Option(help: "Milliseconds between STUN keepalives (default 30000).") var keepalive: Int64 = 30_000
     @Option(help: "Milliseconds to wait for a keepalive's answer (default 3000).") var timeout: Int64 = 3_000
 
     func run() async throws {
-        guard !edge.isEmpty else { throw ValidationError("give at least one --edge HOST:PORT") }
-        for address in edge { _ = try NodeAddress.resolve(address, key: "--edge") }
+        var edges = edge
+        if discover {
+            edges = try await EdgeDiscovery.edges(of: domain, server: try NodeAddress.resolve(dns, key: "--dns"))
+            say("edges of \(domain) from DNS SRV: \(edges.joined(separator: ", "))")
+        }
+        guard !edges.isEmpty else { throw ValidationError("give at least one --edge HOST:PORT, or --discover") }
+        for address in edges { _ = try NodeAddress.resolve(address, key: "--edge") }
         guard (100...3_600_000).contains(keepalive), (50...60_000).contains(timeout) else {
             throw ValidationError("--keepalive must be 100…3600000 ms and --timeout 50…60000 ms")
         }
         var timers = RegistrationMachine.Configuration()
         timers.keepaliveInterval = keepalive
         timers.keepaliveTimeout = timeout
-        let phone = try SoftPhone(configuration: .init(user: user, password: password, domain: domain, edges: edge,
+        let phone = try SoftPhone(configuration: .init(user: user, password: password, domain: domain, edges: edges,
                                                        trustedCAPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) },
                                                        timers: timers),
                                   group: MultiThreadedEventLoopGroup.singleton)

@@ -68,6 +68,12 @@ struct PhoneFailoverTests {
         #expect(detected - killed < .seconds(5))
         #expect(recovered - detected < .seconds(5))
         #expect(alice.registeredEdge == edges[1])
+        // The new registration replaced the old binding: same instance, reg-id and Call-ID, higher CSeq.
+        let bindings = try await lab.bindings(of: "alice")
+        #expect(bindings.count == 1)
+        #expect(bindings.first?.instanceID?.contains(alice.instance) == true)
+        #expect(bindings.first?.regID == 1)
+        #expect(bindings.first?.contactValue.contains("devicename.ccm.cisco.com=\"CSFALICE\"") == true)
         await alice.stop()
         await lab.shutdown()
     }
@@ -83,6 +89,10 @@ struct PhoneFailoverTests {
         relay.blackhole()
         try await eventually("registered via edge-2") { timeline.contains(Self.registered(through: edges[1])) }
         #expect(timeline.contains { $0 == .registration(.edgeFailed(edge: edges[0], reason: .keepaliveTimeout)) })
+        // Detection within interval + timeout (300 + 1,000 ms) plus scheduling slack; recovery well under it.
+        let detected = try #require(timeline.first { if case .registration(.edgeFailed) = $0 { true } else { false } })
+        let recovered = try #require(timeline.first(Self.registered(through: edges[1])))
+        #expect(recovered - detected < .seconds(5))
         await alice.stop()
         await relay.stop()
         await lab.shutdown()
