@@ -26,7 +26,9 @@ public enum DigestClient {
         let ha1 = hash("\(username):\(realm):\(password)")
         let ha2 = hash("\(method):\(uri)")
         let response = hash("\(ha1):\(nonce):\(nc):\(cnonce):auth:\(ha2)")
+        // No algorithm in the challenge means MD5, and then none is named in the answer (RFC 2617).
+        let named = algorithm.isEmpty ? "" : ", algorithm=\(algorithm)"
         return "Digest username=\"\(username)\", realm=\"\(realm)\", nonce=\"\(nonce)\", uri=\"\(uri)\", "
-            + "response=\"\(response)\", algorithm=\(algorithm), cnonce=\"\(cnonce)\", qop=auth, nc=\(nc)"
+            + "response=\"\(response)\"\(named), cnonce=\"\(cnonce)\", qop=auth, nc=\(nc)"
     }
 }

@@ -54,6 +54,8 @@ public final class SoftPhone: Sendable {
         case call(id: String, CallState)
         /// A REGISTER left for this edge (for timelines and tests).
         case registerSent(edge: String, cseq: Int)
+        /// The edge answered a CRLF keepalive ping with a pong (RFC 5626 §3.5.1).
+        case pong
     }
 
     /// The state of a call.
@@ -239,6 +241,8 @@ public final class SoftPhone: Sendable {
                   message.type == .bindingSuccess || message.type == .bindingError
             else { return }
             step { $0.stunAnswered(transactionID: message.transactionID, success: message.type == .bindingSuccess, now: $1) }
+        case .pong(let flow):
+            if flow.connectionID == currentFlow?.connectionID { continuation.yield(.pong) }
         case .flowClosed(let flow, _):
             let edge = state.withLockedValue { state in state.flows.first { $0.value.connectionID == flow.connectionID }?.key }
             guard let edge else { return }

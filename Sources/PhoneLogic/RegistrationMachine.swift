@@ -100,6 +100,7 @@ public struct RegistrationMachine: Sendable {
     private var inCall = false
     private var deferred: FailureReason?
     private var lastEdge: String?
+    private var challengesAnswered = 0
     private var random: SplitMix64
 
     /// A machine for a phone with this Call-ID trying `candidates` in order; `seed` drives the
@@ -157,6 +158,7 @@ public struct RegistrationMachine: Sendable {
     public mutating func connected(edge: String, now: Int64) -> [Action] {
         guard case .connecting(let wanted) = phase, wanted == edge else { return [] }
         phase = .registering(edge: edge, deadline: now + configuration.registerTimeout)
+        challengesAnswered = 0
         return [register(edge: edge, challenge: nil)]
     }
 
@@ -176,9 +178,12 @@ public struct RegistrationMachine: Sendable {
         case .registered(let registered, _): edge = registered
         default: return []
         }
-        if status == 401 || status == 407, let challenge, case .registering = phase {
+        if status == 401 || status == 407, let challenge, challengesAnswered < 2 {
+            // One answer to a challenge, and one more for a stale nonce; then the edge refused us.
+            challengesAnswered += 1
             return [register(edge: edge, challenge: challenge)]
         }
+        challengesAnswered = 0
         guard (200..<300).contains(status) else {
             return fail(edge: edge, reason: .registerRefused(status), now: now)
         }

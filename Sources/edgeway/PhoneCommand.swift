@@ -74,6 +74,7 @@ enum PhoneTimeline {
     static func describe(_ event: SoftPhone.Event) -> String {
         switch event {
         case .registerSent(let edge, let cseq): "REGISTER (CSeq \(cseq)) via \(edge)"
+        case .pong: "CRLF keepalive answered"
         case .call(let id, let state): "call \(id.prefix(13)): \(state)"
         case .registration(let step):
             switch step {

@@ -34,6 +34,17 @@ struct RegistrationMachineTests {
         #expect(probes(machine.poll(now: 60_000, newID: { Self.id(1) })).isEmpty, "no AR_SK, no STUN")
     }
 
+    @Test func credentialsRefusedAgainFailTheEdgeInsteadOfLooping() {
+        var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
+        _ = machine.start(now: 0)
+        _ = machine.connected(edge: "edge-1", now: 0)
+        #expect(machine.registerAnswered(status: 401, challenge: "Digest a", now: 1).count == 1)
+        #expect(machine.registerAnswered(status: 401, challenge: "Digest stale", now: 2).count == 1, "one more for a stale nonce")
+        let refused = machine.registerAnswered(status: 401, challenge: "Digest b", now: 3)
+        #expect(refused.contains(.report(.edgeFailed(edge: "edge-1", reason: .registerRefused(401)))))
+        #expect(refused.contains(.connect(edge: "edge-2")))
+    }
+
     @Test func plainOutboundGetsCRLFKeepalivesAtFlowTimerPace() {
         var machine = Machine(callID: "c", candidates: ["edge-1"], seed: 1)
         _ = machine.start(now: 0)
