@@ -25,6 +25,9 @@ public final class LabDeployment: Sendable {
         public var timeout: Int64 = 3_000
         /// Extra users `phone1` … `phoneN` (password `lab-phone`) for simulated phones.
         public var phoneUsers = 0
+        /// The registrar's digest challenges, most preferred first. Default SHA-256 then MD5;
+        /// `["MD5"]` for clients that fail on any SHA-256 challenge (baresip 1.0).
+        public var digestAlgorithms = ["SHA-256", "MD5"]
 
         /// The defaults.
         public init() {}
@@ -108,6 +111,7 @@ public final class LabDeployment: Sendable {
         switch name {
         case "registrar":
             configuration.listen = ["tcp": "127.0.0.1:\(base)"]
+            configuration.digestAlgorithms = options.digestAlgorithms
         case "core-1", "core-2":
             let index = name == "core-1" ? 0 : 1
             configuration.listen = ["tcp": "127.0.0.1:\(base + 10 + index)"]

@@ -39,9 +39,9 @@ public final class EdgewayProcess: @unchecked Sendable {
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
-    /// Starts a long-running `edgeway` command.
-    public init(_ arguments: [String]) throws {
-        process.executableURL = Self.binary
+    /// Starts a long-running `edgeway` command, or another program given by `executable`.
+    public init(executable: String? = nil, _ arguments: [String]) throws {
+        process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? Self.binary
         process.arguments = arguments
         let pipe = Pipe()
         process.standardOutput = pipe

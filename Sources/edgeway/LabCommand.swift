@@ -27,6 +27,8 @@ struct LabCommand: AsyncParsableCommand {
     @Option(help: "Keepalive timeout, e.g. 3s, 300ms.") var timeout = "3s"
     @Option(help: "Run a scenario and exit: failover.") var scenario: Scenario?
     @Option(help: "How the scenario fails edge-1: blackhole or kill.") var fault = "blackhole"
+    @Option(help: "The registrar's digest algorithms, most preferred first: SHA-256,MD5 (default) or MD5 for old clients such as baresip 1.0.")
+    var digest = "SHA-256,MD5"
 
     func run() async throws {
         let interval = try Self.milliseconds(keepalive, option: "--keepalive")
@@ -39,6 +41,11 @@ struct LabCommand: AsyncParsableCommand {
         options.keepalive = interval
         options.timeout = wait
         options.phoneUsers = phones
+        let algorithms = digest.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
+        guard !algorithms.isEmpty, algorithms.allSatisfy({ ["SHA-256", "MD5"].contains($0) }), Set(algorithms).count == algorithms.count else {
+            throw ValidationError("--digest must list SHA-256 and/or MD5, e.g. SHA-256,MD5 or MD5")
+        }
+        options.digestAlgorithms = algorithms
         let lab = try await LabDeployment.start(options)
         say("edgeway lab ready: registrar, core-1, core-2, edge-1, edge-2 on 127.0.0.1; data \(data)")
         for row in lab.endpoints {

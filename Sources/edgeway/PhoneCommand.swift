@@ -45,7 +45,20 @@ struct PhoneCommand: AsyncParsableCommand {
                                   group: MultiThreadedEventLoopGroup.singleton)
         let started = ContinuousClock.now
         let printer = Task {
-            for await event in phone.events { say("\(PhoneTimeline.stamp(since: started)) \(PhoneTimeline.describe(event))") }
+            var failedAt: ContinuousClock.Instant?
+            for await event in phone.events {
+                var line = "\(PhoneTimeline.stamp(since: started)) \(PhoneTimeline.describe(event))"
+                switch event {
+                case .registration(.edgeFailed):
+                    failedAt = failedAt ?? .now
+                case .registration(.registered):
+                    if let failedAt { line += String(format: " (failover took %.0f ms)", (ContinuousClock.now - failedAt).seconds * 1_000) }
+                    failedAt = nil
+                default:
+                    break
+                }
+                say(line)
+            }
         }
         phone.start()
         // Whichever comes first: `quit` (or the end of input), or a signal; the process ends after.
