@@ -32,6 +32,8 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(help: "Registrations in flight at once, 1…1000.") var concurrency = 64
     @Option(help: "Seconds to hold the flows after registering, 0…3600.") var hold = 0
     @Option(help: "Rounds of re-registration over the open connections after the first, 0…100.") var refreshes = 0
+    @Option(help: "During --hold, a phone whose connection closes re-registers through this edge, host:port (a failover storm).")
+    var failoverTo: String?
 
     func run() async throws {
         guard (1...18_000).contains(phones) else { throw ValidationError("--phones must be 1…18000 (the open-file limit)") }
@@ -51,9 +53,22 @@ struct LoadgenCommand: AsyncParsableCommand {
                 await register(index: index, stack: stack, target: target, flows: flows, cseq: 3 + 2 * refresh)
             }
         }
+        let storm = try failoverTo.map { LoadgenStorm(target: try NodeAddress.resolve($0, key: "--failover-to"), phones: phones) }
+        if let storm {
+            stack.setHandlers(onRequest: { _ in }, onTransportEvent: { event in
+                guard case .flowClosed(let flow, _) = event, let index = flows.remove(connectionID: flow.connectionID) else { return }
+                storm.closed(index)
+            })
+        }
         if hold > 0 {
             say("holding \(stack.transport.connectionCount) flows for \(hold) s")
-            try await Task.sleep(for: .seconds(hold))
+            if let storm {
+                failed += await storm.run(seconds: hold, concurrency: concurrency) { index, target in
+                    await register(index: index, stack: stack, target: target, flows: flows, cseq: 101)
+                }
+            } else {
+                try await Task.sleep(for: .seconds(hold))
+            }
         }
         await stack.transport.shutdown()
         if failed > 0 { throw ExitCode(1) }
@@ -142,10 +157,81 @@ struct LoadgenCommand: AsyncParsableCommand {
 
 /// Each phone's connection, kept for its re-registrations.
 final class LoadgenFlows: Sendable {
-    private let flows = NIOLockedValueBox<[Int: Flow]>([:])
+    private let flows = NIOLockedValueBox<(byPhone: [Int: Flow], byConnection: [UInt64: Int])>(([:], [:]))
 
-    func flow(_ index: Int) -> Flow? { flows.withLockedValue { $0[index] } }
-    func set(_ index: Int, _ flow: Flow) { flows.withLockedValue { $0[index] = flow } }
+    func flow(_ index: Int) -> Flow? { flows.withLockedValue { $0.byPhone[index] } }
+
+    func set(_ index: Int, _ flow: Flow) {
+        flows.withLockedValue {
+            $0.byPhone[index] = flow
+            $0.byConnection[flow.connectionID] = index
+        }
+    }
+
+    /// Forgets a closed connection and returns whose it was.
+    func remove(connectionID: UInt64) -> Int? {
+        flows.withLockedValue { flows in
+            guard let index = flows.byConnection.removeValue(forKey: connectionID) else { return nil }
+            flows.byPhone[index] = nil
+            return index
+        }
+    }
+}
+
+/// A failover storm: phones whose connection closed re-register through another edge, at most
+/// `concurrency` at a time; reports how many made it and when the last one did.
+final class LoadgenStorm: Sendable {
+    let target: SocketAddress
+    let phones: Int
+    private let state = NIOLockedValueBox<(queue: [Int], closed: Int, done: Int, failed: Int,
+                                           firstClose: ContinuousClock.Instant?, lastDone: ContinuousClock.Instant?)>(([], 0, 0, 0, nil, nil))
+
+    init(target: SocketAddress, phones: Int) {
+        self.target = target
+        self.phones = phones
+    }
+
+    private var failoverTarget: String {
+        "\(target.ipAddress ?? "?"):\(target.port ?? 0)"
+    }
+
+    func closed(_ index: Int) {
+        state.withLockedValue {
+            $0.queue.append(index)
+            $0.closed += 1
+            $0.firstClose = $0.firstClose ?? .now
+        }
+    }
+
+    /// Works the queue until every phone re-registered or `seconds` passed; returns the failures.
+    func run(seconds: Int, concurrency: Int, _ register: @escaping @Sendable (Int, SocketAddress) async -> (Double?, String?)) async -> Int {
+        let deadline = ContinuousClock.now + .seconds(seconds)
+        await withTaskGroup(of: Void.self) { group in
+            for _ in 0..<concurrency {
+                group.addTask { [self] in
+                    while ContinuousClock.now < deadline {
+                        let next = state.withLockedValue { state -> Int? in state.queue.isEmpty ? nil : state.queue.removeFirst() }
+                        guard let index = next else {
+                            if state.withLockedValue({ $0.done + $0.failed >= phones }) { return }
+                            try? await Task.sleep(for: .milliseconds(5))
+                            continue
+                        }
+                        let (latency, _) = await register(index, target)
+                        state.withLockedValue {
+                            if latency != nil { $0.done += 1; $0.lastDone = .now } else { $0.failed += 1 }
+                        }
+                    }
+                }
+            }
+        }
+        let summary = state.withLockedValue { $0 }
+        if let first = summary.firstClose {
+            let last = summary.lastDone.map { String(format: "%.0f", ($0 - first).seconds * 1_000) } ?? "–"
+            say("failover storm: \(summary.closed) connections closed, \(summary.done) phones re-registered through \(failoverTarget), "
+                + "\(summary.failed) failed; the last \(last) ms after the first close")
+        }
+        return summary.failed
+    }
 }
 
 /// `host:port` arguments.
