@@ -15,35 +15,35 @@ public final class EdgewayProcess: @unchecked Sendable {
         URL(fileURLWithPath: CommandLine.arguments[0]).deletingLastPathComponent().appendingPathComponent("edgeway")
     }
 
-    /// Runs `edgeway` with arguments to completion and returns its output and status; the wait
-    /// happens on a thread of its own, not on one of Swift's shared executor threads.
-    public static func run(_ arguments: [String]) async throws -> (status: Int32, output: String) {
+    /// Runs `edgeway` (or `executable`) with arguments to completion and returns its output and
+    /// status; the wait happens on a thread of its own, not on one of Swift's shared executor
+    /// threads. The pipe is closed on exec, so no other child holds it open after this one ends.
+    public static func run(executable: String? = nil, _ arguments: [String], directory: URL? = nil) async throws -> (status: Int32, output: String) {
         try await withCheckedThrowingContinuation { continuation in
             Thread.detachNewThread {
-                continuation.resume(with: Result { try runBlocking(arguments) })
+                continuation.resume(with: Result {
+                    let process = Process()
+                    process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? binary
+                    process.arguments = arguments
+                    process.currentDirectoryURL = directory
+                    let pipe = Pipe.closedOnExec()
+                    process.standardOutput = pipe
+                    process.standardError = pipe
+                    try process.run()
+                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+                    return (exitStatus(of: process), String(decoding: data, as: UTF8.self))
+                })
             }
         }
     }
 
-    /// Runs `edgeway` with arguments to completion, blocking the calling thread.
-    public static func runBlocking(_ arguments: [String]) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let data = pipe.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: data, as: UTF8.self))
-    }
-
-    /// Starts a long-running `edgeway` command, or another program given by `executable`.
-    public init(executable: String? = nil, _ arguments: [String]) throws {
+    /// Starts a long-running `edgeway` command, or another program given by `executable`, in
+    /// `directory` when given.
+    public init(executable: String? = nil, _ arguments: [String], directory: URL? = nil) throws {
         process.executableURL = executable.map { URL(fileURLWithPath: $0) } ?? Self.binary
         process.arguments = arguments
-        let pipe = Pipe()
+        process.currentDirectoryURL = directory
+        let pipe = Pipe.closedOnExec()
         process.standardOutput = pipe
         process.standardError = pipe
         pipe.fileHandleForReading.readabilityHandler = { [output] handle in
@@ -71,7 +71,7 @@ public final class EdgewayProcess: @unchecked Sendable {
                 }
                 return result
             }
-            guard process.isRunning else { throw ProcessFailure(output: text) }
+            guard isRunning else { throw ProcessFailure(output: text) }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw ProcessFailure(output: text)
@@ -80,9 +80,32 @@ public final class EdgewayProcess: @unchecked Sendable {
     /// Sends a signal and waits (up to 30 s) for the process to end.
     public func stop(signal: Int32 = SIGTERM) async throws {
         kill(process.processIdentifier, signal)
-        for _ in 0..<3_000 where process.isRunning {
+        for _ in 0..<3_000 where isRunning {
             try await Task.sleep(for: .milliseconds(10))
         }
+    }
+
+    /// Waits for a child to end and returns its exit status, whoever reaps it.
+    public static func exitStatus(of process: Process) -> Int32 {
+        if let status = reap(process, blocking: true) { return status }
+        process.waitUntilExit()  // Foundation reaped it first.
+        return process.terminationStatus
+    }
+
+    /// Whether the process still runs (reaping it here when it ended).
+    public var isRunning: Bool {
+        guard process.isRunning else { return false }
+        return Self.reap(process, blocking: false) == nil && process.isRunning
+    }
+
+    /// Waits for a child ourselves: with many children started at once from several threads,
+    /// Foundation sometimes never reaps one, and `waitUntilExit` would wait for ever. Returns the
+    /// exit status, or `nil` while it runs (or when Foundation reaped it first).
+    public static func reap(_ process: Process, blocking: Bool) -> Int32? {
+        var status: Int32 = 0
+        let result = waitpid(process.processIdentifier, &status, blocking ? 0 : WNOHANG)
+        guard result == process.processIdentifier else { return nil }
+        return status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F)
     }
 
     /// The process ended or never printed its ready line.
@@ -90,5 +113,16 @@ public final class EdgewayProcess: @unchecked Sendable {
         /// What it printed.
         public var output: String
         public var description: String { "edgeway did not become ready; output:\n\(output)" }
+    }
+}
+
+extension Pipe {
+    /// A pipe whose ends are not inherited by processes spawned later (a test starts many at
+    /// once; an inherited write end would keep another test's pipe open).
+    public static func closedOnExec() -> Pipe {
+        let pipe = Pipe()
+        _ = fcntl(pipe.fileHandleForReading.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        _ = fcntl(pipe.fileHandleForWriting.fileDescriptor, F_SETFD, FD_CLOEXEC)
+        return pipe
     }
 }

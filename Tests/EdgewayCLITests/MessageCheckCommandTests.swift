@@ -19,7 +19,7 @@ struct MessageCheckCommandTests {
         let process = Process()
         process.executableURL = binary
         process.arguments = arguments
-        let stdin = Pipe(), stdout = Pipe(), stderr = Pipe()
+        let stdin = Pipe.closedOnExec(), stdout = Pipe.closedOnExec(), stderr = Pipe.closedOnExec()
         process.standardInput = stdin
         process.standardOutput = stdout
         process.standardError = stderr
@@ -28,8 +28,7 @@ struct MessageCheckCommandTests {
         try stdin.fileHandleForWriting.close()
         let output = stdout.fileHandleForReading.readDataToEndOfFile()
         let errorOutput = stderr.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return Outcome(status: process.terminationStatus, output: String(decoding: output, as: UTF8.self),
+        return Outcome(status: EdgewayProcess.exitStatus(of: process), output: String(decoding: output, as: UTF8.self),
                        errorOutput: String(decoding: errorOutput, as: UTF8.self))
     }
 

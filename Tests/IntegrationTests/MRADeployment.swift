@@ -35,7 +35,7 @@ final class MRADeployment: Sendable {
     /// linked to every edge. Core settings may be preset (e.g. Path mode).
     static func start(cores coreCount: Int = 1, edges edgeCount: Int = 1, timers: Timers = .init(),
                       coreSettings: [(SettingPath, String)] = [], edgeSettings: [(SettingPath, String)] = [],
-                      loadUsers: Int = 0) async throws -> MRADeployment {
+                      loadUsers: Int = 0, minExpires: Int64 = 60) async throws -> MRADeployment {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-mra-\(UUID().uuidString)")
         let certificates = folder.appendingPathComponent("tls").path
         let group = MultiThreadedEventLoopGroup.singleton
@@ -64,6 +64,7 @@ final class MRADeployment: Sendable {
         }
         var registrarConfiguration = base("registrar")
         registrarConfiguration.listen = ["tcp": "127.0.0.1:0"]
+        registrarConfiguration.minExpires = minExpires
         try FileManager.default.createDirectory(at: folder.appendingPathComponent("registrar"), withIntermediateDirectories: true)
         let accounts = try SQLiteAccountStore(path: folder.appendingPathComponent("registrar/accounts.sqlite").path)
         for user in ["alice", "bob", "carol"] + (0..<loadUsers).map({ "load\($0 + 1)" }) {

@@ -27,35 +27,13 @@ struct PJSUA2OutboundTests {
         let edge = data.appendingPathComponent("edge-1").path
         #expect(try await EdgewayProcess.run(["xconfiguration", "SIP", "Advanced", "OutboundFlowTimer:", "10", "--data", edge]).status == 0)
         let script = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("pjsua2/register.py").path
-        let output = try await Self.run(python, [script, "127.0.0.1:\(base + 1)", "alice", "alice-secret",
-                                                  data.appendingPathComponent("tls/ca.pem").path, "25"])
+        let output = try await EdgewayProcess.run(executable: python, [script, "127.0.0.1:\(base + 1)", "alice", "alice-secret",
+                                                                       data.appendingPathComponent("tls/ca.pem").path, "25"]).output
         #expect(output.contains("registration 200"), "\(output.suffix(2_000))")
         #expect(output.contains("Require: outbound"))
         let status = try await EdgewayProcess.run(["xstatus", "keepalive", "pingsanswered", "--data", edge]).output
         let pings = Int(status.split(separator: ":").last?.split(separator: "\n").first?.trimmingCharacters(in: .whitespaces) ?? "") ?? 0
         #expect(pings >= 1, "the edge answered PJSUA2's CRLF pings (\(status))")
         try await lab.stop()
-    }
-
-    /// Runs a program to completion on a thread of its own and returns its output.
-    static func run(_ program: String, _ arguments: [String]) async throws -> String {
-        try await withCheckedThrowingContinuation { continuation in
-            Thread.detachNewThread {
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: program)
-                process.arguments = arguments
-                let pipe = Pipe()
-                process.standardOutput = pipe
-                process.standardError = pipe
-                do {
-                    try process.run()
-                    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-                    process.waitUntilExit()
-                    continuation.resume(returning: String(decoding: data, as: UTF8.self))
-                } catch {
-                    continuation.resume(throwing: error)
-                }
-            }
-        }
     }
 }

@@ -44,20 +44,13 @@ struct SIPpRegistrationTests {
         let scenario = URL(fileURLWithPath: #filePath).deletingLastPathComponent().appendingPathComponent("SIPp/register-digest.xml")
         for (transport, flag) in [(SIPTransportKind.udp, "u1"), (.tcp, "t1")] {
             let port = try #require(addresses[transport]?.port)
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: sipp)
-            process.currentDirectoryURL = folder
-            process.arguments = ["-sf", scenario.path, "-inf", users.path, "-m", "2000", "-r", "2000", "-l", "300",
-                                 "-t", flag, "-i", "127.0.0.1", "-p", "0", "127.0.0.1:\(port)", "-nostdin",
-                                 "-timeout", "120s", "-timeout_error"]
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
-            process.waitUntilExit()
+            let (status, output) = try await EdgewayProcess.run(
+                executable: sipp,
+                ["-sf", scenario.path, "-inf", users.path, "-m", "2000", "-r", "2000", "-l", "300",
+                 "-t", flag, "-i", "127.0.0.1", "-p", "0", "127.0.0.1:\(port)", "-nostdin", "-timeout", "120s", "-timeout_error"],
+                directory: folder)
             let successful = output.split(separator: "\n").last { $0.contains("Successful call") }
-            #expect(process.terminationStatus == 0, "SIPp over \(transport) exited \(process.terminationStatus)")
+            #expect(status == 0, "SIPp over \(transport) exited \(status)")
             #expect(successful?.contains("2000") == true, "SIPp over \(transport): \(successful ?? "no summary")")
         }
         try await registrar.stop()
