@@ -30,7 +30,10 @@ public final class AdminServer: Sendable {
         router.post("/api/xconfiguration") { request, _ -> Response in
             let text = try await body(request)
             do {
-                return reply(lines: try node.settings.run(XConfigurationCommand(parsing: text)).map { $0 })
+                guard let settings = node.settings else {
+                    return failure("xconfiguration: \(node.identity) has no settings; ask one of its nodes")
+                }
+                return reply(lines: try settings.run(XConfigurationCommand(parsing: text)).map { $0 })
             } catch {
                 return failure("\(error)")
             }

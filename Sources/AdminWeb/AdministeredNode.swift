@@ -4,8 +4,8 @@ import Settings
 public protocol AdministeredNode: Sendable {
     /// The node's role and name, e.g. `edge edge-1`.
     var identity: String { get }
-    /// Its settings.
-    var settings: Settings { get }
+    /// Its settings (`nil` for a node without any, such as the lab as a whole).
+    var settings: Settings? { get }
     /// Its status as `(path, value)` lines, e.g. `("Links Link 1 State", "Up")`.
     func statusLines() -> [(path: String, value: String)]
     /// The commands `xcommand` accepts, e.g. `Links Refresh`.

@@ -82,7 +82,7 @@ enum NodeListeners {
 /// A role as the admin API sees it: its settings, its status and its commands.
 struct RoleAdministration: AdministeredNode {
     let identity: String
-    let settings: Settings
+    let settings: Settings?
     let status: @Sendable () -> [StatusLine]
     let actions: [String: @Sendable () -> Void]
 

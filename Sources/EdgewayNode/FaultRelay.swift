@@ -41,6 +41,11 @@ public final class FaultRelay: Sendable {
         blackholed.withLockedValue { $0 = true }
     }
 
+    /// Whether nothing passes.
+    public var isBlackholed: Bool {
+        blackholed.withLockedValue { $0 }
+    }
+
     /// Bytes pass again.
     public func heal() {
         blackholed.withLockedValue { $0 = false }

@@ -45,11 +45,16 @@ struct AdminTarget: ParsableArguments {
         guard let token = token?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             throw ValidationError("no admin token: give --token, set EDGEWAY_ADMIN_TOKEN, or --config FILE of the node")
         }
+        try await Self.send(endpointURL, base: base, token: token, text: text)
+    }
+
+    /// Posts `text` to an admin API endpoint and prints the answer; a refusal exits 1.
+    static func send(_ endpointURL: URL, base: String, token: String, text: String) async throws {
         var request = URLRequest(url: endpointURL)
         request.httpMethod = "POST"
         request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
         request.httpBody = Data(text.utf8)
-        request.timeoutInterval = 10
+        request.timeoutInterval = 30
         let (body, response): (Data, URLResponse)
         do {
             (body, response) = try await URLSession.shared.data(for: request)

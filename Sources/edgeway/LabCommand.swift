@@ -14,11 +14,49 @@ struct LabCommand: AsyncParsableCommand {
             edgeway lab --scenario failover --phones 200 --keepalive 1s --timeout 300ms
             The scenario black-holes edge-1 (or kills it: --fault kill), waits until every phone
             moved to edge-2, heals edge-1, prints percentiles and exits 1 if a phone was lost or a
-            budget was exceeded.
-            """
+            budget was exceeded. From another terminal: edgeway lab fail edge-1 --mode blackhole
+            --lab DATA, edgeway lab heal edge-1 --lab DATA.
+            """,
+        subcommands: [Fault.self, Heal.self]
     )
 
     enum Scenario: String, ExpressibleByArgument, CaseIterable { case failover }
+
+    /// `edgeway lab fail NODE --mode kill|blackhole|pause` and `edgeway lab heal NODE`, from another terminal.
+    struct Fault: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "fail",
+            abstract: "Inject a fault into a running lab's node: kill it, or black-hole (or pause) an edge.",
+            discussion: "Nodes: registrar, core-1, core-2, edge-1, edge-2. pause makes an edge answer nothing, as black-hole does."
+        )
+        @Argument(help: "The node.") var node: String
+        @Option(help: "kill, blackhole or pause.") var mode = "kill"
+        @Option(help: "The running lab's data folder.") var lab = "./.edgeway-lab"
+
+        func run() async throws {
+            try await LabCommand.command("fail \(node) \(mode)", data: lab)
+        }
+    }
+
+    struct Heal: AsyncParsableCommand {
+        static let configuration = CommandConfiguration(commandName: "heal", abstract: "Restart a killed node, or let a black-holed edge pass again.")
+        @Argument(help: "The node.") var node: String
+        @Option(help: "The running lab's data folder.") var lab = "./.edgeway-lab"
+
+        func run() async throws {
+            try await LabCommand.command("heal \(node)", data: lab)
+        }
+    }
+
+    /// Sends an xcommand to the running lab's admin API.
+    static func command(_ text: String, data: String) async throws {
+        let folder = URL(fileURLWithPath: data)
+        guard let base = try? String(contentsOf: folder.appendingPathComponent("lab-admin.url"), encoding: .utf8),
+              let token = try? String(contentsOf: folder.appendingPathComponent("lab-admin-token"), encoding: .utf8),
+              let url = URL(string: "\(base)/api/xcommand")
+        else { throw ValidationError("no running lab under \(data) (start one with edgeway lab --data \(data), or give --lab DIR)") }
+        try await AdminTarget.send(url, base: base, token: token.trimmingCharacters(in: .whitespacesAndNewlines), text: text)
+    }
 
     @Option(help: "The data folder.") var data = "./.edgeway-lab"
     @Option(help: "The first of the lab's ports (registrar TCP; edges' phone TLS at +1 and +2).") var basePort = 15_060
@@ -47,6 +85,7 @@ struct LabCommand: AsyncParsableCommand {
         }
         options.digestAlgorithms = algorithms
         let lab = try await LabDeployment.start(options)
+        let admin = try await lab.startAdmin()
         say("edgeway lab ready: registrar, core-1, core-2, edge-1, edge-2 on 127.0.0.1; data \(data)")
         for row in lab.endpoints {
             say("  " + row.name.padding(toLength: 11, withPad: " ", startingAt: 0) + row.what.padding(toLength: 16, withPad: " ", startingAt: 0) + row.address)
@@ -54,6 +93,7 @@ struct LabCommand: AsyncParsableCommand {
         say("users (domain example.com): " + LabDeployment.demoUsers.map { "\($0.0) / \($0.1)" }.joined(separator: ", ")
             + (phones > 0 ? ", phone1…phone\(phones) / \(LabDeployment.phonePassword)" : ""))
         say("CA for phones: \(lab.caPath)")
+        say("faults: swift run edgeway lab fail edge-1 --mode blackhole --lab \(data); swift run edgeway lab heal edge-1 --lab \(data)")
         say("next: swift run edgeway phone --user alice --password alice-secret --edge \(lab.edgeAddresses[0]) --edge \(lab.edgeAddresses[1]) --ca \(lab.caPath)")
         say("      swift run edgeway xstatus --data \(data)/edge-1")
         say("      swift run edgeway xconfiguration SIP Advanced StunKeepAliveForRegisteredPathEnabled: Off --data \(data)/edge-1")
@@ -72,13 +112,33 @@ struct LabCommand: AsyncParsableCommand {
             let detectWorst = report.detect.last ?? 0
             say("budget: detected within \(Int(detectBudget)) ms: \(detectWorst <= detectBudget ? "met" : "exceeded") (worst \(Int(detectWorst)) ms)")
             await simulated.stop()
+            await admin.stop()
             await lab.shutdown()
             if report.lost > 0 || detectWorst > detectBudget { throw ExitCode(1) }
             return
         }
+        // A live timeline of where the phones are registered, printed when it changes.
+        let timeline = Task { [simulated] in
+            guard let simulated else { return }
+            let started = ContinuousClock.now
+            var last = ""
+            while !Task.isCancelled {
+                let line = "phones: \(simulated.registered(through: lab.edgeAddresses[0])) via edge-1, "
+                    + "\(simulated.registered(through: lab.edgeAddresses[1])) via edge-2; nodes: "
+                    + (lab.faults.filter { $0.state != "Running" }.map { "\($0.node) \($0.state.lowercased())" }.joined(separator: ", ")
+                        .nonEmpty ?? "all running")
+                if line != last {
+                    say("\(PhoneTimeline.stamp(since: started)) \(line)")
+                    last = line
+                }
+                try? await Task.sleep(for: .milliseconds(250))
+            }
+        }
         let signal = await ProcessSignals.next([SIGTERM, SIGINT])
+        timeline.cancel()
         say("edgeway lab stopping (signal \(signal))")
         await simulated?.stop()
+        await admin.stop()
         await lab.shutdown()
         say("edgeway lab stopped")
     }
@@ -98,4 +158,9 @@ struct LabCommand: AsyncParsableCommand {
         }
         return Int64(value)
     }
+}
+
+extension String {
+    /// The text, or `nil` when it is empty.
+    var nonEmpty: String? { isEmpty ? nil : self }
 }

@@ -42,3 +42,31 @@ struct LabTests {
         #expect(result.output.contains("phones on the failed edge: 30; moved: 30; lost: 0"))
     }
 }
+
+/// `edgeway lab fail|heal` from another terminal, through the lab's admin API.
+@Suite("Lab faults", .serialized)
+struct LabFaultTests {
+    @Test func faultsAreInjectedAndHealedFromAnotherTerminal() async throws {
+        let data = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-labfault-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: data) }
+        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(Int.random(in: 200...270) * 100), "--keepalive", "1s"])
+        try await eventually("lab ready", seconds: 60) { lab.text.contains("edgeway lab ready") }
+        func state(_ node: String) async throws -> String {
+            let url = try String(contentsOf: data.appendingPathComponent("lab-admin.url"), encoding: .utf8)
+            let token = try String(contentsOf: data.appendingPathComponent("lab-admin-token"), encoding: .utf8)
+            return try await EdgewayProcess.run(["xstatus", "nodes", node, "--admin", url, "--token", token]).output
+        }
+        #expect(try await EdgewayProcess.run(["lab", "fail", "edge-1", "--mode", "blackhole", "--lab", data.path]).status == 0)
+        #expect(try await state("edge-1").contains("State: Blackholed"))
+        #expect(try await EdgewayProcess.run(["lab", "heal", "edge-1", "--lab", data.path]).status == 0)
+        #expect(try await state("edge-1").contains("State: Running"))
+        #expect(try await EdgewayProcess.run(["lab", "fail", "core-1", "--lab", data.path]).status == 0)
+        #expect(try await state("core-1").contains("State: Killed"))
+        #expect(try await EdgewayProcess.run(["lab", "heal", "core-1", "--lab", data.path]).status == 0)
+        #expect(try await state("core-1").contains("State: Running"))
+        let wrong = try await EdgewayProcess.run(["lab", "fail", "core-9", "--lab", data.path])
+        #expect(wrong.status == 1)
+        #expect(wrong.output.contains("edge-1"), "names the nodes allowed: \(wrong.output)")
+        try await lab.stop()
+    }
+}

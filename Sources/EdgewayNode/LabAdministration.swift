@@ -1,0 +1,62 @@
+import AdminWeb
+import Foundation
+import NIOConcurrencyHelpers
+import Settings
+
+/// The lab as the admin API sees it (`edgeway lab fail|heal` from another terminal): faults are
+/// commands, the nodes' state is its status.
+struct LabAdministration: AdministeredNode {
+    let lab: LabDeployment
+    let identity = "lab"
+    let settings: Settings? = nil
+    let commands = ["Fail NODE kill|blackhole|pause", "Heal NODE"]
+
+    func statusLines() -> [(path: String, value: String)] {
+        lab.faults.map { ("Nodes \($0.node) State", $0.state) }
+    }
+
+    func run(command: String) async throws -> [String] {
+        let words = command.split(whereSeparator: \.isWhitespace).map { String($0).lowercased() }
+        switch (words.first, words.count) {
+        case ("fail", 2), ("fail", 3):
+            let mode = words.count == 3 ? words[2] : "kill"
+            guard let fault = LabDeployment.FaultMode(rawValue: mode == "pause" ? "blackhole" : mode) else {
+                throw UnknownCommandError(command: command, known: commands)
+            }
+            try await lab.fail(words[1], mode: fault)
+            return ["*r LabFailResult (status=OK): \(words[1]) \(mode)"]
+        case ("heal", 2):
+            try await lab.heal(words[1])
+            return ["*r LabHealResult (status=OK): \(words[1])"]
+        default:
+            throw UnknownCommandError(command: command, known: commands)
+        }
+    }
+}
+
+extension LabDeployment {
+    /// Each node and whether it runs, is black-holed or is stopped.
+    public var faults: [(node: String, state: String)] {
+        let (running, blackholed) = nodes.withLockedValue { nodes in
+            ([nodes.registrar != nil, nodes.cores[0] != nil, nodes.cores[1] != nil, nodes.edges[0] != nil, nodes.edges[1] != nil],
+             relays.map(\.isBlackholed))
+        }
+        return Self.nodeNames.enumerated().map { index, name in
+            let state = !running[index] ? "Killed" : index >= 3 && blackholed[index - 3] ? "Blackholed" : "Running"
+            return (name, state)
+        }
+    }
+
+    /// Starts the lab's admin API and writes its URL and token to `data/lab-admin.url` and `data/lab-admin-token`.
+    public func startAdmin() async throws -> AdminServer {
+        let data = URL(fileURLWithPath: options.data)
+        let tokenFile = data.appendingPathComponent("lab-admin-token")
+        let token = (try? String(contentsOf: tokenFile, encoding: .utf8))
+            ?? (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
+        try token.write(to: tokenFile, atomically: true, encoding: .utf8)
+        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile.path)
+        let server = try await AdminServer.start(node: LabAdministration(lab: self), host: "127.0.0.1", port: 0, token: token)
+        try "http://127.0.0.1:\(server.port)".write(to: data.appendingPathComponent("lab-admin.url"), atomically: true, encoding: .utf8)
+        return server
+    }
+}
