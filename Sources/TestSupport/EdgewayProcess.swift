@@ -53,6 +53,14 @@ public final class EdgewayProcess: @unchecked Sendable {
         try process.run()
     }
 
+    /// A process a test left running (it failed before stopping it) is killed with the test.
+    deinit {
+        if isRunning {
+            kill(process.processIdentifier, SIGKILL)
+            _ = Self.reap(process, blocking: true)
+        }
+    }
+
     /// Everything the process printed so far.
     public var text: String { output.withLockedValue { $0 } }
 

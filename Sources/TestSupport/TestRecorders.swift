@@ -57,3 +57,18 @@ public func eventually(_ what: String, seconds: Double = 10, _ condition: () asy
     }
     throw SIPTransportError(detail: "not within \(seconds) s: \(what)")
 }
+
+/// Base ports for labs started by tests: one test process hands each lab its own range (a lab
+/// uses base … base + 1942, so ranges are 2,000 apart), below the ephemeral ports (32,768 and up)
+/// other connections take. Five labs fit.
+public enum LabPorts {
+    private static let next = NIOLockedValueBox(Int.random(in: 200...210) * 100)
+
+    /// A base port no other lab of this test process uses.
+    public static func base() -> Int {
+        next.withLockedValue { port in
+            defer { port = port + 2_000 > 29_000 ? 20_000 : port + 2_000 }
+            return port
+        }
+    }
+}

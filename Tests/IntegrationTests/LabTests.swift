@@ -6,8 +6,6 @@ import TestSupport
 /// the failover scenario moves every phone and exits 0.
 @Suite("The lab", .serialized)
 struct LabTests {
-    // Lab ports are base … base + 1942: bases in 20,000…27,000 stay below the ephemeral ports
-    // (32,768 and up) that other tests' connections use.
     func folder() throws -> URL {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-lab-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
@@ -17,10 +15,13 @@ struct LabTests {
     @Test func theLabReachesReadyStopsCleanlyAndReusesItsData() async throws {
         let data = try folder()
         defer { try? FileManager.default.removeItem(at: data) }
-        let base = String(Int.random(in: 200...270) * 100)
+        let base = String(LabPorts.base())
         for round in 1...2 {
             let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", base, "--keepalive", "1s"])
-            try await eventually("lab ready (round \(round))", seconds: 60) { lab.text.contains("edgeway lab ready") }
+            try await eventually("lab ready (round \(round)); it printed: \(lab.text.suffix(500))", seconds: 60) {
+                lab.text.contains("edgeway lab ready") || !lab.isRunning
+            }
+            #expect(lab.text.contains("edgeway lab ready"), "\(lab.text.suffix(1_000))")
             #expect(lab.text.contains("alice / alice-secret"))
             try await eventually("edge-1 sees both cores", seconds: 20) {
                 try await EdgewayProcess.run(["xstatus", "links", "--data", data.appendingPathComponent("edge-1").path]).output
@@ -35,7 +36,7 @@ struct LabTests {
         let data = try folder()
         defer { try? FileManager.default.removeItem(at: data) }
         let result = try await EdgewayProcess.run([
-            "lab", "--data", data.path, "--base-port", String(Int.random(in: 200...270) * 100),
+            "lab", "--data", data.path, "--base-port", String(LabPorts.base()),
             "--scenario", "failover", "--phones", "30", "--keepalive", "1s", "--timeout", "500ms",
         ])
         #expect(result.status == 0, "\(result.output)")
@@ -49,7 +50,7 @@ struct LabFaultTests {
     @Test func faultsAreInjectedAndHealedFromAnotherTerminal() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-labfault-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
-        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(Int.random(in: 200...270) * 100), "--keepalive", "1s"])
+        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(LabPorts.base()), "--keepalive", "1s"])
         try await eventually("lab ready", seconds: 60) { lab.text.contains("edgeway lab ready") }
         func state(_ node: String) async throws -> String {
             let url = try String(contentsOf: data.appendingPathComponent("lab-admin.url"), encoding: .utf8)

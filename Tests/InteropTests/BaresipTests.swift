@@ -17,7 +17,7 @@ struct BaresipTests {
         let home = data.appendingPathComponent("baresip")
         try FileManager.default.createDirectory(at: home, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: data) }
-        let base = Int.random(in: 200...270) * 100
+        let base = LabPorts.base()
         let lab = try EdgewayProcess(["lab", "--data", data.appendingPathComponent("lab").path, "--base-port", String(base),
                                       "--keepalive", "1s", "--digest", "MD5"])
         try await eventually("lab ready", seconds: 60) { lab.text.contains("edgeway lab ready") }

@@ -72,5 +72,8 @@ struct KamailioOutboundTests {
                 "Require: outbound with Flow-Timer 10 → CRLF every 8 s")
         try await eventually("Kamailio answered a CRLF ping", seconds: 20) { seen.read { $0.contains(.pong) } }
         await phone?.stop()
+        kamailio.terminate()
+        // Kamailio's worker processes can outlive its main one: end everything run from this folder.
+        _ = try await EdgewayProcess.run(executable: "/usr/bin/pkill", ["-KILL", "-f", folder.path])
     }
 }

@@ -21,7 +21,7 @@ struct PJSUA2OutboundTests {
         let python = try #require(Self.python, "PJSUA2 is required here (EDGEWAY_REQUIRE_INTEROP=1)")
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-pjsua2-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
-        let base = Int.random(in: 200...270) * 100
+        let base = LabPorts.base()
         let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(base), "--keepalive", "1s"])
         try await eventually("lab ready", seconds: 60) { lab.text.contains("edgeway lab ready") }
         let edge = data.appendingPathComponent("edge-1").path
