@@ -1,3 +1,5 @@
+import Synchronization
+
 /// Where a registrar keeps bindings. Implementations: ``InMemoryLocationStore`` here, SQLite and
 /// PostgreSQL in their own targets; one conformance suite runs against all of them.
 public protocol LocationStore: Sendable {
@@ -16,35 +18,42 @@ public protocol LocationStore: Sendable {
     func count() async throws -> Int
 }
 
-/// A ``LocationStore`` in memory, for tests and single-process labs.
-public actor InMemoryLocationStore: LocationStore {
-    private var byAOR: [String: [Binding]] = [:]
+/// A ``LocationStore`` in memory, for tests, single-process labs and load tests.
+///
+/// Its methods never suspend: a lock guards the table, so a registrar answering on an event
+/// loop stays on that loop instead of hopping to an actor.
+public final class InMemoryLocationStore: LocationStore {
+    private let byAOR = Mutex<[String: [Binding]]>([:])
 
     /// Creates an empty store.
     public init() {}
 
     public func bindings(for aor: String) -> [Binding] {
-        byAOR[aor] ?? []
+        byAOR.withLock { $0[aor] ?? [] }
     }
 
     public func update<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) throws -> T {
-        var bindings = byAOR[aor] ?? []
-        let result = try body(&bindings)
-        byAOR[aor] = bindings.isEmpty ? nil : bindings
-        return result
+        try byAOR.withLock { table in
+            var bindings = table[aor] ?? []
+            let result = try body(&bindings)
+            table[aor] = bindings.isEmpty ? nil : bindings
+            return result
+        }
     }
 
     public func purgeExpired(now: Int64) -> Int {
-        var removed = 0
-        for (aor, bindings) in byAOR {
-            let live = bindings.filter { $0.expiresAt > now }
-            removed += bindings.count - live.count
-            byAOR[aor] = live.isEmpty ? nil : live
+        byAOR.withLock { table in
+            var removed = 0
+            for (aor, bindings) in table {
+                let live = bindings.filter { $0.expiresAt > now }
+                removed += bindings.count - live.count
+                table[aor] = live.isEmpty ? nil : live
+            }
+            return removed
         }
-        return removed
     }
 
     public func count() -> Int {
-        byAOR.values.reduce(0) { $0 + $1.count }
+        byAOR.withLock { $0.values.reduce(0) { $0 + $1.count } }
     }
 }

@@ -51,14 +51,15 @@ public struct DigestAuthenticator: Sendable {
     public let algorithms: [Algorithm]
     /// How long a nonce is accepted, in milliseconds. Default 5 minutes.
     public let nonceLifetime: Int64
-    private let secret: [UInt8]
+    /// HMAC-SHA256 keyed with the secret and fed `realm:`, copied for every nonce it signs.
+    private let nonceSigner: NonceSigner
 
     /// Creates an authenticator; `secret` signs nonces (random per process by default).
     public init(realm: String, algorithms: [Algorithm] = [.sha256, .md5],
                 secret: [UInt8] = (0..<32).map { _ in UInt8.random(in: 0...255) }, nonceLifetime: Int64 = 300_000) {
         self.realm = realm
         self.algorithms = algorithms
-        self.secret = secret
+        self.nonceSigner = NonceSigner(secret: secret, realm: realm)
         self.nonceLifetime = nonceLifetime
     }
 
@@ -83,7 +84,7 @@ public struct DigestAuthenticator: Sendable {
         let candidates = request.headers.lines(.authorization).compactMap(DigestCredentials.init)
         guard let credentials = candidates.first(where: { $0.realm == realm }) else { return .missing }
         guard let algorithm = algorithms.first(where: { $0.rawValue.caseInsensitiveEquals(credentials.algorithm ?? "MD5") }),
-              let account = try await lookup(credentials.username)
+              let account = try await lookup(String(credentials.username))
         else { return .refused }
         let ha1 = algorithm == .sha256 ? account.ha1SHA256 : account.ha1MD5
         let ha2 = algorithm.hash("\(method):\(credentials.uri)")
@@ -94,9 +95,9 @@ public struct DigestAuthenticator: Sendable {
         } else {
             expected = algorithm.hash("\(ha1):\(credentials.nonce):\(ha2)")
         }
-        guard expected == credentials.response.lowercased() else { return .refused }
+        guard expected.caseInsensitiveEquals(credentials.response) else { return .refused }
         switch nonceAge(credentials.nonce, now: now) {
-        case .some(let age) where age <= nonceLifetime: return .authenticated(username: credentials.username)
+        case .some(let age) where age <= nonceLifetime: return .authenticated(username: String(credentials.username))
         case .some: return .stale
         case .none: return .missing
         }
@@ -108,28 +109,48 @@ public struct DigestAuthenticator: Sendable {
     }
 
     /// The age of a nonce this authenticator made, or `nil` for a forged or foreign one.
-    private func nonceAge(_ nonce: String, now: Int64) -> Int64? {
+    private func nonceAge(_ nonce: Substring, now: Int64) -> Int64? {
         let parts = nonce.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, mac(String(parts[0])) == parts[1], let made = Int64(parts[0], radix: 16) else { return nil }
+        guard parts.count == 2, mac(parts[0]) == parts[1], let made = Int64(parts[0], radix: 16) else { return nil }
         return now - made
     }
 
-    private func mac(_ text: String) -> String {
-        Algorithm.hex(HMAC<SHA256>.authenticationCode(for: Array("\(realm):\(text)".utf8), using: SymmetricKey(data: secret))).prefix(32).description
+    private func mac(_ text: some StringProtocol) -> String {
+        String(Algorithm.hex(nonceSigner.code(for: text)).prefix(32))
+    }
+}
+
+/// An HMAC-SHA256 already keyed and fed the realm, so signing a nonce hashes only the nonce.
+///
+/// `HMAC` is a copy-on-write value that is not marked `Sendable`; the template is never changed
+/// after `init`, and each use changes its own copy, which copies the hash state first.
+private struct NonceSigner: @unchecked Sendable {
+    private let template: HMAC<SHA256>
+
+    init(secret: [UInt8], realm: String) {
+        var template = HMAC<SHA256>(key: SymmetricKey(data: secret))
+        template.update(data: Array("\(realm):".utf8))
+        self.template = template
+    }
+
+    func code(for text: some StringProtocol) -> HMAC<SHA256>.MAC {
+        var signer = template
+        signer.update(data: Array(text.utf8))
+        return signer.finalize()
     }
 }
 
 /// The fields of a `Digest` Authorization header.
 struct DigestCredentials {
-    var username: String
-    var realm: String
-    var nonce: String
-    var uri: String
-    var response: String
-    var algorithm: String?
-    var qop: String?
-    var nc: String?
-    var cnonce: String?
+    var username: Substring
+    var realm: Substring
+    var nonce: Substring
+    var uri: Substring
+    var response: Substring
+    var algorithm: Substring?
+    var qop: Substring?
+    var nc: Substring?
+    var cnonce: Substring?
 
     init?(_ header: Substring) {
         let text = trimmed(header)
@@ -144,24 +165,24 @@ struct DigestCredentials {
                 value = value.dropFirst().dropLast()
             }
             switch name.utf8.count {
-            case 2 where sameLetters(name.utf8, "nc"): nc = String(value)
+            case 2 where sameLetters(name.utf8, "nc"): nc = value
             case 3 where sameLetters(name.utf8, "uri"): uri = value
-            case 3 where sameLetters(name.utf8, "qop"): qop = String(value)
+            case 3 where sameLetters(name.utf8, "qop"): qop = value
             case 5 where sameLetters(name.utf8, "realm"): realm = value
             case 5 where sameLetters(name.utf8, "nonce"): nonce = value
-            case 6 where sameLetters(name.utf8, "cnonce"): cnonce = String(value)
+            case 6 where sameLetters(name.utf8, "cnonce"): cnonce = value
             case 8 where sameLetters(name.utf8, "username"): username = value
             case 8 where sameLetters(name.utf8, "response"): response = value
-            case 9 where sameLetters(name.utf8, "algorithm"): algorithm = String(value)
+            case 9 where sameLetters(name.utf8, "algorithm"): algorithm = value
             default: continue
             }
         }
         guard let username, let realm, let nonce, let uri, let response else { return nil }
-        self.username = String(username)
-        self.realm = String(realm)
-        self.nonce = String(nonce)
-        self.uri = String(uri)
-        self.response = String(response)
+        self.username = username
+        self.realm = realm
+        self.nonce = nonce
+        self.uri = uri
+        self.response = response
     }
 }
 

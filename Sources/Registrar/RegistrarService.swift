@@ -67,11 +67,10 @@ public final class RegistrarService: Sendable {
 
     private func handle(_ request: SIPStack.IncomingRequest) async {
         let message = request.message
-        let forMe = (try? message.requestURI()).map { $0.user == nil } ?? true
         switch message.requestLine?.method {
         case "REGISTER":
             request.respond(await register(message, flow: request.flow))
-        case "OPTIONS" where forMe:
+        case "OPTIONS" where (try? message.requestURI()).map({ $0.user == nil }) ?? true:
             request.respond(answer(message, 200, "OK"))
         default:
             await proxy.forward(request) { [weak self] message, status, reason in

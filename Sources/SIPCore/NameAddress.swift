@@ -53,46 +53,80 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
     /// Parses one name-addr or addr-spec with its parameters.
     public init(parsing value: some StringProtocol, header: SIPHeaderName = "Contact") throws(SIPParseError) {
         let text = SIPText.trim(Substring(value))
-        let utf8 = text.utf8
-        func fail(_ why: String) -> SIPParseError {
-            .badRequest(.badHeaderValue, "\(why) in \(header.canonical) \"\(text)\"")
-        }
-        var cursor = utf8.startIndex
-        if utf8.first == UInt8(ascii: "\"") {
-            guard let end = SIPText.endOfQuotedString(text, from: cursor) else { throw fail("unterminated quoted display name") }
-            cursor = end
-            while cursor < utf8.endIndex, SIPText.isWhitespace(utf8[cursor]) { cursor = utf8.index(after: cursor) }
-            guard cursor < utf8.endIndex, utf8[cursor] == UInt8(ascii: "<") else {
-                throw fail("display name not followed by <URI>")
+        let layout = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Layout(bytes, text: text, header: header) }
+        leadingText = SIPText.slice(text, 0, layout.leadingEnd)
+        uriText = SIPText.slice(text, layout.uri.lowerBound, layout.uri.upperBound)
+        hasAngleBrackets = layout.hasAngleBrackets
+        uri = try SIPURI(parsing: SIPText.slice(text, layout.trimmedURI.lowerBound, layout.trimmedURI.upperBound))
+        parameters = try SIPParameters(parsing: SIPText.slice(text, layout.parametersStart, text.utf8.count), grammar: .header,
+                                       context: "\(header.canonical) \"\(text)\"")
+    }
+
+    /// Where the parts of a name-addr are, as byte offsets, found in one pass over its bytes.
+    private struct Layout {
+        /// The end of the display name (with the whitespace after it).
+        var leadingEnd = 0
+        /// The URI between `<` and `>`, or the whole addr-spec.
+        var uri: Range<Int>
+        /// `uri` without surrounding whitespace.
+        var trimmedURI: Range<Int>
+        var hasAngleBrackets: Bool
+        var parametersStart: Int
+
+        init(_ bytes: UnsafeBufferPointer<UInt8>, text: Substring, header: SIPHeaderName) throws(SIPParseError) {
+            func fail(_ why: String) -> SIPParseError {
+                .badRequest(.badHeaderValue, "\(why) in \(header.canonical) \"\(text)\"")
             }
-        } else if let open = utf8.firstIndex(of: UInt8(ascii: "<")) {
-            let tokens = text[..<open]
-            guard tokens.utf8.allSatisfy({ SIPText.isToken($0) || SIPText.isWhitespace($0) || $0 >= 0x80 }) else {
-                throw fail("display name with special characters must be quoted")
+            func first(_ byte: UInt8, from start: Int) -> Int? {
+                var index = start
+                while index < bytes.count {
+                    if bytes[index] == byte { return index }
+                    index &+= 1
+                }
+                return nil
             }
-            cursor = open
-        }
-        leadingText = text[..<cursor]
-        let afterURI: Substring.Index
-        if cursor < utf8.endIndex, utf8[cursor] == UInt8(ascii: "<") {
-            let uriStart = utf8.index(after: cursor)
-            guard let close = text[uriStart...].utf8.firstIndex(of: UInt8(ascii: ">")) else { throw fail("missing >") }
-            uriText = text[uriStart..<close]
-            hasAngleBrackets = true
-            afterURI = utf8.index(after: close)
-        } else {
-            let end = utf8.firstIndex { $0 == UInt8(ascii: ";") || SIPText.isWhitespace($0) } ?? utf8.endIndex
-            uriText = text[..<end]
-            guard !uriText.utf8.contains(UInt8(ascii: "?")), !uriText.utf8.contains(UInt8(ascii: ",")) else {
-                throw fail("a URI with headers or commas must be enclosed in <>")
+            let count = bytes.count
+            if count > 0, bytes[0] == UInt8(ascii: "\"") {
+                guard var cursor = SIPText.endOfQuotedString(bytes, from: 0) else { throw fail("unterminated quoted display name") }
+                while cursor < count, SIPText.isWhitespace(bytes[cursor]) { cursor &+= 1 }
+                guard cursor < count, bytes[cursor] == UInt8(ascii: "<") else { throw fail("display name not followed by <URI>") }
+                leadingEnd = cursor
+            } else if let open = first(UInt8(ascii: "<"), from: 0) {
+                for index in 0..<open {
+                    let byte = bytes[index]
+                    guard SIPText.isToken(byte) || SIPText.isWhitespace(byte) || byte >= 0x80 else {
+                        throw fail("display name with special characters must be quoted")
+                    }
+                }
+                leadingEnd = open
             }
-            hasAngleBrackets = false
-            afterURI = end
+            var after: Int
+            if leadingEnd < count, bytes[leadingEnd] == UInt8(ascii: "<") {
+                let start = leadingEnd &+ 1
+                guard let close = first(UInt8(ascii: ">"), from: start) else { throw fail("missing >") }
+                uri = start..<close
+                hasAngleBrackets = true
+                after = close &+ 1
+            } else {
+                var end = 0
+                while end < count, bytes[end] != UInt8(ascii: ";"), !SIPText.isWhitespace(bytes[end]) {
+                    guard bytes[end] != UInt8(ascii: "?"), bytes[end] != UInt8(ascii: ",") else {
+                        throw fail("a URI with headers or commas must be enclosed in <>")
+                    }
+                    end &+= 1
+                }
+                uri = 0..<end
+                hasAngleBrackets = false
+                after = end
+            }
+            var lower = uri.lowerBound
+            var upper = uri.upperBound
+            while lower < upper, SIPText.isWhitespace(bytes[lower]) { lower &+= 1 }
+            while upper > lower, SIPText.isWhitespace(bytes[upper &- 1]) { upper &-= 1 }
+            trimmedURI = lower..<upper
+            while after < count, bytes[after] == UInt8(ascii: " ") || bytes[after] == UInt8(ascii: "\t") { after &+= 1 }
+            parametersStart = after
         }
-        uri = try SIPURI(parsing: SIPText.trim(uriText))
-        var rest = text[afterURI...]
-        rest = rest.drop { $0 == " " || $0 == "\t" }
-        parameters = try SIPParameters(parsing: rest, grammar: .header, context: "\(header.canonical) \"\(text)\"")
     }
 
     /// The name-addr as it would be written in a header.

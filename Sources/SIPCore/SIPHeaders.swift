@@ -115,6 +115,21 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
         return result
     }
 
+    /// The position of the first field with this name.
+    public func firstIndex(of name: SIPHeaderName) -> Int? {
+        fields.firstIndex { matches($0, name) }
+    }
+
+    /// The value of the field at a position.
+    public func value(at position: Int) -> Substring {
+        string(fields[position].value)
+    }
+
+    /// Replaces the value of the field at a position, keeping its name as written.
+    public mutating func setValue(_ value: some StringProtocol, at position: Int) {
+        fields[position].value = store(Substring(value))
+    }
+
     /// Appends a field at the end.
     public mutating func append(_ name: SIPHeaderName, _ value: some StringProtocol) {
         fields.append(Field(name: store(name.spelling), value: store(Substring(value)), known: name.known))
@@ -174,6 +189,13 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
         if let known = name.known { return field.known == known }
         guard field.known == nil else { return false }
         return string(field.name).utf8.elementsEqual(name.spelling.utf8) { $0.asciiLowercased == $1.asciiLowercased }
+    }
+
+    /// Calls `body` with the kind of every field the stack knows, in order.
+    func forEachKnownField(_ body: (KnownSIPHeader) -> Void) {
+        for field in fields {
+            if let known = field.known { body(known) }
+        }
     }
 
     /// Calls `body` with the bytes of every field's name and value, in order.

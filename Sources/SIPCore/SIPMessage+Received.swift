@@ -33,13 +33,30 @@ extension SIPMessage {
     /// is no readable top Via). Other Via values on the same line are kept byte for byte.
     @discardableResult
     public mutating func updateTopVia(_ change: (inout Via) -> Void) -> Via? {
-        guard let index = headers.firstIndex(where: { $0.name == .via }),
-              var values = try? SIPText.splitList(headers[index].value, header: .via), !values.isEmpty,
-              var via = try? Via(parsing: values[0])
-        else { return nil }
+        guard let index = headers.firstIndex(of: .via) else { return nil }
+        let kept = views
+        var via: Via
+        var line: [Substring]
+        if let kept, kept.vias.count == headers.count(of: .via) {
+            // As many Via values as lines: the first line holds the top Via alone.
+            via = kept.vias[0]
+            line = []
+        } else {
+            guard let values = try? SIPText.splitList(headers.value(at: index), header: .via), !values.isEmpty,
+                  let parsed = try? Via(parsing: values[0])
+            else { return nil }
+            via = parsed
+            line = values
+        }
         change(&via)
-        values[0] = Substring(via.description)
-        headers[index] = SIPHeader(name: headers[index].name, value: values.joined(separator: ", "))
+        let stamped = via.description
+        if line.count > 1 {
+            line[0] = Substring(stamped)
+            headers.setValue(line.joined(separator: ", "), at: index)
+        } else {
+            headers.setValue(stamped, at: index)
+        }
+        views = kept?.replacingTopVia(via)
         return via
     }
 

@@ -21,16 +21,28 @@ extension SIPMessage {
     /// - Throws: ``SIPParseError`` with the status a server answers (400, 501, 505) for a bad
     ///   request, or with `status == nil` for a bad response, which is dropped.
     public func validate(_ options: ValidationOptions = ValidationOptions()) throws(SIPParseError) -> [String] {
+        try checked(options).warnings
+    }
+
+    /// ``validate(_:)``, keeping what it parsed (Via, CSeq, From, To, Contact) so the typed
+    /// accessors return it without parsing again until a header changes.
+    public mutating func validateKeepingViews(_ options: ValidationOptions = ValidationOptions()) throws(SIPParseError) -> [String] {
+        let (warnings, views) = try checked(options)
+        self.views = views
+        return warnings
+    }
+
+    private func checked(_ options: ValidationOptions) throws(SIPParseError) -> (warnings: [String], views: HeaderViews) {
         var warnings = parseWarnings
         do {
             try checkStartLine(options, warnings: &warnings)
             try checkMandatoryHeaders(warnings: &warnings)
-            try checkHeaderValues(warnings: &warnings)
-            try checkCSeqMethod(options)
+            let views = try checkHeaderValues(warnings: &warnings)
+            try checkCSeqMethod(options, cseq: views.cseq)
+            return (warnings, views)
         } catch {
             throw isRequest ? error : error.dropped
         }
-        return warnings
     }
 
     private func checkStartLine(_ options: ValidationOptions, warnings: inout [String]) throws(SIPParseError) {
@@ -63,16 +75,18 @@ extension SIPMessage {
     }
 
     private func checkMandatoryHeaders(warnings: inout [String]) throws(SIPParseError) {
+        // One pass counting the header lines the checks below need.
+        var counts = [Int](repeating: 0, count: KnownSIPHeader.allCases.count)
+        headers.forEachKnownField { counts[Int($0.rawValue)] &+= 1 }
         // RFC 3261 §8.1.1: To, From, CSeq, Call-ID and Via are mandatory; Max-Forwards too,
         // but a liberal receiver forwards without it.
-        for name in [SIPHeaderName.via, .from, .to, .callID, .cseq] where !headers.contains(name) {
-            throw .badRequest(.missingHeader, "missing \(name.canonical) header")
+        for name in Self.mandatory where counts[Int(name.rawValue)] == 0 {
+            throw .badRequest(.missingHeader, "missing \(name.canonicalName) header")
         }
-        for name in [SIPHeaderName.from, .to, .callID, .cseq, .maxForwards, .contentLength, .expires]
-        where headers.count(of: name) > 1 {
-            throw .badRequest(.badHeaderValue, "more than one \(name.canonical) header")
+        for name in Self.single where counts[Int(name.rawValue)] > 1 {
+            throw .badRequest(.badHeaderValue, "more than one \(name.canonicalName) header")
         }
-        if isRequest && !headers.contains(.maxForwards) {
+        if isRequest && counts[Int(KnownSIPHeader.maxForwards.rawValue)] == 0 {
             warnings.append("no Max-Forwards header")
         }
         guard let callID = headers[.callID], !callID.isEmpty else {
@@ -80,23 +94,29 @@ extension SIPMessage {
         }
     }
 
-    private func checkHeaderValues(warnings: inout [String]) throws(SIPParseError) {
-        _ = try vias()
-        _ = try cseq()
-        for name in [SIPHeaderName.from, .to] {
+    private static let mandatory: [KnownSIPHeader] = [.via, .from, .to, .callID, .cseq]
+    private static let single: [KnownSIPHeader] = [.from, .to, .callID, .cseq, .maxForwards, .contentLength, .expires]
+
+    private func checkHeaderValues(warnings: inout [String]) throws(SIPParseError) -> HeaderViews {
+        let vias = try vias()
+        let cseq = try cseq()
+        let addresses = try [SIPHeaderName.from, .to].map { name throws(SIPParseError) in
             let address = try NameAddress(parsing: headers[name]!, header: name)
             if address.hasSpacesInsideBrackets {
                 warnings.append("whitespace inside <> in \(name.canonical)")
             }
+            return address
         }
         let contactValues = try headers.values(.contact)
+        var contacts: [NameAddress]?
         if !contactValues.contains("*") {
-            for value in contactValues {
+            contacts = try contactValues.map { value throws(SIPParseError) in
                 let contact = try NameAddress(parsing: value, header: .contact)
                 if let expires = contact.parameters["expires"],
                    SIPText.parseNumber(expires, maximum: UInt64(UInt32.max)) == nil {
                     throw .badRequest(.badHeaderValue, "Contact expires=\(expires) is not a 32-bit number")
                 }
+                return contact
             }
         }
         for name in [SIPHeaderName.route, .recordRoute, .path] {
@@ -111,11 +131,12 @@ extension SIPMessage {
         if let date = headers[.date], !date.hasSuffix("GMT") {
             warnings.append("Date is not in GMT (RFC 3261 §20.17)")
         }
+        return HeaderViews(vias: vias, cseq: cseq, from: addresses[0], to: addresses[1], contacts: contacts)
     }
 
-    private func checkCSeqMethod(_ options: ValidationOptions) throws(SIPParseError) {
+    private func checkCSeqMethod(_ options: ValidationOptions, cseq: CSeq) throws(SIPParseError) {
         guard let line = requestLine else { return }
-        let cseqMethod = try cseq().method
+        let cseqMethod = cseq.method
         guard cseqMethod != line.method else { return }
         if !options.knownMethods.contains(line.method) {
             throw SIPParseError(.methodMismatch, status: 501, reasonPhrase: "Not Implemented",

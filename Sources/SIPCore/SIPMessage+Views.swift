@@ -1,16 +1,44 @@
-/// Typed views of the common header fields, parsed on demand.
+/// The header fields validation parsed, kept with the message until a header changes; a
+/// class so that reading one costs a reference, not a copy of every field.
+final class HeaderViews: Sendable {
+    let vias: [Via]
+    let cseq: CSeq
+    let from: NameAddress
+    let to: NameAddress
+    /// `nil` for `Contact: *`.
+    let contacts: [NameAddress]?
+
+    init(vias: [Via], cseq: CSeq, from: NameAddress, to: NameAddress, contacts: [NameAddress]?) {
+        self.vias = vias
+        self.cseq = cseq
+        self.from = from
+        self.to = to
+        self.contacts = contacts
+    }
+
+    /// The same views with a different top Via.
+    func replacingTopVia(_ via: Via) -> HeaderViews {
+        var vias = vias
+        vias[0] = via
+        return HeaderViews(vias: vias, cseq: cseq, from: from, to: to, contacts: contacts)
+    }
+}
+
+/// Typed views of the common header fields, parsed on demand (or kept from validation).
 extension SIPMessage {
     /// The Call-ID.
     public var callID: Substring? { headers[.callID] }
 
     /// The CSeq header.
     public func cseq() throws(SIPParseError) -> CSeq {
+        if let views { return views.cseq }
         guard let value = headers[.cseq] else { throw .badRequest(.missingHeader, "missing CSeq") }
         return try CSeq(parsing: value)
     }
 
     /// Every Via, top first.
     public func vias() throws(SIPParseError) -> [Via] {
+        if let views { return views.vias }
         var result: [Via] = []
         for value in try headers.values(.via) { result.append(try Via(parsing: value)) }
         return result
@@ -18,29 +46,34 @@ extension SIPMessage {
 
     /// The topmost Via.
     public func topVia() throws(SIPParseError) -> Via {
+        if let first = views?.vias.first { return first }
         guard let first = try headers.values(.via).first else { throw .badRequest(.missingHeader, "missing Via") }
         return try Via(parsing: first)
     }
 
     /// The From header.
     public func from() throws(SIPParseError) -> NameAddress {
-        try nameAddress(.from)
+        if let views { return views.from }
+        return try nameAddress(.from)
     }
 
     /// The To header.
     public func to() throws(SIPParseError) -> NameAddress {
-        try nameAddress(.to)
+        if let views { return views.to }
+        return try nameAddress(.to)
     }
 
     /// Every Contact (a `*` Contact is not a name-addr and yields an error here; check
     /// `isWildcardContact` first).
     public func contacts() throws(SIPParseError) -> [NameAddress] {
-        try nameAddresses(.contact)
+        if let contacts = views?.contacts { return contacts }
+        return try nameAddresses(.contact)
     }
 
     /// Whether the message has `Contact: *` (RFC 3261 §10.2.2).
     public var isWildcardContact: Bool {
-        (try? headers.values(.contact))?.contains("*") ?? false
+        if views?.contacts != nil { return false }
+        return (try? headers.values(.contact))?.contains("*") ?? false
     }
 
     /// Every value of a list header of name-addrs (Route, Record-Route, Path, Contact).

@@ -44,21 +44,80 @@ public enum SIPStartLine: Hashable, Sendable {
 ///
 /// Header values are slices of the received text, so parsing copies the header section once and
 /// the body not at all. Typed views (`vias()`, `cseq()`, `contacts()`, …) parse on demand.
+/// The parts live in one copy-on-write box, so handing a message along costs one reference.
 public struct SIPMessage: Sendable, Equatable {
+    private var storage: Storage
+
+    /// The parts of a message. Changed only through a uniquely referenced box (copy on write).
+    private final class Storage: @unchecked Sendable {
+        var startLine: SIPStartLine
+        var headers: SIPHeaders
+        var body: ByteBuffer
+        var parseWarnings: [String] = []
+        var views: HeaderViews?
+
+        init(startLine: SIPStartLine, headers: SIPHeaders, body: ByteBuffer) {
+            self.startLine = startLine
+            self.headers = headers
+            self.body = body
+        }
+
+        func copy() -> Storage {
+            let copy = Storage(startLine: startLine, headers: headers, body: body)
+            copy.parseWarnings = parseWarnings
+            copy.views = views
+            return copy
+        }
+    }
+
+    private mutating func uniqueStorage() -> Storage {
+        if !isKnownUniquelyReferenced(&storage) { storage = storage.copy() }
+        return storage
+    }
+
     /// The request or status line.
-    public var startLine: SIPStartLine
+    public var startLine: SIPStartLine {
+        get { storage.startLine }
+        set { uniqueStorage().startLine = newValue }
+    }
+
     /// The header fields in order.
-    public var headers: SIPHeaders
+    public var headers: SIPHeaders {
+        get { storage.headers }
+        _modify {
+            let box = uniqueStorage()
+            box.views = nil
+            yield &box.headers
+        }
+        set {
+            let box = uniqueStorage()
+            box.views = nil
+            box.headers = newValue
+        }
+    }
+
     /// The body bytes.
-    public var body: ByteBuffer
+    public var body: ByteBuffer {
+        get { storage.body }
+        set { uniqueStorage().body = newValue }
+    }
+
     /// Irregularities the parser tolerated (extra spaces in the start line, …). Not part of equality.
-    public var parseWarnings: [String] = []
+    public var parseWarnings: [String] {
+        get { storage.parseWarnings }
+        set { uniqueStorage().parseWarnings = newValue }
+    }
+
+    /// The header views ``validateKeepingViews(_:)`` parsed, reused by the typed accessors until
+    /// a header changes. Not part of equality.
+    var views: HeaderViews? {
+        get { storage.views }
+        set { uniqueStorage().views = newValue }
+    }
 
     /// Creates a message.
     public init(startLine: SIPStartLine, headers: SIPHeaders = SIPHeaders(), body: ByteBuffer = ByteBuffer()) {
-        self.startLine = startLine
-        self.headers = headers
-        self.body = body
+        storage = Storage(startLine: startLine, headers: headers, body: body)
     }
 
     /// Creates a request.

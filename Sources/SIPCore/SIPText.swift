@@ -36,20 +36,22 @@ enum SIPText {
         return lower == 0 && upper == text.utf8.count ? text : slice(text, lower, upper)
     }
 
-    /// Runs `body` over the UTF-8 bytes of `text` without copying them when they are contiguous.
+    /// Runs `body` over the UTF-8 bytes of `text`, without copying them when they are native
+    /// UTF-8 (every parsed message).
     @inline(__always)
     static func withBytes<R>(_ text: Substring, _ body: (UnsafeBufferPointer<UInt8>) throws(SIPParseError) -> R) throws(SIPParseError) -> R {
-        let result: Result<R, SIPParseError>? = text.utf8.withContiguousStorageIfAvailable { bytes in
+        var text = text
+        let result: Result<R, SIPParseError> = text.withUTF8 { bytes in
             do throws(SIPParseError) { return .success(try body(bytes)) } catch { return .failure(error) }
         }
-        if let result { return try result.get() }
-        return try Array(text.utf8).withUnsafeBufferPointer { bytes throws(SIPParseError) in try body(bytes) }
+        return try result.get()
     }
 
     /// Runs `body` over the UTF-8 bytes of `text` (a variant for bodies that cannot fail).
     @inline(__always)
     static func withBytes<R>(_ text: Substring, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
-        text.utf8.withContiguousStorageIfAvailable(body) ?? Array(text.utf8).withUnsafeBufferPointer(body)
+        var text = text
+        return text.withUTF8(body)
     }
 
     /// The part of `text` between two UTF-8 offsets.
@@ -210,10 +212,10 @@ extension SIPHeaders {
     /// Removes the first value of a list header — the first element of a comma list, or the
     /// whole first line when it holds one value (a proxy taking its Via off a response).
     public mutating func removeFirstValue(_ name: SIPHeaderName) throws(SIPParseError) {
-        guard let index = firstIndex(where: { $0.name == name }) else { return }
-        let values = try SIPText.splitList(self[index].value, header: name)
+        guard let index = firstIndex(of: name) else { return }
+        let values = try SIPText.splitList(value(at: index), header: name)
         if values.count > 1 {
-            self[index] = SIPHeader(name: self[index].name, value: values.dropFirst().joined(separator: ", "))
+            setValue(values.dropFirst().joined(separator: ", "), at: index)
         } else {
             remove(at: index)
         }

@@ -182,17 +182,18 @@ public final class SIPStack: Sendable {
     private func receive(request received: SIPMessage, flow: Flow) {
         // RFC 3261 §18.2.1, RFC 3581 §4: note the real source in the top Via.
         var request = received
-        let topVia = request.stampReceived(host: flow.remoteHost, port: flow.remotePort)
         do {
-            _ = try request.validate(validation)
+            _ = try request.validateKeepingViews(validation)
         } catch {
             // RFC 3261 §8.2 / §16.3: a stateless answer with the parser's reason; never to an ACK.
             guard let status = error.status, request.requestLine?.method != "ACK" else { return }
+            request.stampReceived(host: flow.remoteHost, port: flow.remotePort)
             let answer = SIPResponseBuilder.response(to: request, statusCode: status,
                                                      reasonPhrase: "\(error.reasonPhrase) (\(error.detail))")
             sendStateless(answer, on: flow)
             return
         }
+        let topVia = request.stampReceived(host: flow.remoteHost, port: flow.remotePort)
         guard let key = ServerTransactionKey(request, topVia: topVia) else {
             // RFC 2543 clients (no magic cookie) are not served statefully here.
             if request.requestLine?.method != "ACK" {

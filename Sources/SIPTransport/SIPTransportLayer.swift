@@ -240,6 +240,7 @@ public final class SIPTransportLayer: Sendable {
     private func addStreamHandlers(to channel: Channel, transport: SIPTransportKind, connectionID: UInt64,
                                    role: SIPStreamFrameDecoder.KeepaliveRole, source: String? = nil) throws {
         let handlers: [ChannelHandler] = [
+            FlushCoalescingHandler(),
             IdleStateHandler(allTimeout: configuration.idleTimeout),
             ByteToMessageHandler(SIPStreamFrameDecoder(role: role, limits: configuration.limits)),
             SIPStreamChannelHandler(transport: transport, connectionID: connectionID, report: report) { [state] _ in
