@@ -99,15 +99,6 @@ enum SIPText {
         return value
     }
 
-    /// The index just past the closing quote of the quoted string that starts at `start`,
-    /// honouring quoted-pairs (RFC 3261 §25.1), or `nil` when it is not terminated.
-    static func endOfQuotedString(_ text: Substring, from start: Substring.Index) -> Substring.Index? {
-        let utf8 = text.utf8
-        let offset = utf8.distance(from: utf8.startIndex, to: start)
-        let end = withBytes(text) { endOfQuotedString($0, from: offset) }
-        return end.map { utf8.index(utf8.startIndex, offsetBy: $0) }
-    }
-
     /// Removes the quotes and quoted-pair backslashes of a quoted string.
     static func unquote(_ text: Substring) -> String {
         guard text.utf8.count >= 2, text.utf8.first == UInt8(ascii: "\""), text.utf8.last == UInt8(ascii: "\"") else {
