@@ -2,41 +2,74 @@
 /// Record-Route and Path (RFC 3261 §20.10, §25.1).
 ///
 /// The display name and the URI are kept as written, so editing one parameter and serializing
-/// changes nothing else.
+/// changes nothing else. A parsed name-addr, its URI and its parameters share the text they were
+/// parsed from and keep byte offsets into it: parsing makes no strings, and a part becomes a
+/// `Substring` when it is read.
 public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
-    /// Text before `<` as written: a quoted string or tokens, with the whitespace that followed.
-    public var leadingText: Substring
-    /// The URI text as written between `<` and `>` (or the whole addr-spec).
-    public private(set) var uriText: Substring
-    /// Whether the URI was enclosed in `<…>`.
-    public private(set) var hasAngleBrackets: Bool
+    /// The name-addr's text; the display name and URI are at `layout`'s offsets.
+    private var text: Substring
+    private var layout: Layout
     /// The header parameters after the URI (`tag`, `expires`, `+sip.instance`, …).
     public var parameters: SIPParameters
     /// The parsed URI.
     public var uri: SIPURI {
-        didSet {
-            uriText = Substring(uri.description)
-            hasAngleBrackets = true
-        }
+        didSet { rewrite(leadingText: leadingText, uriText: Substring(uri.description), hasAngleBrackets: true) }
     }
+
+    /// Text before `<` as written: a quoted string or tokens, with the whitespace that followed.
+    public var leadingText: Substring {
+        get { SIPText.slice(text, 0, Int(layout.leadingEnd)) }
+        set { rewrite(leadingText: newValue, uriText: uriText, hasAngleBrackets: hasAngleBrackets) }
+    }
+    /// The URI text as written between `<` and `>` (or the whole addr-spec).
+    public var uriText: Substring { SIPText.slice(text, layout.uri) }
+    /// Whether the URI was enclosed in `<…>`.
+    public var hasAngleBrackets: Bool { layout.hasAngleBrackets }
 
     /// Creates a name-addr `"Display" <uri>;params`.
     public init(displayName: String? = nil, uri: SIPURI, parameters: SIPParameters = SIPParameters()) {
+        var leading = ""
         if let displayName {
-            var quoted = "\""
+            leading = "\""
             for character in displayName {
-                if character == "\"" || character == "\\" { quoted.append("\\") }
-                quoted.append(character)
+                if character == "\"" || character == "\\" { leading.append("\\") }
+                leading.append(character)
             }
-            quoted.append("\" ")
-            leadingText = Substring(quoted)
-        } else {
-            leadingText = ""
+            leading.append("\" ")
         }
         self.uri = uri
-        uriText = Substring(uri.description)
-        hasAngleBrackets = true
         self.parameters = parameters
+        text = ""
+        layout = Layout()
+        rewrite(leadingText: Substring(leading), uriText: Substring(uri.description), hasAngleBrackets: true)
+    }
+
+    /// Writes the display name and URI out again after one of them changed.
+    private mutating func rewrite(leadingText: Substring, uriText: Substring, hasAngleBrackets: Bool) {
+        var output = String(leadingText)
+        let leadingEnd = output.utf8.count
+        if hasAngleBrackets { output.append("<") }
+        let uriStart = output.utf8.count
+        output.append(contentsOf: uriText)
+        let uriEnd = output.utf8.count
+        if hasAngleBrackets { output.append(">") }
+        text = Substring(output)
+        layout = Layout(leadingEnd: Int32(leadingEnd), uri: TextSpan(uriStart..<uriEnd), hasAngleBrackets: hasAngleBrackets,
+                        addressEnd: Int32(output.utf8.count),
+                        hasSpacesInsideBrackets: SIPText.trim(uriText).utf8.count != uriText.utf8.count)
+    }
+
+    public static func == (lhs: NameAddress, rhs: NameAddress) -> Bool {
+        lhs.leadingText == rhs.leadingText && lhs.uriText == rhs.uriText && lhs.hasAngleBrackets == rhs.hasAngleBrackets
+            && lhs.parameters == rhs.parameters && lhs.uri == rhs.uri
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(leadingText)
+        hasher.combine(uriText)
+        hasher.combine(hasAngleBrackets)
+        hasher.combine(parameters)
+        hasher.combine(uri)
     }
 
     /// The display name with quotes and escapes removed, or `nil` when there is none.
@@ -47,23 +80,34 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether the text inside `<…>` had whitespace around the URI (RFC 4475 §3.1.2.14).
     public var hasSpacesInsideBrackets: Bool {
-        SIPText.trim(uriText).utf8.count != uriText.utf8.count
+        layout.hasSpacesInsideBrackets
     }
 
     /// Parses one name-addr or addr-spec with its parameters.
     public init(parsing value: some StringProtocol, header: SIPHeaderName = "Contact") throws(SIPParseError) {
         let text = SIPText.trim(Substring(value))
-        let layout = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Layout(bytes, text: text, header: header) }
-        leadingText = SIPText.slice(text, 0, layout.leadingEnd)
-        uriText = SIPText.slice(text, layout.uri.lowerBound, layout.uri.upperBound)
-        hasAngleBrackets = layout.hasAngleBrackets
-        uri = try SIPURI(parsing: SIPText.slice(text, layout.trimmedURI.lowerBound, layout.trimmedURI.upperBound))
-        parameters = try SIPParameters(parsing: SIPText.slice(text, layout.parametersStart, text.utf8.count), grammar: .header,
+        let found = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Found(bytes, text: text, header: header) }
+        self.text = text
+        layout = found.layout
+        uri = try SIPURI(parsing: text, from: found.trimmedURI.lowerBound, to: found.trimmedURI.upperBound)
+        parameters = try SIPParameters(parsing: text, from: found.parametersStart, to: text.utf8.count, grammar: .header,
                                        context: "\(header.canonical) \"\(text)\"")
     }
 
+    /// Where the display name and URI are in `text`.
+    private struct Layout: Sendable {
+        /// The end of the display name (with the whitespace after it).
+        var leadingEnd: Int32 = 0
+        /// The URI between `<` and `>`, or the whole addr-spec.
+        var uri = TextSpan(0..<0)
+        var hasAngleBrackets = false
+        /// Just past `>` (or the addr-spec): `text` up to here is the display name and URI as written.
+        var addressEnd: Int32 = 0
+        var hasSpacesInsideBrackets = false
+    }
+
     /// Where the parts of a name-addr are, as byte offsets, found in one pass over its bytes.
-    private struct Layout {
+    private struct Found {
         /// The end of the display name (with the whitespace after it).
         var leadingEnd = 0
         /// The URI between `<` and `>`, or the whole addr-spec.
@@ -71,7 +115,14 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
         /// `uri` without surrounding whitespace.
         var trimmedURI: Range<Int>
         var hasAngleBrackets: Bool
+        /// Just past `>`, or the end of the addr-spec.
+        var addressEnd: Int
         var parametersStart: Int
+
+        var layout: Layout {
+            Layout(leadingEnd: Int32(leadingEnd), uri: TextSpan(uri), hasAngleBrackets: hasAngleBrackets,
+                   addressEnd: Int32(addressEnd), hasSpacesInsideBrackets: trimmedURI.count != uri.count)
+        }
 
         init(_ bytes: UnsafeBufferPointer<UInt8>, text: Substring, header: SIPHeaderName) throws(SIPParseError) {
             func fail(_ why: String) -> SIPParseError {
@@ -124,6 +175,7 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
             while lower < upper, SIPText.isWhitespace(bytes[lower]) { lower &+= 1 }
             while upper > lower, SIPText.isWhitespace(bytes[upper &- 1]) { upper &-= 1 }
             trimmedURI = lower..<upper
+            addressEnd = after
             while after < count, bytes[after] == UInt8(ascii: " ") || bytes[after] == UInt8(ascii: "\t") { after &+= 1 }
             parametersStart = after
         }
@@ -131,14 +183,7 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// The name-addr as it would be written in a header.
     public var description: String {
-        var output = String(leadingText)
-        if hasAngleBrackets {
-            output.append("<")
-            output.append(contentsOf: uriText)
-            output.append(">")
-        } else {
-            output.append(contentsOf: uriText)
-        }
+        var output = String(SIPText.slice(text, 0, Int(layout.addressEnd)))
         parameters.write(to: &output)
         return output
     }

@@ -150,54 +150,77 @@ extension SIPParameters {
 
     /// Parses `;a=b;c` from the start of `text`, which must be empty or begin with `;`.
     init(parsing text: Substring, grammar: Grammar, context: @autoclosure () -> String) throws(SIPParseError) {
+        try self.init(parsing: text, from: 0, to: text.utf8.count, grammar: grammar, context: context())
+    }
+
+    /// Parses `;a=b;c` from UTF-8 offset `start` to `end` of `text`, keeping `text` itself (no
+    /// slice is made, so a name-addr or Via and its parameters share one string).
+    init(parsing text: Substring, from start: Int, to end: Int, grammar: Grammar,
+         context: @autoclosure () -> String) throws(SIPParseError) {
         self.init()
-        guard !text.isEmpty else { return }
-        let spans = try SIPText.withBytes(text) { bytes throws(SIPParseError) -> [Span] in
+        guard start < end else { return }
+        spans = try SIPText.withBytes(text) { bytes throws(SIPParseError) -> [Span] in
             var spans: [Span] = []
-            var index = 0
-            let count = bytes.count
-            func skipWhitespace() {
-                if grammar == .header {
-                    while index < count, SIPText.isWhitespace(bytes[index]) { index &+= 1 }
-                }
-            }
-            while index < count {
-                guard bytes[index] == UInt8(ascii: ";") else {
-                    throw .badRequest(.badHeaderValue, "unexpected text \"\(String(decoding: bytes[index...], as: UTF8.self))\" in \(context())")
-                }
-                index &+= 1
-                skipWhitespace()
-                let nameStart = index
-                while index < count, Self.isNameByte(bytes[index], grammar) { index &+= 1 }
-                guard index > nameStart else { throw .badRequest(.badHeaderValue, "empty parameter in \(context())") }
-                let name = nameStart..<index
-                skipWhitespace()
-                var value: Part?
-                if index < count, bytes[index] == UInt8(ascii: "=") {
-                    index &+= 1
-                    skipWhitespace()
-                    let valueStart = index
-                    if grammar == .header, index < count, bytes[index] == UInt8(ascii: "\"") {
-                        guard let end = SIPText.endOfQuotedString(bytes, from: index) else {
-                            throw .badRequest(.badHeaderValue, "unterminated quoted parameter value in \(context())")
-                        }
-                        index = end
-                    } else {
-                        while index < count, Self.isValueByte(bytes[index], grammar) { index &+= 1 }
-                    }
-                    guard index > valueStart else {
-                        throw .badRequest(.badHeaderValue,
-                                          "parameter \(String(decoding: bytes[name], as: UTF8.self)) has an empty value in \(context())")
-                    }
-                    value = .slice(Int32(valueStart), Int32(index))
-                    skipWhitespace()
-                }
-                spans.append(Span(name: .slice(Int32(name.lowerBound), Int32(name.upperBound)), value: value))
+            try Self.scan(UnsafeBufferPointer(rebasing: bytes[..<end]), from: start, grammar: grammar, context: context) {
+                spans.append($0)
             }
             return spans
         }
         self.text = text
-        self.spans = spans
+    }
+
+    /// Checks `;a=b;c` from offset `start` to `end` of `text` without keeping anything.
+    static func validate(_ text: Substring, from start: Int, to end: Int, grammar: Grammar,
+                         context: @autoclosure () -> String) throws(SIPParseError) {
+        guard start < end else { return }
+        try SIPText.withBytes(text) { bytes throws(SIPParseError) in
+            try scan(UnsafeBufferPointer(rebasing: bytes[..<end]), from: start, grammar: grammar, context: context) { _ in }
+        }
+    }
+
+    /// Walks the parameters from `start` to the end of `bytes`, handing each one to `found`.
+    private static func scan(_ bytes: UnsafeBufferPointer<UInt8>, from start: Int, grammar: Grammar, context: () -> String,
+                             _ found: (Span) -> Void) throws(SIPParseError) {
+        var index = start
+        let count = bytes.count
+        func skipWhitespace() {
+            if grammar == .header {
+                while index < count, SIPText.isWhitespace(bytes[index]) { index &+= 1 }
+            }
+        }
+        while index < count {
+            guard bytes[index] == UInt8(ascii: ";") else {
+                throw .badRequest(.badHeaderValue, "unexpected text \"\(String(decoding: bytes[index...], as: UTF8.self))\" in \(context())")
+            }
+            index &+= 1
+            skipWhitespace()
+            let nameStart = index
+            while index < count, isNameByte(bytes[index], grammar) { index &+= 1 }
+            guard index > nameStart else { throw .badRequest(.badHeaderValue, "empty parameter in \(context())") }
+            let name = nameStart..<index
+            skipWhitespace()
+            var value: Part?
+            if index < count, bytes[index] == UInt8(ascii: "=") {
+                index &+= 1
+                skipWhitespace()
+                let valueStart = index
+                if grammar == .header, index < count, bytes[index] == UInt8(ascii: "\"") {
+                    guard let end = SIPText.endOfQuotedString(bytes, from: index) else {
+                        throw .badRequest(.badHeaderValue, "unterminated quoted parameter value in \(context())")
+                    }
+                    index = end
+                } else {
+                    while index < count, isValueByte(bytes[index], grammar) { index &+= 1 }
+                }
+                guard index > valueStart else {
+                    throw .badRequest(.badHeaderValue,
+                                      "parameter \(String(decoding: bytes[name], as: UTF8.self)) has an empty value in \(context())")
+                }
+                value = .slice(Int32(valueStart), Int32(index))
+                skipWhitespace()
+            }
+            found(Span(name: .slice(Int32(name.lowerBound), Int32(name.upperBound)), value: value))
+        }
     }
 
     private static func isNameByte(_ byte: UInt8, _ grammar: Grammar) -> Bool {

@@ -220,3 +220,37 @@ enum TextPart: Sendable {
     case slice(Int32, Int32)
     case edited(Int32)
 }
+
+/// A byte range of a parsed text as two `Int32`, so that the typed views (``SIPURI``,
+/// ``NameAddress``, ``Via``) keep their parts as plain data next to one shared string.
+struct TextSpan: Hashable, Sendable {
+    var lower: Int32
+    var upper: Int32
+
+    init(_ range: Range<Int>) {
+        lower = Int32(truncatingIfNeeded: range.lowerBound)
+        upper = Int32(truncatingIfNeeded: range.upperBound)
+    }
+
+    var range: Range<Int> { Int(lower)..<Int(upper) }
+
+    /// The same span in a text that starts `offset` bytes earlier.
+    func shifted(by offset: Int) -> TextSpan {
+        TextSpan((Int(lower) + offset)..<(Int(upper) + offset))
+    }
+}
+
+extension SIPText {
+    /// Whether `bytes` spell `name` (given in lowercase), ignoring ASCII case.
+    static func isLowercased(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
+        guard bytes.count == name.utf8CodeUnitCount else { return false }
+        for index in 0..<bytes.count where bytes[index] | 0x20 != name.utf8Start[index] { return false }
+        return true
+    }
+
+    /// The part of `text` a span covers.
+    @inline(__always)
+    static func slice(_ text: Substring, _ span: TextSpan) -> Substring {
+        slice(text, Int(span.lower), Int(span.upper))
+    }
+}

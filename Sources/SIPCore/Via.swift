@@ -1,28 +1,104 @@
 /// One Via header value: `SIP/2.0/TLS host:port;branch=…;received=…;rport` (RFC 3261 §20.42,
 /// RFC 3581).
+///
+/// A parsed Via keeps its text and the byte offsets of its parts (its parameters share the
+/// text), so parsing makes no strings and copying one costs a reference or two.
 public struct Via: Hashable, Sendable, CustomStringConvertible {
-    /// The protocol name, normally `SIP`.
-    public var protocolName: Substring
-    /// The protocol version, normally `2.0`.
-    public var protocolVersion: Substring
-    /// The transport as written (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, or an extension).
-    public var transport: Substring
-    /// The sent-by host.
-    public var host: Substring
-    /// The sent-by port, when given.
-    public var port: Int?
+    /// The text `layout` points into.
+    private var text: Substring
+    private var layout: Layout
     /// The parameters, unknown ones included.
     public var parameters: SIPParameters
 
+    /// Where the sent-protocol and sent-by are in `text`.
+    private struct Layout: Sendable {
+        var protocolName: TextSpan
+        var protocolVersion: TextSpan
+        var transport: TextSpan
+        var host: TextSpan
+        var port: Int32
+        /// Just past the sent-by.
+        var sentByEnd: Int32
+        /// Whether `text` up to `sentByEnd` is already the canonical `name/version/transport host:port`.
+        var isCanonical: Bool
+    }
+
+    /// The protocol name, normally `SIP`.
+    public var protocolName: Substring {
+        get { SIPText.slice(text, layout.protocolName) }
+        set { rewrite(protocolName: newValue) }
+    }
+    /// The protocol version, normally `2.0`.
+    public var protocolVersion: Substring {
+        get { SIPText.slice(text, layout.protocolVersion) }
+        set { rewrite(protocolVersion: newValue) }
+    }
+    /// The transport as written (`UDP`, `TCP`, `TLS`, `SCTP`, `WS`, or an extension).
+    public var transport: Substring {
+        get { SIPText.slice(text, layout.transport) }
+        set { rewrite(transport: newValue) }
+    }
+    /// The sent-by host.
+    public var host: Substring {
+        get { SIPText.slice(text, layout.host) }
+        set { rewrite(host: newValue) }
+    }
+    /// The sent-by port, when given.
+    public var port: Int? {
+        get { layout.port < 0 ? nil : Int(layout.port) }
+        set { rewrite(port: .some(newValue)) }
+    }
+
     /// Creates a Via.
     public init(transport: String, host: String, port: Int?, branch: String, parameters: SIPParameters = SIPParameters()) {
-        protocolName = "SIP"
-        protocolVersion = "2.0"
-        self.transport = Substring(transport)
-        self.host = Substring(host)
-        self.port = port
+        text = ""
+        layout = Layout(protocolName: TextSpan(0..<0), protocolVersion: TextSpan(0..<0), transport: TextSpan(0..<0),
+                        host: TextSpan(0..<0), port: -1, sentByEnd: 0, isCanonical: true)
         self.parameters = parameters
         self.parameters.set("branch", branch)
+        rewrite(protocolName: "SIP", protocolVersion: "2.0", transport: Substring(transport), host: Substring(host),
+                port: .some(port))
+    }
+
+    /// Writes the sent-protocol and sent-by out again with the given parts changed.
+    private mutating func rewrite(protocolName: Substring? = nil, protocolVersion: Substring? = nil, transport: Substring? = nil,
+                                  host: Substring? = nil, port: Int?? = nil) {
+        var output = ""
+        func append(_ part: Substring) -> TextSpan {
+            let lower = output.utf8.count
+            output.append(contentsOf: part)
+            return TextSpan(lower..<output.utf8.count)
+        }
+        let name = append(protocolName ?? self.protocolName)
+        output.append("/")
+        let version = append(protocolVersion ?? self.protocolVersion)
+        output.append("/")
+        let transportSpan = append(transport ?? self.transport)
+        output.append(" ")
+        let hostSpan = append(host ?? self.host)
+        let newPort = port ?? self.port
+        if let newPort {
+            output.append(":")
+            output.append(String(newPort))
+        }
+        text = Substring(output)
+        layout = Layout(protocolName: name, protocolVersion: version, transport: transportSpan, host: hostSpan,
+                        port: newPort.map { Int32(truncatingIfNeeded: $0) } ?? -1, sentByEnd: Int32(output.utf8.count),
+                        isCanonical: true)
+    }
+
+    public static func == (lhs: Via, rhs: Via) -> Bool {
+        lhs.protocolName == rhs.protocolName && lhs.protocolVersion == rhs.protocolVersion && lhs.transport == rhs.transport
+            && lhs.host == rhs.host && lhs.port == rhs.port && lhs.parameters == rhs.parameters
+    }
+
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(protocolName)
+        hasher.combine(protocolVersion)
+        hasher.combine(transport)
+        hasher.combine(host)
+        hasher.combine(port)
+        hasher.combine(parameters)
     }
 
     /// The `branch` parameter.
@@ -55,28 +131,36 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
     /// Parses one Via value.
     public init(parsing value: some StringProtocol) throws(SIPParseError) {
         let text = SIPText.trim(Substring(value))
-        let layout = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Layout(bytes, text: text) }
-        protocolName = SIPText.slice(text, layout.protocolName.lowerBound, layout.protocolName.upperBound)
-        protocolVersion = SIPText.slice(text, layout.protocolVersion.lowerBound, layout.protocolVersion.upperBound)
-        transport = SIPText.slice(text, layout.transport.lowerBound, layout.transport.upperBound)
-        host = SIPText.slice(text, layout.host.lowerBound, layout.host.upperBound)
-        port = layout.port
-        parameters = try SIPParameters(parsing: SIPText.slice(text, layout.parametersStart, text.utf8.count),
-                                       grammar: .header, context: "Via \"\(text)\"")
+        let found = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Found(bytes, text: text) }
+        self.text = text
+        layout = found.layout
+        parameters = try SIPParameters(parsing: text, from: found.parametersStart, to: text.utf8.count, grammar: .header,
+                                       context: "Via \"\(text)\"")
         if let rport = parameters["rport"], !rport.isEmpty, SIPText.parseNumber(rport, maximum: 65535) == nil {
-            throw Layout.failure("invalid rport", text)
+            throw Found.failure("invalid rport", text)
         }
-        if let branch = parameters["branch"], branch.isEmpty { throw Layout.failure("empty branch", text) }
+        if let branch = parameters["branch"], branch.isEmpty { throw Found.failure("empty branch", text) }
     }
 
     /// Where the parts of a Via value are, as byte offsets: found in one pass over the bytes.
-    private struct Layout {
+    private struct Found {
         var protocolName: Range<Int>
         var protocolVersion: Range<Int>
         var transport: Range<Int>
         var host: Range<Int>
         var port: Int?
+        var sentByEnd = 0
+        var portIsCanonical = true
         var parametersStart: Int
+
+        var layout: Layout {
+            let compact = protocolVersion.lowerBound == protocolName.upperBound + 1
+                && transport.lowerBound == protocolVersion.upperBound + 1 && host.lowerBound == transport.upperBound + 1
+                && (port == nil ? sentByEnd == host.upperBound : portIsCanonical)
+            return Layout(protocolName: TextSpan(protocolName), protocolVersion: TextSpan(protocolVersion),
+                          transport: TextSpan(transport), host: TextSpan(host), port: port.map { Int32($0) } ?? -1,
+                          sentByEnd: Int32(sentByEnd), isCanonical: compact)
+        }
 
         static func failure(_ why: String, _ text: Substring) -> SIPParseError {
             .badRequest(.badHeaderValue, "\(why) in Via \"\(text)\"")
@@ -122,6 +206,7 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
                 }
             }
             host = hostStart..<index
+            sentByEnd = index
             guard SIPURI.isValidHost(bytes, host) else { throw Self.failure("invalid sent-by host", text) }
             skipWhitespace()
             port = nil
@@ -136,6 +221,8 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
                 }
                 guard index > start, value <= 65535 else { throw Self.failure("invalid port", text) }
                 port = value
+                sentByEnd = index
+                portIsCanonical = start == host.upperBound + 1 && (bytes[start] != UInt8(ascii: "0") || index == start + 1)
                 skipWhitespace()
             }
             parametersStart = index
@@ -144,10 +231,13 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
 
     /// The Via as it would be written in a header.
     public var description: String {
-        var output = "\(protocolName)/\(protocolVersion)/\(transport) \(host)"
-        if let port {
-            output.append(":")
-            output.append(String(port))
+        var output: String
+        if layout.isCanonical {
+            output = String(SIPText.slice(text, 0, Int(layout.sentByEnd)))
+        } else {
+            var canonical = self
+            canonical.rewrite()
+            output = String(canonical.text)
         }
         parameters.write(to: &output)
         return output
