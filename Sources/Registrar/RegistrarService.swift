@@ -132,7 +132,8 @@ public final class RegistrarService: Sendable {
             }
             // SPEC B4: the registrar supports keepalive failover; edges and cores remove the
             // acceptance when their setting does not allow it.
-            if request.headers.lines(.contact).contains(where: { $0.lowercased().contains("x-cisco-mra-ha=ar_sk") }) {
+            let contacts = (try? request.contacts()) ?? []
+            if contacts.contains(where: { $0.parameters["x-cisco-mra-ha"]?.caseInsensitiveEquals("AR_SK") ?? false }) {
                 response.headers.append(.supported, "X-cisco-supports-AR_SK")
             }
             return response

@@ -57,4 +57,26 @@ struct DigestAuthenticatorTests {
     @Test func noAuthorizationForThisRealmMeansChallenge() async {
         #expect(await verify(try! SIPParser.parse(MRAFixtures.register), at: now) == .missing)
     }
+
+    @Test func credentialsAreReadWhateverTheSpacingQuotingAndCase() throws {
+        let header: Substring = #"  digest  username="al\"ice", realm = "example.com",nonce="a,b", uri=sip:example.com ,"#
+            + #" response="00ff", algorithm=MD5, qop=auth, nc=00000001, cnonce="c1", opaque="", extra"#
+        let credentials = try #require(DigestCredentials(header))
+        #expect(credentials.username == #"al\"ice"#)
+        #expect(credentials.realm == "example.com")
+        #expect(credentials.nonce == "a,b")
+        #expect(credentials.uri == "sip:example.com")
+        #expect(credentials.response == "00ff")
+        #expect(credentials.algorithm == "MD5")
+        #expect(credentials.qop == "auth")
+        #expect(credentials.nc == "00000001")
+        #expect(credentials.cnonce == "c1")
+    }
+
+    @Test func otherSchemesMissingFieldsAndOpenQuotesAreNotCredentials() {
+        #expect(DigestCredentials(#"Basic dXNlcjpwYXNz"#) == nil)
+        #expect(DigestCredentials(#"Digest username="alice", realm="example.com", nonce="n", uri="sip:x""#) == nil)
+        #expect(DigestCredentials(#"Digest username="alice, realm="example.com", nonce="n", uri="sip:x", response="r""#) == nil)
+        #expect(DigestCredentials(#"Digestusername="alice""#) == nil)
+    }
 }

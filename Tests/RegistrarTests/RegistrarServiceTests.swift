@@ -70,6 +70,7 @@ struct RegistrarServiceTests {
             let contact = try #require(try ok.contacts().first)
             #expect(contact.parameters["expires"] == "120")
             #expect(contact.parameters.contains("x-cisco-newreg") == (index == 0))
+            #expect(ok.headers.lines(.supported).contains("X-cisco-supports-AR_SK"), "the phone offered x-cisco-mra-ha=AR_SK")
         }
         #expect(try await setup.locations.bindings(for: "sip:alice@example.com").count == 1)
         await setup.client.transport.shutdown()
