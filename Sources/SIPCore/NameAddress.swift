@@ -183,8 +183,9 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// The name-addr as it would be written in a header.
     public var description: String {
-        var output = String(SIPText.slice(text, 0, Int(layout.addressEnd)))
-        parameters.write(to: &output)
-        return output
+        var writer = TextWriter(capacity: text.utf8.count + 32)
+        writer.append(text, 0, Int(layout.addressEnd))
+        parameters.write(to: &writer)
+        return writer.string
     }
 }

@@ -135,6 +135,28 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
         fields.append(Field(name: store(name.spelling), value: store(Substring(value)), known: name.known))
     }
 
+    /// An empty list sharing `source`'s received text, so that fields copied from `source` with
+    /// ``appendFields(_:from:limit:)`` are kept as offsets into it (a response copying a request's
+    /// Via, From, Call-ID and CSeq makes no strings).
+    public init(sharingTextOf source: SIPHeaders) {
+        self.init(text: source.text, fields: [], edits: [])
+    }
+
+    /// Appends the fields with this name from `source` (at most `limit`), as they are written there.
+    public mutating func appendFields(_ name: SIPHeaderName, from source: SIPHeaders, limit: Int = .max) {
+        // Equal strings sharing storage compare in constant time.
+        let shared = text == source.text
+        var copied = 0
+        for field in source.fields where copied < limit && source.matches(field, name) {
+            func part(_ part: Part) -> Part {
+                if shared, case .slice = part { return part }
+                return store(source.string(part))
+            }
+            fields.append(Field(name: part(field.name), value: part(field.value), known: field.known))
+            copied += 1
+        }
+    }
+
     /// Inserts a field before all others with this name (a proxy adding its Via or Record-Route),
     /// or at the end when there is none.
     public mutating func prepend(_ name: SIPHeaderName, _ value: some StringProtocol) {

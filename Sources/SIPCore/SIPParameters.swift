@@ -81,13 +81,56 @@ public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
 
     /// Appends `;name=value` for each parameter.
     public func write(to output: inout String) {
-        for span in spans {
-            output.append(";")
-            output.append(contentsOf: string(span.name))
-            if let value = span.value {
-                output.append("=")
-                output.append(contentsOf: string(value))
+        guard !spans.isEmpty else { return }
+        var writer = TextWriter(capacity: 128)
+        write(to: &writer)
+        output.append(writer.string)
+    }
+
+    /// Appends `;name=value` for each parameter. Parsed parameters written as `;name=value`
+    /// with nothing between them are copied from the text in one run.
+    func write(to writer: inout TextWriter) {
+        guard !spans.isEmpty else { return }
+        SIPText.withBytes(text) { bytes in
+            var run = 0..<0
+            func flush() {
+                if !run.isEmpty { writer.append(UnsafeBufferPointer(rebasing: bytes[run])) }
+                run = 0..<0
             }
+            for span in spans {
+                if let compact = Self.compactRange(span, bytes) {
+                    if !run.isEmpty, run.upperBound == compact.lowerBound {
+                        run = run.lowerBound..<compact.upperBound
+                    } else {
+                        flush()
+                        run = compact
+                    }
+                    continue
+                }
+                flush()
+                writer.append(UInt8(ascii: ";"))
+                writer.append(string(span.name))
+                if let value = span.value {
+                    writer.append(UInt8(ascii: "="))
+                    writer.append(string(value))
+                }
+            }
+            flush()
+        }
+    }
+
+    /// Where a parsed parameter is written exactly as `;name` or `;name=value` in the text.
+    private static func compactRange(_ span: Span, _ bytes: UnsafeBufferPointer<UInt8>) -> Range<Int>? {
+        guard case .slice(let nameStart, let nameEnd) = span.name, nameStart > 0,
+              bytes[Int(nameStart) - 1] == UInt8(ascii: ";")
+        else { return nil }
+        switch span.value {
+        case nil:
+            return (Int(nameStart) - 1)..<Int(nameEnd)
+        case .slice(let valueStart, let valueEnd) where valueStart == nameEnd + 1 && bytes[Int(nameEnd)] == UInt8(ascii: "="):
+            return (Int(nameStart) - 1)..<Int(valueEnd)
+        default:
+            return nil
         }
     }
 

@@ -254,3 +254,32 @@ extension SIPText {
         slice(text, Int(span.lower), Int(span.upper))
     }
 }
+
+/// Collects UTF-8 bytes for a header value being written out, and makes one `String` of them
+/// at the end (cheaper than appending `Substring`s to a `String` piece by piece).
+struct TextWriter {
+    private(set) var bytes: [UInt8] = []
+
+    init(capacity: Int) {
+        bytes.reserveCapacity(capacity)
+    }
+
+    mutating func append(_ buffer: UnsafeBufferPointer<UInt8>) {
+        bytes.append(contentsOf: buffer)
+    }
+
+    mutating func append(_ byte: UInt8) {
+        bytes.append(byte)
+    }
+
+    /// Appends the bytes of `text` from offset `start` to `end`.
+    mutating func append(_ text: Substring, _ start: Int, _ end: Int) {
+        SIPText.withBytes(text) { bytes.append(contentsOf: UnsafeBufferPointer(rebasing: $0[start..<end])) }
+    }
+
+    mutating func append(_ text: Substring) {
+        SIPText.withBytes(text) { bytes.append(contentsOf: $0) }
+    }
+
+    var string: String { String(decoding: bytes, as: UTF8.self) }
+}

@@ -231,15 +231,15 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
 
     /// The Via as it would be written in a header.
     public var description: String {
-        var output: String
+        var writer = TextWriter(capacity: text.utf8.count + 48)
         if layout.isCanonical {
-            output = String(SIPText.slice(text, 0, Int(layout.sentByEnd)))
+            writer.append(text, 0, Int(layout.sentByEnd))
         } else {
             var canonical = self
             canonical.rewrite()
-            output = String(canonical.text)
+            writer.append(canonical.text)
         }
-        parameters.write(to: &output)
-        return output
+        parameters.write(to: &writer)
+        return writer.string
     }
 }

@@ -10,20 +10,20 @@ public enum SIPResponseBuilder {
     ///   - parsedTo: the request's To header, parsed, when the caller already has it.
     public static func response(to request: SIPMessage, statusCode: Int, reasonPhrase: String,
                                 toTag: String? = nil, parsedTo: NameAddress? = nil) -> SIPMessage {
-        var headers = SIPHeaders()
-        for via in request.headers.lines(.via) { headers.append(.via, via) }
-        if let from = request.headers[.from] { headers.append(.from, from) }
+        var headers = SIPHeaders(sharingTextOf: request.headers)
+        headers.appendFields(.via, from: request.headers)
+        headers.appendFields(.from, from: request.headers, limit: 1)
         if let to = request.headers[.to] {
             if statusCode > 100, let toTag, var address = parsedTo ?? (try? NameAddress(parsing: to, header: .to)),
                !address.parameters.contains("tag") {
                 address.parameters.set("tag", toTag)
                 headers.append(.to, address.description)
             } else {
-                headers.append(.to, to)
+                headers.appendFields(.to, from: request.headers, limit: 1)
             }
         }
-        if let callID = request.callID { headers.append(.callID, callID) }
-        if let cseq = request.headers[.cseq] { headers.append(.cseq, cseq) }
+        headers.appendFields(.callID, from: request.headers, limit: 1)
+        headers.appendFields(.cseq, from: request.headers, limit: 1)
         headers.append(.contentLength, "0")
         return SIPMessage.response(statusCode: statusCode, reasonPhrase: reasonPhrase, headers: headers)
     }

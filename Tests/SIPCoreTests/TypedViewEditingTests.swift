@@ -100,4 +100,43 @@ struct TypedViewEditingTests {
         let text = "SIP/2.0/UDP [2001:db8::2]:5062;branch=z9hG4bKabc;received=192.0.2.9"
         #expect(try Via(parsing: text).description == text)
     }
+
+    @Test func parametersAreWrittenAsParsedOrNormalisedWhereTheyWereSpacedOrEdited() throws {
+        var address = try NameAddress(parsing: "<sip:a@example.com>;a=1;b;c=\"x y\";d=4")
+        #expect(address.description == "<sip:a@example.com>;a=1;b;c=\"x y\";d=4")
+        address.parameters.set("b", "2")
+        address.parameters.set("e", nil)
+        #expect(address.description == "<sip:a@example.com>;a=1;b=2;c=\"x y\";d=4;e")
+        address.parameters.remove("a")
+        #expect(address.description == "<sip:a@example.com>;b=2;c=\"x y\";d=4;e")
+        let spaced = try NameAddress(parsing: "<sip:a@example.com> ; a = 1 ;b")
+        #expect(spaced.description == "<sip:a@example.com>;a=1;b")
+    }
+
+    @Test func fieldsCopiedFromAnotherListKeepTheirValuesWhetherOrNotTheTextIsShared() throws {
+        var request = try SIPParser.parse("""
+            REGISTER sip:example.com SIP/2.0\r
+            Via: SIP/2.0/TCP a.example.com;branch=z9hG4bK1\r
+            v: SIP/2.0/TCP b.example.com;branch=z9hG4bK2\r
+            From: <sip:alice@example.com>;tag=1\r
+            To: <sip:alice@example.com>\r
+            Call-ID: c1\r
+            CSeq: 1 REGISTER\r
+            Content-Length: 0\r
+            \r
+
+            """)
+        request.headers.set(.callID, "edited")
+        var shared = SIPHeaders(sharingTextOf: request.headers)
+        var separate = SIPHeaders()
+        for name: SIPHeaderName in [.via, .callID] {
+            shared.appendFields(name, from: request.headers)
+            separate.appendFields(name, from: request.headers)
+        }
+        shared.appendFields(.via, from: request.headers, limit: 1)
+        #expect(shared.lines(.via) == ["SIP/2.0/TCP a.example.com;branch=z9hG4bK1", "SIP/2.0/TCP b.example.com;branch=z9hG4bK2",
+                                       "SIP/2.0/TCP a.example.com;branch=z9hG4bK1"])
+        #expect(separate.lines(.via) == Array(shared.lines(.via).prefix(2)))
+        #expect(shared[.callID] == "edited" && separate[.callID] == "edited")
+    }
 }
