@@ -109,14 +109,40 @@ public struct DigestAuthenticator: Sendable {
     }
 
     /// The age of a nonce this authenticator made, or `nil` for a forged or foreign one.
+    /// A nonce is `<creation time in hex>.<first 32 hex digits of its HMAC>`.
     private func nonceAge(_ nonce: Substring, now: Int64) -> Int64? {
-        let parts = nonce.split(separator: ".", maxSplits: 1)
-        guard parts.count == 2, mac(parts[0]) == parts[1], let made = Int64(parts[0], radix: 16) else { return nil }
-        return now - made
+        var nonce = nonce
+        return nonce.withUTF8 { bytes -> Int64? in
+            guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")), dot > 0, dot <= 15, bytes.count - dot - 1 == 32 else { return nil }
+            let stamp = UnsafeBufferPointer(rebasing: bytes[..<dot])
+            var made: Int64 = 0
+            for byte in stamp {
+                guard let digit = Self.hexDigitValue(byte) else { return nil }
+                made = made << 4 | Int64(digit)
+            }
+            let code = nonceSigner.code(for: UnsafeRawBufferPointer(stamp))
+            let digits = UnsafeBufferPointer(rebasing: bytes[(dot + 1)...])
+            let matches = code.withUnsafeBytes { mac in
+                (0..<16).allSatisfy { index in
+                    Self.hexDigitValue(digits[2 * index]) == mac[index] >> 4
+                        && Self.hexDigitValue(digits[2 * index + 1]) == mac[index] & 0x0F
+                }
+            }
+            return matches ? now - made : nil
+        }
     }
 
-    private func mac(_ text: some StringProtocol) -> String {
-        String(Algorithm.hex(nonceSigner.code(for: text)).prefix(32))
+    private static func hexDigitValue(_ byte: UInt8) -> UInt8? {
+        switch byte {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
+        default: nil
+        }
+    }
+
+    private func mac(_ text: String) -> String {
+        var text = text
+        return text.withUTF8 { String(Algorithm.hex(nonceSigner.code(for: UnsafeRawBufferPointer($0))).prefix(32)) }
     }
 }
 
@@ -133,9 +159,9 @@ private struct NonceSigner: @unchecked Sendable {
         self.template = template
     }
 
-    func code(for text: some StringProtocol) -> HMAC<SHA256>.MAC {
+    func code(for bytes: UnsafeRawBufferPointer) -> HMAC<SHA256>.MAC {
         var signer = template
-        signer.update(data: Array(text.utf8))
+        signer.update(data: bytes)
         return signer.finalize()
     }
 }

@@ -48,13 +48,14 @@ public enum SIPStartLine: Hashable, Sendable {
 public struct SIPMessage: Sendable, Equatable {
     private var storage: Storage
 
-    /// The parts of a message. Changed only through a uniquely referenced box (copy on write).
+    /// The parts of a message. Changed only through a uniquely referenced box (copy on write),
+    /// so no access can overlap a change and the runtime's exclusivity checks are left out.
     private final class Storage: @unchecked Sendable {
-        var startLine: SIPStartLine
-        var headers: SIPHeaders
-        var body: ByteBuffer
-        var parseWarnings: [String] = []
-        var views: HeaderViews?
+        @exclusivity(unchecked) var startLine: SIPStartLine
+        @exclusivity(unchecked) var headers: SIPHeaders
+        @exclusivity(unchecked) var body: ByteBuffer
+        @exclusivity(unchecked) var parseWarnings: [String] = []
+        @exclusivity(unchecked) var views: HeaderViews?
 
         init(startLine: SIPStartLine, headers: SIPHeaders, body: ByteBuffer) {
             self.startLine = startLine
@@ -77,13 +78,13 @@ public struct SIPMessage: Sendable, Equatable {
 
     /// The request or status line.
     public var startLine: SIPStartLine {
-        get { storage.startLine }
+        _read { yield storage.startLine }
         set { uniqueStorage().startLine = newValue }
     }
 
     /// The header fields in order.
     public var headers: SIPHeaders {
-        get { storage.headers }
+        _read { yield storage.headers }
         _modify {
             let box = uniqueStorage()
             box.views = nil
@@ -98,7 +99,7 @@ public struct SIPMessage: Sendable, Equatable {
 
     /// The body bytes.
     public var body: ByteBuffer {
-        get { storage.body }
+        _read { yield storage.body }
         set { uniqueStorage().body = newValue }
     }
 

@@ -13,7 +13,11 @@ struct ServerTransactionKey: Hashable, Sendable {
         guard let line = request.requestLine, let via = topVia, let branch = via.branch,
               via.hasRFC3261Branch else { return nil }
         self.branch = String(branch)
-        self.sentBy = "\(via.host.lowercased()):\(via.port ?? 0)"
+        var sentBy = String(via.host)
+        if sentBy.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) { sentBy = sentBy.lowercased() }
+        sentBy.append(":")
+        sentBy.append(String(via.port ?? 0))
+        self.sentBy = sentBy
         self.method = line.method == "ACK" ? "INVITE" : line.method
     }
 }

@@ -50,7 +50,7 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
     }
 
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
-        if event is IdleStateHandler.IdleStateEvent {
+        if event is ConnectionIdleEvent {
             closeReason = "idle timeout"
             context.close(promise: nil)
             return

@@ -14,7 +14,8 @@ public final class SIPTransportLayer: Sendable {
     public struct Configuration: Sendable {
         /// SIP parser limits (64 KiB messages by default).
         public var limits: SIPParser.Limits
-        /// A TCP/TLS connection with no traffic for this long is closed. Default 15 minutes.
+        /// A TCP/TLS connection with no traffic either way for this long (up to a quarter more) is
+        /// closed. Default 15 minutes.
         public var idleTimeout: TimeAmount
         /// Most simultaneous connections accepted from one IP address. Default 200.
         public var maxConnectionsPerSource: Int
@@ -241,7 +242,7 @@ public final class SIPTransportLayer: Sendable {
                                    role: SIPStreamFrameDecoder.KeepaliveRole, source: String? = nil) throws {
         let handlers: [ChannelHandler] = [
             FlushCoalescingHandler(),
-            IdleStateHandler(allTimeout: configuration.idleTimeout),
+            IdleConnectionHandler(timeout: configuration.idleTimeout),
             ByteToMessageHandler(SIPStreamFrameDecoder(role: role, limits: configuration.limits)),
             SIPStreamChannelHandler(transport: transport, connectionID: connectionID, report: report) { [state] _ in
                 state.withLockedValue { state in

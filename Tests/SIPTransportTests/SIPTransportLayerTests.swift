@@ -152,4 +152,34 @@ struct SIPTransportLayerTests {
         let layer = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
         await #expect(throws: SIPTransportError.self) { try await layer.listen(.tls, host: "127.0.0.1", port: 0) }
     }
+
+    /// The idle timeout counts traffic either way: a silent connection is closed, one that
+    /// keeps pinging outlives the timeout several times over, then goes once it falls silent.
+    @Test func anIdleConnectionIsClosedAndABusyOneIsKept() async throws {
+        let serverEvents = EventRecorder()
+        let server = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton,
+                                       configuration: .init(idleTimeout: .milliseconds(800)), onEvent: serverEvents.record)
+        // Two clients: one layer reuses its connection to the same peer.
+        let silentClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        let busyClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        let address = try await server.listen(.tcp, host: "127.0.0.1", port: 0)
+        let silent = try await silentClient.connect(.tcp, to: address)
+        let busy = try await busyClient.connect(.tcp, to: address)
+        func closedReason(_ flow: Flow) -> (SIPTransportEvent) -> String? {
+            { event in
+                if case .flowClosed(let closed, let reason) = event, closed.remote.port == flow.local.port { return reason }
+                return nil
+            }
+        }
+        for _ in 0..<24 {
+            try await busyClient.send(ByteBuffer(string: "\r\n\r\n"), on: busy)
+            try await Task.sleep(for: .milliseconds(100))
+        }
+        #expect(try await serverEvents.first(closedReason(silent)) == "idle timeout")
+        #expect(server.connectionCount == 1, "the connection that kept pinging is still open")
+        #expect(try await serverEvents.first(closedReason(busy)) == "idle timeout")
+        await silentClient.shutdown()
+        await busyClient.shutdown()
+        await server.shutdown()
+    }
 }
