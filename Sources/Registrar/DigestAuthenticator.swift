@@ -26,22 +26,33 @@ public struct DigestAuthenticator: Sendable {
         case md5 = "MD5"
 
         func hash(_ text: String) -> String {
-            switch self {
-            case .sha256: Self.hex(SHA256.hash(data: Array(text.utf8)))
-            case .md5: Self.hex(Insecure.MD5.hash(data: Array(text.utf8)))
+            var text = text
+            return text.withUTF8 { bytes in
+                switch self {
+                case .sha256:
+                    var hasher = SHA256()
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                    return Self.hex(hasher.finalize())
+                case .md5:
+                    var hasher = Insecure.MD5()
+                    hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
+                    return Self.hex(hasher.finalize())
+                }
             }
         }
 
         /// Lower-case hex of a digest, built in one allocation.
-        static func hex(_ digest: some Sequence<UInt8>) -> String {
+        static func hex(_ digest: some Digest) -> String {
             let digits: StaticString = "0123456789abcdef"
-            var bytes: [UInt8] = []
-            bytes.reserveCapacity(64)
-            for byte in digest {
-                bytes.append(digits.utf8Start[Int(byte >> 4)])
-                bytes.append(digits.utf8Start[Int(byte & 0x0F)])
+            return digest.withUnsafeBytes { digest in
+                String(unsafeUninitializedCapacity: digest.count * 2) { output in
+                    for (index, byte) in digest.enumerated() {
+                        output[2 * index] = digits.utf8Start[Int(byte >> 4)]
+                        output[2 * index + 1] = digits.utf8Start[Int(byte & 0x0F)]
+                    }
+                    return digest.count * 2
+                }
             }
-            return String(decoding: bytes, as: UTF8.self)
         }
     }
 
@@ -146,23 +157,35 @@ public struct DigestAuthenticator: Sendable {
     }
 }
 
-/// An HMAC-SHA256 already keyed and fed the realm, so signing a nonce hashes only the nonce.
+/// HMAC-SHA256 (RFC 2104) with the key and `realm:` already hashed in, so signing a nonce
+/// hashes only the nonce. Built on `SHA256` directly: its `update(bufferPointer:)` takes the
+/// bytes as they are, where `HMAC.update(data:)` goes through generic `DataProtocol` code that
+/// looks up type metadata on every call.
 ///
-/// `HMAC` is a copy-on-write value that is not marked `Sendable`; the template is never changed
-/// after `init`, and each use changes its own copy, which copies the hash state first.
-private struct NonceSigner: @unchecked Sendable {
-    private let template: HMAC<SHA256>
+/// `SHA256` is a copy-on-write value not marked `Sendable`; the two states are never changed
+/// after `init`, and each use changes its own copies, which copy the state first.
+struct NonceSigner: @unchecked Sendable {
+    private let inner: SHA256
+    private let outer: SHA256
 
     init(secret: [UInt8], realm: String) {
-        var template = HMAC<SHA256>(key: SymmetricKey(data: secret))
-        template.update(data: Array("\(realm):".utf8))
-        self.template = template
+        var key = secret.count > 64 ? Array(SHA256.hash(data: secret)) : secret
+        key += Array(repeating: 0, count: 64 - key.count)
+        var inner = SHA256()
+        inner.update(data: key.map { $0 ^ 0x36 })
+        inner.update(data: Array("\(realm):".utf8))
+        var outer = SHA256()
+        outer.update(data: key.map { $0 ^ 0x5C })
+        self.inner = inner
+        self.outer = outer
     }
 
-    func code(for bytes: UnsafeRawBufferPointer) -> HMAC<SHA256>.MAC {
-        var signer = template
-        signer.update(data: bytes)
-        return signer.finalize()
+    func code(for bytes: UnsafeRawBufferPointer) -> SHA256Digest {
+        var inner = inner
+        inner.update(bufferPointer: bytes)
+        var outer = outer
+        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
+        return outer.finalize()
     }
 }
 

@@ -125,7 +125,7 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
 
     /// Whether the branch starts with the RFC 3261 magic cookie `z9hG4bK`.
     public var hasRFC3261Branch: Bool {
-        branch?.hasPrefix("z9hG4bK") ?? false
+        branch?.utf8.starts(with: "z9hG4bK".utf8) ?? false
     }
 
     /// Parses one Via value.

@@ -1,3 +1,4 @@
+import Crypto
 import Phone
 import Location
 import SIPCore
@@ -78,5 +79,15 @@ struct DigestAuthenticatorTests {
         #expect(DigestCredentials(#"Digest username="alice", realm="example.com", nonce="n", uri="sip:x""#) == nil)
         #expect(DigestCredentials(#"Digest username="alice, realm="example.com", nonce="n", uri="sip:x", response="r""#) == nil)
         #expect(DigestCredentials(#"Digestusername="alice""#) == nil)
+    }
+
+    /// The nonce signer's own HMAC agrees with swift-crypto's, for short and long keys.
+    @Test(arguments: [16, 64, 100])
+    func theNonceSignerIsHMACSHA256(keyLength: Int) {
+        let key = (0..<keyLength).map { UInt8(truncatingIfNeeded: $0 &* 37 &+ 11) }
+        let nonce = Array("18f3a2b4c5d".utf8)
+        let ours = nonce.withUnsafeBytes { NonceSigner(secret: key, realm: "example.com").code(for: $0) }
+        let reference = HMAC<SHA256>.authenticationCode(for: Array("example.com:".utf8) + nonce, using: SymmetricKey(data: key))
+        #expect(Array(ours) == Array(reference))
     }
 }
