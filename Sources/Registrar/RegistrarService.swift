@@ -150,7 +150,7 @@ public final class RegistrarService: Sendable {
 
     private func answer(_ request: SIPMessage, _ status: Int, _ reason: String, to: NameAddress? = nil) -> SIPMessage {
         var response = SIPResponseBuilder.response(to: request, statusCode: status, reasonPhrase: reason,
-                                                   toTag: "r\(UInt32.random(in: 1...UInt32.max))", parsedTo: to)
+                                                   toTag: "r\(RandomTokens.next())", parsedTo: to)
         response.headers.append(.init("Server"), configuration.serverName)
         return response
     }

@@ -32,7 +32,7 @@ public final class ProxyForwarder: Sendable {
         }
         var request = outgoing
         request.headers.set(.maxForwards, String(maxForwards - 1))
-        let branch = "z9hG4bK-ew-\(UInt64.random(in: 1...UInt64.max))"
+        let branch = "z9hG4bK-ew-\(RandomTokens.next())"
         request.headers.prepend(.via, "SIP/2.0/\(flow.transport.viaName) \(Self.hostPort(flow.local));branch=\(branch);rport")
         if method == "ACK" {
             stack.sendStateless(request, on: flow)

@@ -24,7 +24,11 @@ public struct Flow: Hashable, Sendable, CustomStringConvertible {
     /// Our address.
     public var local: SocketAddress
     /// The peer's address.
-    public var remote: SocketAddress
+    public var remote: SocketAddress {
+        didSet { remoteHost = remote.ipAddress ?? "?" }
+    }
+    /// The peer's IP address as text (worked out once: every message stamps it in its Via).
+    public private(set) var remoteHost: String
     /// The connection, unique within a ``SIPTransportLayer``; 0 for UDP.
     public var connectionID: UInt64
 
@@ -33,11 +37,10 @@ public struct Flow: Hashable, Sendable, CustomStringConvertible {
         self.transport = transport
         self.local = local
         self.remote = remote
+        self.remoteHost = remote.ipAddress ?? "?"
         self.connectionID = connectionID
     }
 
-    /// The peer's IP address as text.
-    public var remoteHost: String { remote.ipAddress ?? "?" }
     /// The peer's port.
     public var remotePort: Int { remote.port ?? 0 }
 
