@@ -18,11 +18,18 @@ public protocol LocationStore: Sendable {
     func count() async throws -> Int
 }
 
+/// A ``LocationStore`` whose updates never wait, so a registrar can apply a REGISTER on the event
+/// loop that read it, without starting a task.
+public protocol SynchronousLocationStore: LocationStore {
+    /// ``LocationStore/update(aor:_:)``, done before returning.
+    func updateNow<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) throws -> T
+}
+
 /// A ``LocationStore`` in memory, for tests, single-process labs and load tests.
 ///
 /// Its methods never suspend: a lock guards the table, so a registrar answering on an event
 /// loop stays on that loop instead of hopping to an actor.
-public final class InMemoryLocationStore: LocationStore {
+public final class InMemoryLocationStore: SynchronousLocationStore {
     private let byAOR = Mutex<[String: [Binding]]>([:])
 
     /// Creates an empty store.
@@ -33,6 +40,10 @@ public final class InMemoryLocationStore: LocationStore {
     }
 
     public func update<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) throws -> T {
+        try updateNow(aor: aor, body)
+    }
+
+    public func updateNow<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) throws -> T {
         try byAOR.withLock { table in
             var bindings = table[aor] ?? []
             let result = try body(&bindings)

@@ -17,16 +17,26 @@ final class AccountCache: Sendable {
     }
 
     func account(username: String, realm: String) async throws -> Account? {
-        let key = "\(realm)\u{0}\(username)"
+        if let cached = cachedAccount(username: username, realm: realm) { return cached }
+        let key = Self.key(username: username, realm: realm)
         let now = clock()
-        if let entry = entries.withLockedValue({ $0[key] }), now - entry.readAt < lifetime {
-            return entry.account
-        }
         let account = try await store.account(username: username, realm: realm)
         entries.withLockedValue { entries in
             if entries.count > 100_000 { entries.removeAll(keepingCapacity: true) }
             entries[key] = (account, now)
         }
         return account
+    }
+
+    /// The account when it was read recently: `.some(nil)` for a user the store did not have,
+    /// `nil` when the store must be asked.
+    func cachedAccount(username: String, realm: String) -> Account?? {
+        let key = Self.key(username: username, realm: realm)
+        guard let entry = entries.withLockedValue({ $0[key] }), clock() - entry.readAt < lifetime else { return nil }
+        return .some(entry.account)
+    }
+
+    private static func key(username: String, realm: String) -> String {
+        "\(realm)\u{0}\(username)"
     }
 }

@@ -91,12 +91,48 @@ public struct DigestAuthenticator: Sendable {
 
     /// Checks the Authorization header of a request for this realm.
     public func verify(_ request: SIPMessage, now: Int64, account lookup: (String) async throws -> Account?) async rethrows -> Verdict {
-        guard let method = request.requestLine?.method else { return .missing }
+        switch offer(in: request) {
+        case .verdict(let verdict):
+            return verdict
+        case .credentials(let credentials, let algorithm, let method):
+            let account = try await lookup(String(credentials.username))
+            return check(credentials, algorithm: algorithm, method: method, account: account, now: now)
+        }
+    }
+
+    /// ``verify(_:now:account:)`` when the account may be at hand already: `account` returns
+    /// `.some(nil)` for a user known not to exist and `nil` when it cannot tell without waiting,
+    /// and then so does this.
+    public func verifyNow(_ request: SIPMessage, now: Int64, account: (String) -> Account??) -> Verdict? {
+        switch offer(in: request) {
+        case .verdict(let verdict):
+            return verdict
+        case .credentials(let credentials, let algorithm, let method):
+            guard let found = account(String(credentials.username)) else { return nil }
+            return check(credentials, algorithm: algorithm, method: method, account: found, now: now)
+        }
+    }
+
+    /// What a request's Authorization headers offer for this realm: a verdict already, or
+    /// credentials to check against an account.
+    private enum Offer {
+        case verdict(Verdict)
+        case credentials(DigestCredentials, Algorithm, method: String)
+    }
+
+    private func offer(in request: SIPMessage) -> Offer {
+        guard let method = request.requestLine?.method else { return .verdict(.missing) }
         let candidates = request.headers.lines(.authorization).compactMap(DigestCredentials.init)
-        guard let credentials = candidates.first(where: { $0.realm == realm }) else { return .missing }
-        guard let algorithm = algorithms.first(where: { $0.rawValue.caseInsensitiveEquals(credentials.algorithm ?? "MD5") }),
-              let account = try await lookup(String(credentials.username))
-        else { return .refused }
+        guard let credentials = candidates.first(where: { $0.realm == realm }) else { return .verdict(.missing) }
+        guard let algorithm = algorithms.first(where: { $0.rawValue.caseInsensitiveEquals(credentials.algorithm ?? "MD5") }) else {
+            return .verdict(.refused)
+        }
+        return .credentials(credentials, algorithm, method: method)
+    }
+
+    private func check(_ credentials: DigestCredentials, algorithm: Algorithm, method: String, account: Account?,
+                       now: Int64) -> Verdict {
+        guard let account else { return .refused }
         let ha1 = algorithm == .sha256 ? account.ha1SHA256 : account.ha1MD5
         let ha2 = algorithm.hash("\(method):\(credentials.uri)")
         let expected: String
