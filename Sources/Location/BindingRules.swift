@@ -51,7 +51,7 @@ public enum BindingRules {
             }
             let expires = min(requested, policy.maxExpires)
             let candidate = Binding(
-                aor: aor, contactURI: contact.uri.description, contactValue: contact.description,
+                aor: aor, contactURI: contact.uri.description, contactValue: Self.storedValue(of: contact),
                 instanceID: contact.parameters.unquoted("+sip.instance").map(Self.bareInstance),
                 regID: (contact.parameters["reg-id"] ?? contact.parameters["x-cisco-reg-id"]).flatMap { Int($0) },
                 callID: callID, cseq: cseq, expiresAt: now + expires * 1_000, path: path, pathIdentity: pathIdentity)
@@ -79,11 +79,47 @@ public enum BindingRules {
     /// `x-cisco-newreg` on those new on this path (RFC 3261 §10.3 step 8, SPEC B7).
     public static func responseContacts(_ bindings: [Binding], newOnPath: Set<BindingKey>, now: Int64) -> [String] {
         bindings.map { binding in
+            let remaining = String(binding.remainingSeconds(now: now))
+            let isNew = newOnPath.contains(binding.key)
+            guard mentionsResponseParameter(binding.contactValue) else {
+                // Stored without either parameter (see storedValue(of:)): append them.
+                return binding.contactValue + ";expires=" + remaining + (isNew ? ";x-cisco-newreg" : "")
+            }
             guard var contact = try? NameAddress(parsing: binding.contactValue) else { return binding.contactValue }
-            contact.parameters.set("expires", String(binding.remainingSeconds(now: now)))
-            if newOnPath.contains(binding.key) { contact.parameters.set("x-cisco-newreg", nil) }
+            contact.parameters.set("expires", remaining)
+            if isNew { contact.parameters.set("x-cisco-newreg", nil) }
             return contact.description
         }
+    }
+
+    /// The Contact value a binding keeps: as registered, without the `expires` and
+    /// `x-cisco-newreg` parameters the 200 OK sets afresh each time.
+    static func storedValue(of contact: NameAddress) -> String {
+        guard contact.parameters.contains("expires") || contact.parameters.contains("x-cisco-newreg") else {
+            return contact.description
+        }
+        var stored = contact
+        stored.parameters.remove("expires")
+        stored.parameters.remove("x-cisco-newreg")
+        return stored.description
+    }
+
+    /// Whether a stored Contact value may carry `expires` or `x-cisco-newreg` (bindings stored
+    /// before values were kept without them).
+    private static func mentionsResponseParameter(_ value: String) -> Bool {
+        var value = value
+        return value.withUTF8 { containsIgnoringCase($0, "expires") || containsIgnoringCase($0, "x-cisco-newreg") }
+    }
+
+    /// Whether `bytes` contain `word` (given in lower case), ignoring ASCII case.
+    private static func containsIgnoringCase(_ bytes: UnsafeBufferPointer<UInt8>, _ word: StaticString) -> Bool {
+        let count = word.utf8CodeUnitCount
+        guard bytes.count >= count else { return false }
+        candidates: for start in 0...(bytes.count - count) {
+            for index in 0..<count where bytes[start + index] | 0x20 != word.utf8Start[index] { continue candidates }
+            return true
+        }
+        return false
     }
 
     /// `<urn:uuid:…>` → `urn:uuid:…`.

@@ -133,14 +133,12 @@ public struct DigestAuthenticator: Sendable {
     private func check(_ credentials: DigestCredentials, algorithm: Algorithm, method: String, account: Account?,
                        now: Int64) -> Verdict {
         guard let account else { return .refused }
-        let ha1 = algorithm == .sha256 ? account.ha1SHA256 : account.ha1MD5
-        let ha2 = algorithm.hash("\(method):\(credentials.uri)")
-        let expected: String
         if let qop = credentials.qop {
-            guard qop == "auth", let nc = credentials.nc, let cnonce = credentials.cnonce else { return .refused }
-            expected = algorithm.hash("\(ha1):\(credentials.nonce):\(nc):\(cnonce):\(qop):\(ha2)")
-        } else {
-            expected = algorithm.hash("\(ha1):\(credentials.nonce):\(ha2)")
+            guard qop == "auth", credentials.nc != nil, credentials.cnonce != nil else { return .refused }
+        }
+        let expected = switch algorithm {
+        case .sha256: Self.response(SHA256.self, ha1: account.ha1SHA256, method: method, credentials: credentials)
+        case .md5: Self.response(Insecure.MD5.self, ha1: account.ha1MD5, method: method, credentials: credentials)
         }
         guard expected.caseInsensitiveEquals(credentials.response) else { return .refused }
         switch nonceAge(credentials.nonce, now: now) {
@@ -148,6 +146,27 @@ public struct DigestAuthenticator: Sendable {
         case .some: return .stale
         case .none: return .missing
         }
+    }
+
+    /// The response a client knowing the password sends (RFC 7616 §3.4.1), hashed piece by
+    /// piece: `H(ha1:nonce[:nc:cnonce:qop]:H(method:uri))`.
+    private static func response<H: HashFunction>(_: H.Type, ha1: String, method: String,
+                                                  credentials: DigestCredentials) -> String {
+        var inner = H()
+        for part in [Substring(method), ":", credentials.uri] { add(part, to: &inner) }
+        let ha2 = Algorithm.hex(inner.finalize())
+        var outer = H()
+        for part in [Substring(ha1), ":", credentials.nonce, ":"] { add(part, to: &outer) }
+        if let qop = credentials.qop, let nc = credentials.nc, let cnonce = credentials.cnonce {
+            for part in [nc, ":", cnonce, ":", qop, ":"] { add(part, to: &outer) }
+        }
+        add(Substring(ha2), to: &outer)
+        return Algorithm.hex(outer.finalize())
+    }
+
+    private static func add(_ text: Substring, to hasher: inout some HashFunction) {
+        var text = text
+        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
     }
 
     private func makeNonce(now: Int64) -> String {

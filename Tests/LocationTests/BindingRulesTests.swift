@@ -119,6 +119,20 @@ struct BindingRulesTests {
         let contacts = BindingRules.responseContacts(result.bindings, newOnPath: result.newOnPath, now: now + 20_000)
         #expect(contacts == [MRAFixtures.contact + ";expires=100;x-cisco-newreg"])
     }
+
+    /// A binding keeps its Contact without `expires`; the OK states the time left, and a value
+    /// stored with `expires` (before bindings were kept without it) has it replaced in place.
+    @Test func theOKStatesTheTimeLeftWhetherOrNotTheStoredValueHadExpires() throws {
+        let request = register(contact: "<sip:bob@192.0.2.20:5061;transport=tls>;expires=300;+sip.instance=\"<urn:uuid:b>\"")
+        let result = try #require(accept(BindingRules.apply(request, aor: aor, to: [], pathIdentity: "edge-1", policy: policy, now: now)))
+        #expect(result.bindings[0].contactValue == "<sip:bob@192.0.2.20:5061;transport=tls>;+sip.instance=\"<urn:uuid:b>\"")
+        #expect(BindingRules.responseContacts(result.bindings, newOnPath: [], now: now)
+                == ["<sip:bob@192.0.2.20:5061;transport=tls>;+sip.instance=\"<urn:uuid:b>\";expires=300"])
+        var legacy = result.bindings[0]
+        legacy.contactValue = "<sip:bob@192.0.2.20:5061>;Expires=3600;x-cisco-newreg;a=b"
+        #expect(BindingRules.responseContacts([legacy], newOnPath: [legacy.key], now: now + 100_000)
+                == ["<sip:bob@192.0.2.20:5061>;Expires=200;x-cisco-newreg;a=b"])
+    }
 }
 
 @Suite("In-memory location store")
