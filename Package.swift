@@ -172,7 +172,6 @@ let package = Package(
             name: "RegistrarTests",
             dependencies: [
                 "Registrar", "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport", "STUNCore", "Location", "TestSupport", "Phone",
-                .product(name: "Crypto", package: "swift-crypto"),
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -30,6 +30,9 @@ let package = Package(
             dependencies: [
                 .product(name: "SIPCore", package: "main"),
                 .product(name: "SIPTransaction", package: "main"),
+                .product(name: "Location", package: "main"),
+                .product(name: "Registrar", package: "main"),
+                .product(name: "Phone", package: "main"),
                 .product(name: "TestSupport", package: "main"),
                 .product(name: "NIOCore", package: "swift-nio"),
             ]

@@ -133,9 +133,13 @@ public enum BindingRules {
 extension SIPParameters {
     /// An expiry in seconds: a number up to 2³²−1, or −1 when it is not one.
     static func parseExpires(_ text: Substring) -> Int64 {
-        let digits = text.trimmingPrefix(while: { $0 == " " })
-        guard !digits.isEmpty, digits.count <= 10, digits.allSatisfy(\.isASCII), let value = Int64(digits),
-              value >= 0, value <= Int64(UInt32.max) else { return -1 }
-        return value
+        var digits = text.utf8.drop { $0 == UInt8(ascii: " ") }
+        guard !digits.isEmpty, digits.count <= 10 else { return -1 }
+        var value: Int64 = 0
+        while let byte = digits.popFirst() {
+            guard byte >= UInt8(ascii: "0"), byte <= UInt8(ascii: "9") else { return -1 }
+            value = value * 10 + Int64(byte - UInt8(ascii: "0"))
+        }
+        return value <= Int64(UInt32.max) ? value : -1
     }
 }

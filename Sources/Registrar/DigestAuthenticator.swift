@@ -170,32 +170,34 @@ public struct DigestAuthenticator: Sendable {
     }
 
     private func makeNonce(now: Int64) -> String {
-        let stamp = String(now, radix: 16)
-        return stamp + "." + mac(stamp)
+        var stamp = String(now, radix: 16)
+        let code = stamp.withUTF8 { nonceSigner.code(for: UnsafeRawBufferPointer($0)) }
+        let tag = String(code, radix: 16)
+        return stamp + "." + String(repeating: "0", count: 16 - tag.utf8.count) + tag
     }
 
     /// The age of a nonce this authenticator made, or `nil` for a forged or foreign one.
-    /// A nonce is `<creation time in hex>.<first 32 hex digits of its HMAC>`.
+    /// A nonce is `<creation time in hex>.<its 64-bit tag in 16 hex digits>`.
     private func nonceAge(_ nonce: Substring, now: Int64) -> Int64? {
         var nonce = nonce
         return nonce.withUTF8 { bytes -> Int64? in
-            guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")), dot > 0, dot <= 15, bytes.count - dot - 1 == 32 else { return nil }
-            let stamp = UnsafeBufferPointer(rebasing: bytes[..<dot])
-            var made: Int64 = 0
-            for byte in stamp {
-                guard let digit = Self.hexDigitValue(byte) else { return nil }
-                made = made << 4 | Int64(digit)
-            }
-            let code = nonceSigner.code(for: UnsafeRawBufferPointer(stamp))
-            let digits = UnsafeBufferPointer(rebasing: bytes[(dot + 1)...])
-            let matches = code.withUnsafeBytes { mac in
-                (0..<16).allSatisfy { index in
-                    Self.hexDigitValue(digits[2 * index]) == mac[index] >> 4
-                        && Self.hexDigitValue(digits[2 * index + 1]) == mac[index] & 0x0F
-                }
-            }
-            return matches ? now - made : nil
+            guard let dot = bytes.firstIndex(of: UInt8(ascii: ".")), dot > 0, dot <= 15, bytes.count - dot - 1 == 16 else { return nil }
+            guard let made = Self.hexValue(UnsafeBufferPointer(rebasing: bytes[..<dot])),
+                  let tag = Self.hexValue(UnsafeBufferPointer(rebasing: bytes[(dot + 1)...])),
+                  nonceSigner.code(for: UnsafeRawBufferPointer(UnsafeBufferPointer(rebasing: bytes[..<dot]))) == tag
+            else { return nil }
+            return now - Int64(made)
         }
+    }
+
+    /// Lower-case hex digits as a number (at most 16 of them).
+    private static func hexValue(_ digits: UnsafeBufferPointer<UInt8>) -> UInt64? {
+        var value: UInt64 = 0
+        for byte in digits {
+            guard let digit = hexDigitValue(byte) else { return nil }
+            value = value << 4 | UInt64(digit)
+        }
+        return value
     }
 
     private static func hexDigitValue(_ byte: UInt8) -> UInt8? {
@@ -203,133 +205,6 @@ public struct DigestAuthenticator: Sendable {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10
         default: nil
-        }
-    }
-
-    private func mac(_ text: String) -> String {
-        var text = text
-        return text.withUTF8 { String(Algorithm.hex(nonceSigner.code(for: UnsafeRawBufferPointer($0))).prefix(32)) }
-    }
-}
-
-/// HMAC-SHA256 (RFC 2104) with the key and `realm:` already hashed in, so signing a nonce
-/// hashes only the nonce. Built on `SHA256` directly: its `update(bufferPointer:)` takes the
-/// bytes as they are, where `HMAC.update(data:)` goes through generic `DataProtocol` code that
-/// looks up type metadata on every call.
-///
-/// `SHA256` is a copy-on-write value not marked `Sendable`; the two states are never changed
-/// after `init`, and each use changes its own copies, which copy the state first.
-struct NonceSigner: @unchecked Sendable {
-    private let inner: SHA256
-    private let outer: SHA256
-
-    init(secret: [UInt8], realm: String) {
-        var key = secret.count > 64 ? Array(SHA256.hash(data: secret)) : secret
-        key += Array(repeating: 0, count: 64 - key.count)
-        var inner = SHA256()
-        inner.update(data: key.map { $0 ^ 0x36 })
-        inner.update(data: Array("\(realm):".utf8))
-        var outer = SHA256()
-        outer.update(data: key.map { $0 ^ 0x5C })
-        self.inner = inner
-        self.outer = outer
-    }
-
-    func code(for bytes: UnsafeRawBufferPointer) -> SHA256Digest {
-        var inner = inner
-        inner.update(bufferPointer: bytes)
-        var outer = outer
-        inner.finalize().withUnsafeBytes { outer.update(bufferPointer: $0) }
-        return outer.finalize()
-    }
-}
-
-/// The fields of a `Digest` Authorization header.
-struct DigestCredentials {
-    var username: Substring
-    var realm: Substring
-    var nonce: Substring
-    var uri: Substring
-    var response: Substring
-    var algorithm: Substring?
-    var qop: Substring?
-    var nc: Substring?
-    var cnonce: Substring?
-
-    /// Reads `Digest name=value, name="value", …` in one pass over the bytes, slicing only the
-    /// values it keeps; `nil` when it is not a Digest header or a required field is missing.
-    init?(_ header: Substring) {
-        var header = header
-        guard let spans = header.withUTF8({ Spans($0) }),
-              let username = spans.username, let realm = spans.realm, let nonce = spans.nonce, let uri = spans.uri,
-              let response = spans.response
-        else { return nil }
-        func slice(_ range: Range<Int>) -> Substring {
-            let utf8 = header.utf8
-            return Substring(utf8[utf8.index(utf8.startIndex, offsetBy: range.lowerBound)..<utf8.index(utf8.startIndex, offsetBy: range.upperBound)])
-        }
-        self.username = slice(username)
-        self.realm = slice(realm)
-        self.nonce = slice(nonce)
-        self.uri = slice(uri)
-        self.response = slice(response)
-        algorithm = spans.algorithm.map(slice)
-        qop = spans.qop.map(slice)
-        nc = spans.nc.map(slice)
-        cnonce = spans.cnonce.map(slice)
-    }
-
-    /// Where each field's value is (without its quotes).
-    private struct Spans {
-        var username, realm, nonce, uri, response, algorithm, qop, nc, cnonce: Range<Int>?
-
-        init?(_ bytes: UnsafeBufferPointer<UInt8>) {
-            let count = bytes.count
-            var index = 0
-            func skip(_ isSkipped: (UInt8) -> Bool) {
-                while index < count, isSkipped(bytes[index]) { index &+= 1 }
-            }
-            func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-            skip(isBlank)
-            guard count - index > 7, sameLetters(bytes[index..<(index &+ 6)], "digest"), isBlank(bytes[index &+ 6]) else { return nil }
-            index &+= 7
-            while index < count {
-                skip { isBlank($0) || $0 == UInt8(ascii: ",") }
-                let nameStart = index
-                skip { !isBlank($0) && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: ",") }
-                let name = UnsafeBufferPointer(rebasing: bytes[nameStart..<index])
-                skip(isBlank)
-                guard index < count, bytes[index] == UInt8(ascii: "=") else { continue }
-                index &+= 1
-                skip(isBlank)
-                let value: Range<Int>
-                if index < count, bytes[index] == UInt8(ascii: "\"") {
-                    let valueStart = index &+ 1
-                    index = valueStart
-                    while index < count, bytes[index] != UInt8(ascii: "\"") {
-                        index &+= bytes[index] == UInt8(ascii: "\\") ? 2 : 1
-                    }
-                    guard index < count else { return nil }
-                    value = valueStart..<index
-                    index &+= 1
-                } else {
-                    let valueStart = index
-                    skip { !isBlank($0) && $0 != UInt8(ascii: ",") }
-                    value = valueStart..<index
-                }
-                switch name.count {
-                case 2 where sameLetters(name, "nc"): nc = value
-                case 3 where sameLetters(name, "uri"): uri = value
-                case 3 where sameLetters(name, "qop"): qop = value
-                case 5 where sameLetters(name, "realm"): realm = value
-                case 5 where sameLetters(name, "nonce"): nonce = value
-                case 6 where sameLetters(name, "cnonce"): cnonce = value
-                case 8 where sameLetters(name, "username"): username = value
-                case 8 where sameLetters(name, "response"): response = value
-                case 9 where sameLetters(name, "algorithm"): algorithm = value
-                default: continue
-                }
-            }
         }
     }
 }
@@ -341,7 +216,7 @@ extension StringProtocol {
 }
 
 /// Whether `bytes` spell `text` ignoring ASCII case (same length assumed).
-private func sameLetters(_ bytes: some Sequence<UInt8>, _ text: some StringProtocol) -> Bool {
+func sameLetters(_ bytes: some Sequence<UInt8>, _ text: some StringProtocol) -> Bool {
     bytes.elementsEqual(text.utf8) { lowercase($0) == lowercase($1) }
 }
 

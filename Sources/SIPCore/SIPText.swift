@@ -241,6 +241,11 @@ struct TextSpan: Hashable, Sendable {
 }
 
 extension SIPText {
+    /// Whether two texts are equal ignoring ASCII case.
+    static func sameIgnoringCase(_ lhs: Substring, _ rhs: String) -> Bool {
+        lhs.utf8.count == rhs.utf8.count && lhs.utf8.elementsEqual(rhs.utf8) { $0.asciiLowercased == $1.asciiLowercased }
+    }
+
     /// Whether `bytes` spell `name` (given in lowercase), ignoring ASCII case.
     static func isLowercased(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
         guard bytes.count == name.utf8CodeUnitCount else { return false }

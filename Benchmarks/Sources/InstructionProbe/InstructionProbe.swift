@@ -14,7 +14,7 @@ enum InstructionProbe {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count == 3, let count = Int(arguments[2]) else {
-            print("usage: InstructionProbe parse|serialize|validate|topvia|to|contacts|stamp|respond|serve COUNT")
+            print("usage: InstructionProbe parse|serialize|validate|topvia|to|contacts|stamp|respond|serve|registration COUNT")
             return
         }
         let register = MRAFixtures.bytes(MRAFixtures.register)
@@ -22,6 +22,7 @@ enum InstructionProbe {
         var buffer = ByteBuffer()
         buffer.reserveCapacity(2_048)
         var checksum = 0
+        let registrar = try RegistrarProbe()
         for _ in 0..<count {
             switch arguments[1] {
             case "parse":
@@ -40,6 +41,8 @@ enum InstructionProbe {
                 checksum &+= SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK", toTag: "r1").headers.count
             case "serve":
                 checksum &+= try serve(register, into: &buffer)
+            case "registration":
+                checksum &+= try registrar.registration(into: &buffer, options: options)
             default:
                 buffer.clear()
                 message.write(to: &buffer)
