@@ -53,6 +53,20 @@ public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
         return spans[index].value.map(string) ?? ""
     }
 
+    /// Runs `body` over the bytes of a parameter's raw value (empty when it has none), or
+    /// returns `nil` when the parameter is absent; no `Substring` is made.
+    func withValueBytes<R>(of name: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R? {
+        guard let index = index(of: name) else { return nil }
+        switch spans[index].value {
+        case nil:
+            return body(UnsafeBufferPointer(start: nil, count: 0))
+        case .slice(let start, let end):
+            return SIPText.withBytes(text) { body(UnsafeBufferPointer(rebasing: $0[Int(start)..<Int(end)])) }
+        case .edited(let position):
+            return SIPText.withBytes(edits[Int(position)], body)
+        }
+    }
+
     /// Whether the parameter is present, with or without a value.
     public func contains(_ name: String) -> Bool {
         index(of: name) != nil

@@ -148,6 +148,10 @@ enum SIPText {
     /// Splits a list header value at commas that are outside quoted strings and `<…>`.
     /// An empty element (`a,,b`) is an error, as RFC 4475 §3.1.2.1 expects.
     static func splitList(_ value: Substring, header: SIPHeaderName) throws(SIPParseError) -> [Substring] {
+        // Most list lines hold one value: without a comma or a quote there is nothing to split.
+        if !withBytes(value, { $0.contains { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "\"") } }) {
+            return [try nonEmpty(value, header: header)]
+        }
         let ranges = try withBytes(value) { bytes throws(SIPParseError) -> [Range<Int>] in
             var ranges: [Range<Int>] = []
             var start = 0

@@ -136,10 +136,12 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
         layout = found.layout
         parameters = try SIPParameters(parsing: text, from: found.parametersStart, to: text.utf8.count, grammar: .header,
                                        context: "Via \"\(text)\"")
-        if let rport = parameters["rport"], !rport.isEmpty, SIPText.parseNumber(rport, maximum: 65535) == nil {
-            throw Found.failure("invalid rport", text)
+        let rportIsValid = parameters.withValueBytes(of: "rport") { value in
+            value.isEmpty || (value.count <= 5 && value.allSatisfy(SIPText.isDigit)
+                && value.reduce(0) { $0 * 10 + Int($1 - UInt8(ascii: "0")) } <= 65535)
         }
-        if let branch = parameters["branch"], branch.isEmpty { throw Found.failure("empty branch", text) }
+        if rportIsValid == false { throw Found.failure("invalid rport", text) }
+        if parameters.withValueBytes(of: "branch", { $0.isEmpty }) == true { throw Found.failure("empty branch", text) }
     }
 
     /// Where the parts of a Via value are, as byte offsets: found in one pass over the bytes.
