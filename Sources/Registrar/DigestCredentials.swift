@@ -42,22 +42,22 @@ struct DigestCredentials {
         init?(_ bytes: UnsafeBufferPointer<UInt8>) {
             let count = bytes.count
             var index = 0
-            func skip(_ isSkipped: (UInt8) -> Bool) {
-                while index < count, isSkipped(bytes[index]) { index &+= 1 }
+            while index < count, Self.isBlank(bytes[index]) { index &+= 1 }
+            guard count - index > 7, Self.spells(bytes, index..<(index &+ 6), "digest"), Self.isBlank(bytes[index &+ 6]) else {
+                return nil
             }
-            func isBlank(_ byte: UInt8) -> Bool { byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t") }
-            skip(isBlank)
-            guard count - index > 7, sameLetters(bytes[index..<(index &+ 6)], "digest"), isBlank(bytes[index &+ 6]) else { return nil }
             index &+= 7
             while index < count {
-                skip { isBlank($0) || $0 == UInt8(ascii: ",") }
+                while index < count, Self.isBlank(bytes[index]) || bytes[index] == UInt8(ascii: ",") { index &+= 1 }
                 let nameStart = index
-                skip { !isBlank($0) && $0 != UInt8(ascii: "=") && $0 != UInt8(ascii: ",") }
-                let name = UnsafeBufferPointer(rebasing: bytes[nameStart..<index])
-                skip(isBlank)
+                while index < count, !Self.isBlank(bytes[index]), bytes[index] != UInt8(ascii: "="), bytes[index] != UInt8(ascii: ",") {
+                    index &+= 1
+                }
+                let name = nameStart..<index
+                while index < count, Self.isBlank(bytes[index]) { index &+= 1 }
                 guard index < count, bytes[index] == UInt8(ascii: "=") else { continue }
                 index &+= 1
-                skip(isBlank)
+                while index < count, Self.isBlank(bytes[index]) { index &+= 1 }
                 let value: Range<Int>
                 if index < count, bytes[index] == UInt8(ascii: "\"") {
                     let valueStart = index &+ 1
@@ -70,22 +70,39 @@ struct DigestCredentials {
                     index &+= 1
                 } else {
                     let valueStart = index
-                    skip { !isBlank($0) && $0 != UInt8(ascii: ",") }
+                    while index < count, !Self.isBlank(bytes[index]), bytes[index] != UInt8(ascii: ",") { index &+= 1 }
                     value = valueStart..<index
                 }
-                switch name.count {
-                case 2 where sameLetters(name, "nc"): nc = value
-                case 3 where sameLetters(name, "uri"): uri = value
-                case 3 where sameLetters(name, "qop"): qop = value
-                case 5 where sameLetters(name, "realm"): realm = value
-                case 5 where sameLetters(name, "nonce"): nonce = value
-                case 6 where sameLetters(name, "cnonce"): cnonce = value
-                case 8 where sameLetters(name, "username"): username = value
-                case 8 where sameLetters(name, "response"): response = value
-                case 9 where sameLetters(name, "algorithm"): algorithm = value
-                default: continue
-                }
+                keep(value, named: name, in: bytes)
             }
+        }
+
+        private mutating func keep(_ value: Range<Int>, named name: Range<Int>, in bytes: UnsafeBufferPointer<UInt8>) {
+            switch name.count {
+            case 2 where Self.spells(bytes, name, "nc"): nc = value
+            case 3 where Self.spells(bytes, name, "uri"): uri = value
+            case 3 where Self.spells(bytes, name, "qop"): qop = value
+            case 5 where Self.spells(bytes, name, "realm"): realm = value
+            case 5 where Self.spells(bytes, name, "nonce"): nonce = value
+            case 6 where Self.spells(bytes, name, "cnonce"): cnonce = value
+            case 8 where Self.spells(bytes, name, "username"): username = value
+            case 8 where Self.spells(bytes, name, "response"): response = value
+            case 9 where Self.spells(bytes, name, "algorithm"): algorithm = value
+            default: break
+            }
+        }
+
+        private static func isBlank(_ byte: UInt8) -> Bool {
+            byte == UInt8(ascii: " ") || byte == UInt8(ascii: "\t")
+        }
+
+        /// Whether the bytes in `range` spell `word` (given in lower case), ignoring ASCII case.
+        private static func spells(_ bytes: UnsafeBufferPointer<UInt8>, _ range: Range<Int>, _ word: StaticString) -> Bool {
+            guard range.count == word.utf8CodeUnitCount else { return false }
+            for offset in 0..<range.count where bytes[range.lowerBound &+ offset] | 0x20 != word.utf8Start[offset] {
+                return false
+            }
+            return true
         }
     }
 }
