@@ -207,6 +207,7 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
         }
     }
 
+    @inline(__always)
     private func matches(_ field: Field, _ name: SIPHeaderName) -> Bool {
         if let known = name.known { return field.known == known }
         guard field.known == nil else { return false }
