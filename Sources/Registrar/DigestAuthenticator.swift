@@ -148,25 +148,30 @@ public struct DigestAuthenticator: Sendable {
         }
     }
 
-    /// The response a client knowing the password sends (RFC 7616 §3.4.1), hashed piece by
-    /// piece: `H(ha1:nonce[:nc:cnonce:qop]:H(method:uri))`.
+    /// The response a client knowing the password sends (RFC 7616 §3.4.1):
+    /// `H(ha1:nonce[:nc:cnonce:qop]:H(method:uri))`.
     private static func response<H: HashFunction>(_: H.Type, ha1: String, method: String,
                                                   credentials: DigestCredentials) -> String {
-        var inner = H()
-        for part in [Substring(method), ":", credentials.uri] { add(part, to: &inner) }
-        let ha2 = Algorithm.hex(inner.finalize())
-        var outer = H()
-        for part in [Substring(ha1), ":", credentials.nonce, ":"] { add(part, to: &outer) }
+        let ha2 = Algorithm.hex(hash(H.self, [Substring(method), credentials.uri]))
+        var parts = [Substring(ha1), credentials.nonce]
         if let qop = credentials.qop, let nc = credentials.nc, let cnonce = credentials.cnonce {
-            for part in [nc, ":", cnonce, ":", qop, ":"] { add(part, to: &outer) }
+            parts += [nc, cnonce, qop]
         }
-        add(Substring(ha2), to: &outer)
-        return Algorithm.hex(outer.finalize())
+        parts.append(Substring(ha2))
+        return Algorithm.hex(hash(H.self, parts))
     }
 
-    private static func add(_ text: Substring, to hasher: inout some HashFunction) {
-        var text = text
-        text.withUTF8 { hasher.update(bufferPointer: UnsafeRawBufferPointer($0)) }
+    /// The hash of the parts joined with `:`, fed to the hash function in one piece.
+    private static func hash<H: HashFunction>(_: H.Type, _ parts: [Substring]) -> H.Digest {
+        var bytes: [UInt8] = []
+        bytes.reserveCapacity(256)
+        for var part in parts {
+            if !bytes.isEmpty { bytes.append(UInt8(ascii: ":")) }
+            part.withUTF8 { bytes.append(contentsOf: $0) }
+        }
+        var hasher = H()
+        bytes.withUnsafeBytes { hasher.update(bufferPointer: $0) }
+        return hasher.finalize()
     }
 
     private func makeNonce(now: Int64) -> String {
