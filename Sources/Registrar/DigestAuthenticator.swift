@@ -62,8 +62,10 @@ public struct DigestAuthenticator: Sendable {
     public let algorithms: [Algorithm]
     /// How long a nonce is accepted, in milliseconds. Default 5 minutes.
     public let nonceLifetime: Int64
-    /// HMAC-SHA256 keyed with the secret and fed `realm:`, copied for every nonce it signs.
+    /// Signs nonces (SipHash-2-4 keyed from the secret and the realm).
     private let nonceSigner: NonceSigner
+    /// `Digest realm="…", nonce="`: the start of every challenge.
+    private let challengePrefix: String
 
     /// Creates an authenticator; `secret` signs nonces (random per process by default).
     public init(realm: String, algorithms: [Algorithm] = [.sha256, .md5],
@@ -71,6 +73,7 @@ public struct DigestAuthenticator: Sendable {
         self.realm = realm
         self.algorithms = algorithms
         self.nonceSigner = NonceSigner(secret: secret, realm: realm)
+        self.challengePrefix = "Digest realm=\"\(realm)\", nonce=\""
         self.nonceLifetime = nonceLifetime
     }
 
@@ -84,8 +87,13 @@ public struct DigestAuthenticator: Sendable {
     public func challenges(now: Int64, stale: Bool = false) -> [String] {
         let nonce = makeNonce(now: now)
         return algorithms.map { algorithm in
-            "Digest realm=\"\(realm)\", nonce=\"\(nonce)\", algorithm=\(algorithm.rawValue), qop=\"auth\""
-                + (stale ? ", stale=true" : "")
+            var value = challengePrefix
+            value.reserveCapacity(value.utf8.count + 96)
+            value.append(nonce)
+            value.append("\", algorithm=")
+            value.append(algorithm.rawValue)
+            value.append(stale ? ", qop=\"auth\", stale=true" : ", qop=\"auth\"")
+            return value
         }
     }
 
@@ -175,10 +183,26 @@ public struct DigestAuthenticator: Sendable {
     }
 
     private func makeNonce(now: Int64) -> String {
-        var stamp = String(now, radix: 16)
-        let code = stamp.withUTF8 { nonceSigner.code(for: UnsafeRawBufferPointer($0)) }
-        let tag = String(code, radix: 16)
-        return stamp + "." + String(repeating: "0", count: 16 - tag.utf8.count) + tag
+        let digits: StaticString = "0123456789abcdef"
+        // At most 16 hex digits of time, a dot and 16 of tag: written in place, no pieces.
+        return String(unsafeUninitializedCapacity: 33) { output in
+            var count = 0
+            var shift = 60
+            while shift > 0, (UInt64(bitPattern: now) >> UInt64(shift)) & 0xF == 0 { shift -= 4 }
+            while shift >= 0 {
+                output[count] = digits.utf8Start[Int((UInt64(bitPattern: now) >> UInt64(shift)) & 0xF)]
+                count += 1
+                shift -= 4
+            }
+            let tag = nonceSigner.code(for: UnsafeRawBufferPointer(rebasing: UnsafeMutableRawBufferPointer(output)[0..<count]))
+            output[count] = UInt8(ascii: ".")
+            count += 1
+            for shift in stride(from: 60, through: 0, by: -4) {
+                output[count] = digits.utf8Start[Int((tag >> UInt64(shift)) & 0xF)]
+                count += 1
+            }
+            return count
+        }
     }
 
     /// The age of a nonce this authenticator made, or `nil` for a forged or foreign one.
