@@ -23,7 +23,7 @@ public enum BindingRules {
     ///   - now: milliseconds since 1970.
     public static func apply(_ request: SIPMessage, aor: String, to existing: [Binding], pathIdentity: String,
                              policy: RegistrationPolicy, now: Int64) -> BindingDecision {
-        let live = existing.filter { $0.expiresAt > now }
+        let live = existing.allSatisfy { $0.expiresAt > now } ? existing : existing.filter { $0.expiresAt > now }
         guard let callID = request.callID.map(String.init), let cseq = try? request.cseq().sequence else {
             return .reject(status: 400, reasonPhrase: "Bad Request", minExpires: nil)
         }
@@ -55,7 +55,8 @@ public enum BindingRules {
                 instanceID: contact.parameters.unquoted("+sip.instance").map(Self.bareInstance),
                 regID: (contact.parameters["reg-id"] ?? contact.parameters["x-cisco-reg-id"]).flatMap { Int($0) },
                 callID: callID, cseq: cseq, expiresAt: now + expires * 1_000, path: path, pathIdentity: pathIdentity)
-            if let index = bindings.firstIndex(where: { $0.key == candidate.key }) {
+            let key = candidate.key
+            if let index = bindings.firstIndex(where: { $0.key == key }) {
                 // RFC 3261 §10.3 step 7: the same Call-ID needs a higher CSeq, or the update fails
                 // (a late refresh over a dead path must not overwrite the new binding, SPEC B7).
                 if bindings[index].callID == callID && cseq <= bindings[index].cseq {
@@ -64,12 +65,12 @@ public enum BindingRules {
                 if expires == 0 {
                     bindings.remove(at: index)
                 } else {
-                    if bindings[index].pathIdentity != pathIdentity { newOnPath.insert(candidate.key) }
+                    if bindings[index].pathIdentity != pathIdentity { newOnPath.insert(key) }
                     bindings[index] = candidate
                 }
             } else if expires > 0 {
                 bindings.append(candidate)
-                newOnPath.insert(candidate.key)
+                newOnPath.insert(key)
             }
         }
         return .accept(bindings: bindings, newOnPath: newOnPath)
