@@ -245,17 +245,6 @@ struct TextSpan: Hashable, Sendable {
 }
 
 extension SIPText {
-    /// Whether two texts are equal ignoring ASCII case.
-    static func sameIgnoringCase(_ lhs: Substring, _ rhs: String) -> Bool {
-        guard lhs.utf8.count == rhs.utf8.count else { return false }
-        return withBytes(lhs) { left in
-            withBytes(Substring(rhs)) { right in
-                for index in 0..<left.count where left[index].asciiLowercased != right[index].asciiLowercased { return false }
-                return true
-            }
-        }
-    }
-
     /// Whether `bytes` spell `name` (given in lowercase), ignoring ASCII case.
     static func isLowercased(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
         guard bytes.count == name.utf8CodeUnitCount else { return false }

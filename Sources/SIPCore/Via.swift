@@ -101,6 +101,19 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
         hasher.combine(parameters)
     }
 
+    /// Whether the sent-by host is `host`, ignoring ASCII case (compared in place).
+    func hostIs(_ host: String) -> Bool {
+        var host = host
+        return host.withUTF8 { wanted in
+            SIPText.withBytes(text) { bytes in
+                let own = UnsafeBufferPointer(rebasing: bytes[layout.host.range])
+                guard own.count == wanted.count else { return false }
+                for index in 0..<own.count where own[index].asciiLowercased != wanted[index].asciiLowercased { return false }
+                return true
+            }
+        }
+    }
+
     /// The `branch` parameter.
     public var branch: Substring? { parameters["branch"] }
     /// The `received` parameter.
