@@ -20,7 +20,7 @@ extension SIPMessage {
     public mutating func stampReceived(host: String, port: Int, always: Bool = false) -> Via? {
         updateTopVia { via in
             let asked = via.parameters.contains("rport")
-            if always || !SIPText.sameIgnoringCase(via.host, host) {
+            if always || !via.hostIs(host) {
                 via.parameters.set("received", host)
             }
             if always || asked {
