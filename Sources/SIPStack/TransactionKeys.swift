@@ -3,9 +3,20 @@ import SIPCore
 /// Matches a request to its server transaction (RFC 3261 §17.2.3): the top Via's branch and
 /// sent-by, and the method (an ACK matches the INVITE's transaction).
 struct ServerTransactionKey: Hashable, Sendable {
-    var branch: String
-    var sentBy: String
-    var method: String
+    let branch: String
+    let sentBy: String
+    let method: String
+    /// The three parts hashed once when the key is made: the transaction table hashes a key
+    /// several times per request (insert, lookups, removal), and each time only this is mixed.
+    private let digest: Int
+
+    static func == (lhs: ServerTransactionKey, rhs: ServerTransactionKey) -> Bool {
+        lhs.digest == rhs.digest && lhs.branch == rhs.branch && lhs.sentBy == rhs.sentBy && lhs.method == rhs.method
+    }
+
+    func hash(into hasher: inout Hasher) {
+        hasher.combine(digest)
+    }
 
     /// The key of `request`, whose top Via is `topVia` (read it with `request.topVia()` when
     /// it is not at hand).
@@ -19,6 +30,11 @@ struct ServerTransactionKey: Hashable, Sendable {
         sentBy.append(String(via.port ?? 0))
         self.sentBy = sentBy
         self.method = line.method == "ACK" ? "INVITE" : line.method
+        var hasher = Hasher()
+        hasher.combine(self.branch)
+        hasher.combine(self.sentBy)
+        hasher.combine(self.method)
+        digest = hasher.finalize()
     }
 }
 
