@@ -242,8 +242,8 @@ extension StringProtocol {
     /// Whether the two texts are equal ignoring ASCII case, compared over their bytes.
     func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
         guard utf8.count == other.utf8.count else { return false }
-        var lhs = Substring(self)
-        var rhs = Substring(other)
+        var lhs = substring
+        var rhs = other.substring
         return lhs.withUTF8 { left in
             rhs.withUTF8 { right in
                 for index in 0..<left.count where lowercase(left[index]) != lowercase(right[index]) { return false }

@@ -13,7 +13,7 @@ public struct CSeq: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses `1234 REGISTER`; leading zeros and whitespace around the parts are allowed.
     public init(parsing value: some StringProtocol) throws(SIPParseError) {
-        let text = Substring(value)
+        let text = value.substring
         let (number, method) = try SIPText.withBytes(text) { bytes throws(SIPParseError) -> (UInt64, String) in
             var index = 0
             func skipWhitespace() {

@@ -85,7 +85,7 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses one name-addr or addr-spec with its parameters.
     public init(parsing value: some StringProtocol, header: SIPHeaderName = "Contact") throws(SIPParseError) {
-        let text = SIPText.trim(Substring(value))
+        let text = SIPText.trim(value.substring)
         let found = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Found(bytes, text: text, header: header) }
         self.text = text
         layout = found.layout

@@ -7,7 +7,7 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
 
     /// Creates a name from its spelling.
     public init(_ spelling: some StringProtocol) {
-        self.spelling = Substring(spelling)
+        self.spelling = spelling.substring
         self.known = KnownSIPHeader(matching: self.spelling)
     }
 

@@ -9,7 +9,7 @@ public struct SIPHeader: Hashable, Sendable {
     /// Creates a header field.
     public init(name: SIPHeaderName, value: some StringProtocol) {
         self.name = name
-        self.value = Substring(value)
+        self.value = value.substring
     }
 
     public static func == (lhs: SIPHeader, rhs: SIPHeader) -> Bool {
@@ -127,12 +127,12 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
 
     /// Replaces the value of the field at a position, keeping its name as written.
     public mutating func setValue(_ value: some StringProtocol, at position: Int) {
-        fields[position].value = store(Substring(value))
+        fields[position].value = store(value.substring)
     }
 
     /// Appends a field at the end.
     public mutating func append(_ name: SIPHeaderName, _ value: some StringProtocol) {
-        fields.append(Field(name: store(name.spelling), value: store(Substring(value)), known: name.known))
+        fields.append(Field(name: store(name.spelling), value: store(value.substring), known: name.known))
     }
 
     /// An empty list sharing `source`'s received text, so that fields copied from `source` with
@@ -161,7 +161,7 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
     /// or at the end when there is none.
     public mutating func prepend(_ name: SIPHeaderName, _ value: some StringProtocol) {
         let index = fields.firstIndex { matches($0, name) } ?? fields.endIndex
-        let field = Field(name: store(name.spelling), value: store(Substring(value)), known: name.known)
+        let field = Field(name: store(name.spelling), value: store(value.substring), known: name.known)
         fields.insert(field, at: index)
     }
 
@@ -171,7 +171,7 @@ public struct SIPHeaders: Sendable, RandomAccessCollection, Hashable, Expressibl
             append(name, value)
             return
         }
-        fields[index].value = store(Substring(value))
+        fields[index].value = store(value.substring)
         var next = index + 1
         while next < fields.endIndex {
             if matches(fields[next], name) { fields.remove(at: next) } else { next += 1 }

@@ -12,7 +12,7 @@ public struct SIPRequestLine: Hashable, Sendable {
     /// Creates a request line.
     public init(method: String, uri: some StringProtocol, version: String = "SIP/2.0") {
         self.method = method
-        self.uri = Substring(uri)
+        self.uri = uri.substring
         self.version = Substring(version)
     }
 }
@@ -30,7 +30,7 @@ public struct SIPStatusLine: Hashable, Sendable {
     public init(statusCode: Int, reasonPhrase: some StringProtocol, version: String = "SIP/2.0") {
         self.version = Substring(version)
         self.statusCode = statusCode
-        self.reasonPhrase = Substring(reasonPhrase)
+        self.reasonPhrase = reasonPhrase.substring
     }
 }
 

@@ -8,8 +8,8 @@ public struct SIPParameter: Hashable, Sendable {
 
     /// Creates a parameter.
     public init(name: some StringProtocol, value: (some StringProtocol)?) {
-        self.name = Substring(name)
-        self.value = value.map { Substring($0) }
+        self.name = name.substring
+        self.value = value.map { $0.substring }
     }
 }
 

@@ -287,3 +287,14 @@ struct TextWriter {
 
     var string: String { String(decoding: bytes, as: UTF8.self) }
 }
+
+extension StringProtocol {
+    /// The text as a `Substring`. A `String` or `Substring` is taken as it is; `Substring(_:)` on
+    /// a generic `StringProtocol` value would build the result character by character.
+    @inlinable
+    public var substring: Substring {
+        if let substring = self as? Substring { return substring }
+        if let string = self as? String { return string[...] }
+        return Substring(self)
+    }
+}

@@ -171,7 +171,7 @@ public struct SIPURI: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses a URI; whitespace anywhere is an error (RFC 4475 §3.1.2.8).
     public init(parsing text: some StringProtocol) throws(SIPParseError) {
-        let text = Substring(text)
+        let text = text.substring
         try self.init(parsing: text, from: 0, to: text.utf8.count)
     }
 

@@ -143,7 +143,7 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
 
     /// Parses one Via value.
     public init(parsing value: some StringProtocol) throws(SIPParseError) {
-        let text = SIPText.trim(Substring(value))
+        let text = SIPText.trim(value.substring)
         let found = try SIPText.withBytes(text) { bytes throws(SIPParseError) in try Found(bytes, text: text) }
         self.text = text
         layout = found.layout
