@@ -44,28 +44,30 @@ public struct SIPHeaderName: Hashable, Sendable, CustomStringConvertible, Expres
     }
 }
 
+/// The names the stack uses, made on each use: a known name is a literal spelling and a kind,
+/// cheaper to make than a stored constant is to reach through its one-time initializer.
 extension SIPHeaderName {
-    public static let via = SIPHeaderName(known: .via)
-    public static let from = SIPHeaderName(known: .from)
-    public static let to = SIPHeaderName(known: .to)
-    public static let callID = SIPHeaderName(known: .callID)
-    public static let cseq = SIPHeaderName(known: .cseq)
-    public static let contact = SIPHeaderName(known: .contact)
-    public static let contentLength = SIPHeaderName(known: .contentLength)
-    public static let contentType = SIPHeaderName(known: .contentType)
-    public static let maxForwards = SIPHeaderName(known: .maxForwards)
-    public static let expires = SIPHeaderName(known: .expires)
-    public static let minExpires = SIPHeaderName(known: .minExpires)
-    public static let route = SIPHeaderName(known: .route)
-    public static let recordRoute = SIPHeaderName(known: .recordRoute)
-    public static let path = SIPHeaderName(known: .path)
-    public static let supported = SIPHeaderName(known: .supported)
-    public static let require = SIPHeaderName(known: .require)
-    public static let date = SIPHeaderName(known: .date)
-    public static let authorization = SIPHeaderName(known: .authorization)
-    public static let wwwAuthenticate = SIPHeaderName(known: .wwwAuthenticate)
-    public static let userAgent = SIPHeaderName(known: .userAgent)
-    public static let flowTimer = SIPHeaderName(known: .flowTimer)
+    public static var via: SIPHeaderName { SIPHeaderName(known: .via) }
+    public static var from: SIPHeaderName { SIPHeaderName(known: .from) }
+    public static var to: SIPHeaderName { SIPHeaderName(known: .to) }
+    public static var callID: SIPHeaderName { SIPHeaderName(known: .callID) }
+    public static var cseq: SIPHeaderName { SIPHeaderName(known: .cseq) }
+    public static var contact: SIPHeaderName { SIPHeaderName(known: .contact) }
+    public static var contentLength: SIPHeaderName { SIPHeaderName(known: .contentLength) }
+    public static var contentType: SIPHeaderName { SIPHeaderName(known: .contentType) }
+    public static var maxForwards: SIPHeaderName { SIPHeaderName(known: .maxForwards) }
+    public static var expires: SIPHeaderName { SIPHeaderName(known: .expires) }
+    public static var minExpires: SIPHeaderName { SIPHeaderName(known: .minExpires) }
+    public static var route: SIPHeaderName { SIPHeaderName(known: .route) }
+    public static var recordRoute: SIPHeaderName { SIPHeaderName(known: .recordRoute) }
+    public static var path: SIPHeaderName { SIPHeaderName(known: .path) }
+    public static var supported: SIPHeaderName { SIPHeaderName(known: .supported) }
+    public static var require: SIPHeaderName { SIPHeaderName(known: .require) }
+    public static var date: SIPHeaderName { SIPHeaderName(known: .date) }
+    public static var authorization: SIPHeaderName { SIPHeaderName(known: .authorization) }
+    public static var wwwAuthenticate: SIPHeaderName { SIPHeaderName(known: .wwwAuthenticate) }
+    public static var userAgent: SIPHeaderName { SIPHeaderName(known: .userAgent) }
+    public static var flowTimer: SIPHeaderName { SIPHeaderName(known: .flowTimer) }
 
     init(known: KnownSIPHeader) {
         self.init(spelling: Substring(known.canonicalName), known: known)
