@@ -26,18 +26,9 @@ public struct DigestAuthenticator: Sendable {
         case md5 = "MD5"
 
         func hash(_ text: String) -> String {
-            var text = text
-            return text.withUTF8 { bytes in
-                switch self {
-                case .sha256:
-                    var hasher = SHA256()
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-                    return Self.hex(hasher.finalize())
-                case .md5:
-                    var hasher = Insecure.MD5()
-                    hasher.update(bufferPointer: UnsafeRawBufferPointer(bytes))
-                    return Self.hex(hasher.finalize())
-                }
+            switch self {
+            case .sha256: Self.hex(DigestAuthenticator.hash(SHA256.self, [text[...]]))
+            case .md5: Self.hex(DigestAuthenticator.hash(Insecure.MD5.self, [text[...]]))
             }
         }
 
@@ -236,28 +227,4 @@ public struct DigestAuthenticator: Sendable {
         default: nil
         }
     }
-}
-
-extension StringProtocol {
-    /// Whether the two texts are equal ignoring ASCII case, compared over their bytes.
-    func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
-        guard utf8.count == other.utf8.count else { return false }
-        var lhs = substring
-        var rhs = other.substring
-        return lhs.withUTF8 { left in
-            rhs.withUTF8 { right in
-                for index in 0..<left.count where lowercase(left[index]) != lowercase(right[index]) { return false }
-                return true
-            }
-        }
-    }
-}
-
-/// Whether `bytes` spell `text` ignoring ASCII case (same length assumed).
-func sameLetters(_ bytes: some Sequence<UInt8>, _ text: some StringProtocol) -> Bool {
-    bytes.elementsEqual(text.utf8) { lowercase($0) == lowercase($1) }
-}
-
-private func lowercase(_ byte: UInt8) -> UInt8 {
-    byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z") ? byte | 0x20 : byte
 }

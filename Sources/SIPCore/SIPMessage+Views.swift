@@ -112,7 +112,7 @@ extension SIPMessage {
 
     /// Whether an option tag is listed in a header (case-insensitive).
     public func hasOptionTag(_ tag: String, in name: SIPHeaderName) -> Bool {
-        optionTags(name).contains { SIPParameters.sameName($0, tag) }
+        optionTags(name).contains { $0.caseInsensitiveEquals(tag) }
     }
 
     private func nameAddress(_ name: SIPHeaderName) throws(SIPParseError) -> NameAddress {

@@ -157,10 +157,6 @@ public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
         for parameter in self { hasher.combine(parameter) }
     }
 
-    static func sameName(_ lhs: Substring, _ rhs: String) -> Bool {
-        lhs.utf8.elementsEqual(rhs.utf8) { $0.asciiLowercased == $1.asciiLowercased }
-    }
-
     /// The position of the first parameter named `name` (case-insensitive).
     private func index(of name: String) -> Int? {
         var name = name
@@ -169,19 +165,13 @@ public struct SIPParameters: Hashable, Sendable, RandomAccessCollection {
                 spans.firstIndex { span in
                     switch span.name {
                     case .slice(let start, let end):
-                        Self.sameName(UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)]), wanted)
+                        SIPText.sameIgnoringCase(UnsafeBufferPointer(rebasing: bytes[Int(start)..<Int(end)]), wanted)
                     case .edited(let index):
-                        SIPText.withBytes(edits[Int(index)]) { Self.sameName($0, wanted) }
+                        SIPText.withBytes(edits[Int(index)]) { SIPText.sameIgnoringCase($0, wanted) }
                     }
                 }
             }
         }
-    }
-
-    private static func sameName(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
-        guard lhs.count == rhs.count else { return false }
-        for index in 0..<lhs.count where lhs[index].asciiLowercased != rhs[index].asciiLowercased { return false }
-        return true
     }
 
     private func string(_ part: Part) -> Substring {

@@ -245,6 +245,13 @@ struct TextSpan: Hashable, Sendable {
 }
 
 extension SIPText {
+    /// Whether two byte runs are equal ignoring ASCII case.
+    static func sameIgnoringCase(_ lhs: UnsafeBufferPointer<UInt8>, _ rhs: UnsafeBufferPointer<UInt8>) -> Bool {
+        guard lhs.count == rhs.count else { return false }
+        for index in 0..<lhs.count where lhs[index].asciiLowercased != rhs[index].asciiLowercased { return false }
+        return true
+    }
+
     /// Whether `bytes` spell `name` (given in lowercase), ignoring ASCII case.
     static func isLowercased(_ bytes: UnsafeBufferPointer<UInt8>, _ name: StaticString) -> Bool {
         guard bytes.count == name.utf8CodeUnitCount else { return false }
@@ -289,6 +296,13 @@ struct TextWriter {
 }
 
 extension StringProtocol {
+    /// Whether the two texts are equal ignoring ASCII case (method names aside, SIP tokens and
+    /// host names compare this way), compared over their bytes.
+    public func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
+        guard utf8.count == other.utf8.count else { return false }
+        return SIPText.withBytes(substring) { left in SIPText.withBytes(other.substring) { SIPText.sameIgnoringCase(left, $0) } }
+    }
+
     /// The text as a `Substring`. A `String` or `Substring` is taken as it is; `Substring(_:)` on
     /// a generic `StringProtocol` value would build the result character by character.
     @inlinable

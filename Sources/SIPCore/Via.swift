@@ -105,12 +105,7 @@ public struct Via: Hashable, Sendable, CustomStringConvertible {
     func hostIs(_ host: String) -> Bool {
         var host = host
         return host.withUTF8 { wanted in
-            SIPText.withBytes(text) { bytes in
-                let own = UnsafeBufferPointer(rebasing: bytes[layout.host.range])
-                guard own.count == wanted.count else { return false }
-                for index in 0..<own.count where own[index].asciiLowercased != wanted[index].asciiLowercased { return false }
-                return true
-            }
+            SIPText.withBytes(text) { SIPText.sameIgnoringCase(UnsafeBufferPointer(rebasing: $0[layout.host.range]), wanted) }
         }
     }
 
