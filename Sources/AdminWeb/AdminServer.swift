@@ -41,12 +41,13 @@ public final class AdminServer: Sendable {
         router.post("/api/xstatus") { request, _ -> Response in
             let query = try await body(request)
             let words = query.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
-            let lines = node.statusLines().filter { line in
+            let all = await node.statusLines()
+            let lines = all.filter { line in
                 let pathWords = line.path.split(separator: " ").map { $0.lowercased() }
                 return pathWords.count >= words.count && Array(pathWords.prefix(words.count)) == words
             }
             guard !lines.isEmpty || words.isEmpty else {
-                let branches = Set(node.statusLines().compactMap { $0.path.split(separator: " ").first.map(String.init) }).sorted()
+                let branches = Set(all.compactMap { $0.path.split(separator: " ").first.map(String.init) }).sorted()
                 return failure("xstatus \(query): no such status; allowed: \(branches.joined(separator: ", "))")
             }
             return reply(lines: lines.map { "*s \($0.path): \($0.value)" })

@@ -7,7 +7,7 @@ public protocol AdministeredNode: Sendable {
     /// Its settings (`nil` for a node without any, such as the lab as a whole).
     var settings: Settings? { get }
     /// Its status as `(path, value)` lines, e.g. `("Links Link 1 State", "Up")`.
-    func statusLines() -> [(path: String, value: String)]
+    func statusLines() async -> [(path: String, value: String)]
     /// The commands `xcommand` accepts, e.g. `Links Refresh`.
     var commands: [String] { get }
     /// Runs one of ``commands`` and returns the lines to print.

@@ -48,14 +48,13 @@ public final class CoreNode: Sendable {
             service = CoreService(stack: stack, settings: settings,
                                   configuration: .init(name: name, edges: edges, registrars: registrars, sipAddress: sip,
                                                        heartbeatInterval: configuration.heartbeatInterval,
-                                                       linkTimeout: configuration.linkTimeout),
-                                  clock: NodeResources.monotonicMilliseconds)
+                                                       linkTimeout: configuration.linkTimeout))
         } catch {
             await stack.transport.shutdown()
             throw error
         }
         let service = service
-        let administration = RoleAdministration(identity: "core \(name)", settings: settings, status: { service.status },
+        let administration = RoleAdministration(identity: "core \(name)", settings: settings, status: { await service.status },
                                                 commands: ["Links Refresh": { service.refreshLinks() },
                                                            "Registrars Probe": { service.probeRegistrars() }])
         admin = try await resources.startAdmin(administration, configuration: configuration)
@@ -63,9 +62,15 @@ public final class CoreNode: Sendable {
         service.start()
     }
 
+    /// Stops accepting connections and lets running transactions finish, for at most `limit`;
+    /// `true` when they all did. ``shutdown()`` follows (SIGTERM, ``NodeService``).
+    public func drain(within limit: Duration) async -> Bool {
+        await stack.drain(within: limit)
+    }
+
     /// Stops the links and keepalives and closes the admin API, listeners and connections.
     public func shutdown() async {
-        service.stop()
+        await service.stop()
         await admin.stop()
         await stack.transport.shutdown()
     }

@@ -42,22 +42,27 @@ public final class EdgeNode: Sendable {
                                                                 tlsContext: try resources.certificates.traversalServerContext())
             boundAddresses = try await NodeListeners.open(configuration.listen, on: stack)
             service = EdgeService(stack: stack, settings: settings,
-                                  configuration: .init(name: name, traversalAddress: traversalAddress, linkTimeout: configuration.linkTimeout),
-                                  clock: NodeResources.monotonicMilliseconds)
+                                  configuration: .init(name: name, traversalAddress: traversalAddress, linkTimeout: configuration.linkTimeout))
         } catch {
             await stack.transport.shutdown()
             throw error
         }
         let service = service
-        let administration = RoleAdministration(identity: "edge \(name)", settings: settings, status: { service.status },
+        let administration = RoleAdministration(identity: "edge \(name)", settings: settings, status: { await service.status },
                                                 commands: ["Links Refresh": { service.refreshLinks() }])
         admin = try await resources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
     }
 
+    /// Stops accepting connections and lets running transactions finish, for at most `limit`;
+    /// `true` when they all did. ``shutdown()`` follows (SIGTERM, ``NodeService``).
+    public func drain(within limit: Duration) async -> Bool {
+        await stack.drain(within: limit)
+    }
+
     /// Closes the admin API, listeners and connections.
     public func shutdown() async {
-        service.stop()
+        await service.stop()
         await admin.stop()
         await stack.transport.shutdown()
     }
@@ -83,10 +88,10 @@ enum NodeListeners {
 struct RoleAdministration: AdministeredNode {
     let identity: String
     let settings: Settings?
-    let status: @Sendable () -> [StatusLine]
+    let status: @Sendable () async -> [StatusLine]
     let actions: [String: @Sendable () -> Void]
 
-    init(identity: String, settings: Settings, status: @escaping @Sendable () -> [StatusLine],
+    init(identity: String, settings: Settings, status: @escaping @Sendable () async -> [StatusLine],
          commands: [String: @Sendable () -> Void]) {
         self.identity = identity
         self.settings = settings
@@ -96,8 +101,8 @@ struct RoleAdministration: AdministeredNode {
 
     var commands: [String] { actions.keys.sorted() }
 
-    func statusLines() -> [(path: String, value: String)] {
-        status().map { ($0.path, $0.value) }
+    func statusLines() async -> [(path: String, value: String)] {
+        await status().map { ($0.path, $0.value) }
     }
 
     func run(command: String) async throws -> [String] {

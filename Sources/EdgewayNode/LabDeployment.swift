@@ -19,10 +19,10 @@ public final class LabDeployment: Sendable {
         /// The first port: registrar TCP at base, edges' phone TLS at base+1 and base+2, cores at
         /// base+10 and base+11, edges' own TLS at base+101/102, traversal at base+1941/1942.
         public var basePort = 15_060
-        /// Milliseconds between keepalives and to wait for an answer (cores to registrars, and the
-        /// lab's phones).
-        public var keepalive: Int64 = 30_000
-        public var timeout: Int64 = 3_000
+        /// Time between keepalives (default 30 s) and to wait for an answer (3 s): cores to
+        /// registrars, and the lab's phones.
+        public var keepalive: Duration = .seconds(30)
+        public var timeout: Duration = .seconds(3)
         /// Extra users `phone1` … `phoneN` (password `lab-phone`) for simulated phones.
         public var phoneUsers = 0
         /// The registrar's digest challenges, most preferred first. Default SHA-256 then MD5;
@@ -79,8 +79,8 @@ public final class LabDeployment: Sendable {
             let name = "core-\(index)"
             try FileManager.default.createDirectory(at: data.appendingPathComponent(name), withIntermediateDirectories: true)
             let settings = try Settings(store: SQLiteSettingsStore(path: data.appendingPathComponent("\(name)/settings.sqlite").path))
-            _ = try settings.set(.stunKeepAliveInterval, to: String(options.keepalive))
-            _ = try settings.set(.stunKeepAliveTimeout, to: String(options.timeout))
+            _ = try settings.set(.stunKeepAliveInterval, to: String(options.keepalive.milliseconds))
+            _ = try settings.set(.stunKeepAliveTimeout, to: String(options.timeout.milliseconds))
             cores.append(try await CoreNode(configuration: configuration(for: name, options), group: MultiThreadedEventLoopGroup.singleton))
         }
         let caPath = data.appendingPathComponent("tls/ca.pem").path
@@ -107,7 +107,7 @@ public final class LabDeployment: Sendable {
         configuration.name = name
         configuration.data = URL(fileURLWithPath: options.data).appendingPathComponent(name).path
         configuration.certificates = URL(fileURLWithPath: options.data).appendingPathComponent("tls").path
-        configuration.heartbeatInterval = min(5_000, max(200, options.keepalive))
+        configuration.heartbeatInterval = min(.seconds(5), max(.milliseconds(200), options.keepalive))
         switch name {
         case "registrar":
             configuration.listen = ["tcp": "127.0.0.1:\(base)"]
@@ -130,9 +130,11 @@ public final class LabDeployment: Sendable {
     func waitUntilLinked() async throws {
         for _ in 0..<3_000 {
             let cores = nodes.withLockedValue { $0.cores.compactMap { $0 } }
-            if cores.allSatisfy({ core in
-                core.service.status.filter { $0.path.hasSuffix(" State") }.allSatisfy { $0.value == "Up" || $0.value == "Reachable" }
-            }) { return }
+            var linked = true
+            for core in cores where linked {
+                linked = await core.service.status.filter { $0.path.hasSuffix(" State") }.allSatisfy { $0.value == "Up" || $0.value == "Reachable" }
+            }
+            if linked { return }
             try await Task.sleep(for: .milliseconds(10))
         }
         throw NodeConfigurationError(path: options.data, key: nil, problem: "the lab's links did not come up within 30 s")
@@ -210,12 +212,29 @@ public final class LabDeployment: Sendable {
         }
     }
 
-    /// Stops every node.
+    /// Drains every running node (``EdgeNode/drain(within:)``); `true` when all finished in time.
+    public func drain(within limit: Duration) async -> Bool {
+        let all = nodes.withLockedValue { $0 }
+        var clean = true
+        for core in all.cores.compactMap({ $0 }) { clean = await core.drain(within: limit) && clean }
+        for edge in all.edges.compactMap({ $0 }) { clean = await edge.drain(within: limit) && clean }
+        if let registrar = all.registrar { clean = await registrar.drain(within: limit) && clean }
+        return clean
+    }
+
+    /// Stops every node and relay.
     public func shutdown() async {
         let all = nodes.withLockedValue { nodes in defer { nodes = Nodes(registrar: nil, cores: [nil, nil], edges: [nil, nil]) }; return nodes }
         for core in all.cores { await core?.shutdown() }
         for edge in all.edges { await edge?.shutdown() }
         await all.registrar?.shutdown()
         for relay in relays { await relay.stop() }
+    }
+}
+
+extension Duration {
+    /// The duration in whole milliseconds (what the settings catalogue stores).
+    var milliseconds: Int64 {
+        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

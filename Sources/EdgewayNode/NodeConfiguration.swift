@@ -31,9 +31,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var edges: [String] = []
     /// Core: the registrars, most preferred first, `host:port` or `NAME=host:port` (names default to `registrar-N`).
     public var registrars: [String] = []
-    /// Core: milliseconds between traversal heartbeats (5,000) and to wait for one's answer (3,000).
-    public var heartbeatInterval: Int64 = 5_000
-    public var linkTimeout: Int64 = 3_000
+    /// Core: time between traversal heartbeats (default 5 s; YAML `heartbeatInterval` in
+    /// milliseconds); edge and core: time to wait for one's answer (default 3 s, `linkTimeout`).
+    public var heartbeatInterval: Duration = .seconds(5)
+    public var linkTimeout: Duration = .seconds(3)
     /// The admin API address (HTTP, token protected). Default `127.0.0.1:0` (a free port, written
     /// with the URL to `data/admin.url`).
     public var admin = "127.0.0.1:0"
@@ -97,9 +98,9 @@ public struct NodeConfiguration: Sendable, Equatable {
                 }
                 return list
             }
-            func milliseconds() throws -> Int64 {
+            func milliseconds() throws -> Duration {
                 guard let number = value.int, (50...3_600_000).contains(number) else { throw fail("expected milliseconds, 50..3600000") }
-                return Int64(number)
+                return .milliseconds(number)
             }
             func seconds() throws -> Int64 {
                 guard let number = value.int, number >= 0 else { throw fail("expected a whole number of seconds") }

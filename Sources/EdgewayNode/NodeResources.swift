@@ -74,11 +74,6 @@ struct NodeResources {
         return server
     }
 
-    /// Milliseconds on a monotonic clock.
-    static func monotonicMilliseconds() -> Int64 {
-        Int64(NIODeadline.now().uptimeNanoseconds / 1_000_000)
-    }
-
     /// A `host:port` text as a socket address, or an error naming the key.
     static func address(_ text: String, key: String) throws -> SocketAddress {
         guard let (host, port) = NodeConfiguration.splitHostPort(text),

@@ -53,6 +53,12 @@ public final class RegistrarNode: Sendable {
         }
     }
 
+    /// Stops accepting connections and lets running transactions finish, for at most `limit`;
+    /// `true` when they all did. ``shutdown()`` follows (SIGTERM, ``NodeService``).
+    public func drain(within limit: Duration) async -> Bool {
+        await stack.drain(within: limit)
+    }
+
     /// Closes listeners and connections.
     public func shutdown() async {
         purge.cancel()

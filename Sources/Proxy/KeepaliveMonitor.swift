@@ -1,7 +1,9 @@
+import NIOCore
+
 /// The STUN keepalive a core runs towards each registrar (SPEC B12) as a pure value: one Binding
 /// request every interval on the registrar connection, at most one outstanding, and the
 /// registrar declared unreachable when the answer is not back within the timeout or the
-/// connection closed. Times are milliseconds on a clock the caller gives.
+/// connection closed. Instants come from the caller's monotonic clock.
 public struct KeepaliveMonitor: Sendable {
     /// What the monitor knows about the peer.
     public enum Health: Sendable, Equatable {
@@ -23,28 +25,29 @@ public struct KeepaliveMonitor: Sendable {
 
     /// The current health.
     public private(set) var health: Health = .unknown
-    /// Milliseconds between probes (30,000 by default in the settings).
-    public var interval: Int64
-    /// Milliseconds to wait for an answer (3,000 by default in the settings).
-    public var timeout: Int64
-    private var outstanding: (id: [UInt8], deadline: Int64)?
-    private var nextProbeAt: Int64
+    /// Time between probes (30 s by default in the settings).
+    public var interval: Duration
+    /// Time to wait for an answer (3 s by default in the settings).
+    public var timeout: Duration
+    private var outstanding: (id: [UInt8], deadline: NIODeadline)?
+    private var nextProbeAt: NIODeadline
 
     /// A monitor whose first probe is due at `now`.
-    public init(interval: Int64, timeout: Int64, now: Int64) {
+    public init(interval: Duration, timeout: Duration, now: NIODeadline) {
         self.interval = interval
         self.timeout = timeout
         self.nextProbeAt = now
     }
 
     /// When `poll` should run next.
-    public var nextWakeUp: Int64 {
-        outstanding.map { min($0.deadline, nextProbeAt) } ?? nextProbeAt
+    public var nextWakeUp: NIODeadline {
+        // While a probe is outstanding no other goes out: only its deadline matters.
+        outstanding?.deadline ?? nextProbeAt
     }
 
     /// Declares a timeout that is due and sends a probe that is due; `newID` makes a fresh
     /// 12-byte transaction id.
-    public mutating func poll(now: Int64, newID: () -> [UInt8]) -> [Action] {
+    public mutating func poll(now: NIODeadline, newID: () -> [UInt8]) -> [Action] {
         var actions: [Action] = []
         if let pending = outstanding, now >= pending.deadline {
             outstanding = nil
@@ -52,15 +55,15 @@ public struct KeepaliveMonitor: Sendable {
         }
         if outstanding == nil, now >= nextProbeAt {
             let id = newID()
-            outstanding = (id, now + timeout)
-            nextProbeAt = now + interval
+            outstanding = (id, now + TimeAmount(timeout))
+            nextProbeAt = now + TimeAmount(interval)
             actions.append(.sendProbe(transactionID: id))
         }
         return actions
     }
 
     /// A Binding success arrived; one with another transaction id, or after the timeout, is ignored.
-    public mutating func received(transactionID: [UInt8], now: Int64) -> [Action] {
+    public mutating func received(transactionID: [UInt8], now: NIODeadline) -> [Action] {
         guard let pending = outstanding, pending.id == transactionID, now < pending.deadline else { return [] }
         outstanding = nil
         return set(.up)
@@ -68,14 +71,14 @@ public struct KeepaliveMonitor: Sendable {
 
     /// The connection to the peer closed (or could not be opened): down at once, probe again
     /// at the next interval.
-    public mutating func connectionLost(now: Int64) -> [Action] {
+    public mutating func connectionLost(now: NIODeadline) -> [Action] {
         outstanding = nil
         nextProbeAt = max(nextProbeAt, now)
         return set(.down)
     }
 
     /// Probes at once (after a settings change or on request).
-    public mutating func probeSoon(now: Int64) {
+    public mutating func probeSoon(now: NIODeadline) {
         if outstanding == nil { nextProbeAt = now }
     }
 

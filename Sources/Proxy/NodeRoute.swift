@@ -69,6 +69,12 @@ public enum ARSK {
         response.hasOptionTag(supportedTag, in: .supported)
     }
 
+    /// The 200 OK to a REGISTER as this node relays it: the acceptance stays only when the
+    /// setting is On here and on the peer at the other end of the traversal link (SPEC B4, B24).
+    public static func relayed(_ response: SIPMessage, onHere: Bool, onAtPeer: Bool) -> SIPMessage {
+        onHere && onAtPeer ? response : withoutAcceptance(response)
+    }
+
     /// The response without the acceptance tag (other Supported tags kept).
     public static func withoutAcceptance(_ response: SIPMessage) -> SIPMessage {
         guard accepted(in: response) else { return response }

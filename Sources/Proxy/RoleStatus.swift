@@ -11,6 +11,14 @@ public struct Alarm: Equatable, Sendable {
         self.description = description
     }
 
+    /// The mismatch alarms for the peers linked now: one per peer whose keepalive setting
+    /// differs from `here`, sorted (SPEC B24). Edge and core raise them alike.
+    static func keepaliveMismatches(here: Bool, linked peers: [TraversalInfo]) -> [Alarm] {
+        peers.filter { $0.keepaliveEnabled != here }
+            .map { keepaliveMismatch(here: here, peer: $0.node, there: $0.keepaliveEnabled) }
+            .sorted { $0.description < $1.description }
+    }
+
     /// The alarm both ends of a link raise when their keepalive settings differ (SPEC B24).
     static func keepaliveMismatch(here: Bool, peer: String, there: Bool) -> Alarm {
         Alarm(id: "keepalive-setting-mismatch",

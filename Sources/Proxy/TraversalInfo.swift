@@ -27,6 +27,9 @@ public struct TraversalInfo: Equatable, Sendable {
         self.heartbeatMilliseconds = heartbeatMilliseconds
     }
 
+    /// ``heartbeatMilliseconds`` as a duration.
+    public var heartbeatInterval: Duration { .milliseconds(heartbeatMilliseconds) }
+
     /// The header that carries it.
     public static let header: SIPHeaderName = "X-Edgeway-Traversal"
 

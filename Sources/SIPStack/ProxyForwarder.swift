@@ -5,10 +5,20 @@ import SIPTransaction
 import SIPTransport
 
 /// Forwards a request statefully once a role has chosen where it goes (RFC 3261 §16.6–16.7):
-/// Max-Forwards, a Via of this node, a client transaction whose provisional and final answers go
-/// back through the server transaction, ACK for a 2xx sent on without a transaction, and CANCEL
-/// matched to the INVITE it cancels.
+/// Max-Forwards, a Via of this node, a client transaction whose answers come back to the role
+/// with this node's Via removed, ACK for a 2xx sent on without a transaction, and CANCEL matched
+/// to the INVITE it cancels. Nothing here waits in a task: answers arrive as callbacks on the
+/// event loop of the client transaction.
 public final class ProxyForwarder: Sendable {
+    /// An answer to a forwarded request, for the role to relay upstream.
+    public enum Answer: Sendable {
+        /// A provisional (other than 100) or final response, this node's Via removed.
+        case response(SIPMessage)
+        /// No final response will come; the role answers with ``SIPStackError/impliedStatus``
+        /// (RFC 3261 §16.7 step 6), or 483 when Max-Forwards was exhausted here (§16.3 step 3).
+        case failed(SIPStackError)
+    }
+
     private let stack: SIPStack
     /// INVITEs being forwarded, by the upstream top Via branch, for CANCEL (RFC 3261 §16.10).
     private let pendingInvites = NIOLockedValueBox<[String: (request: SIPMessage, flow: Flow)]>([:])
@@ -19,15 +29,15 @@ public final class ProxyForwarder: Sendable {
     }
 
     /// Sends `outgoing` (the request as this node changed it: Route, Record-Route, Path, …) on
-    /// `flow` and relays the answers upstream through `relay` (which may change a response).
-    /// `answer` builds a response of this node to the request.
-    public func forward(_ incoming: SIPStack.IncomingRequest, _ outgoing: SIPMessage, on flow: Flow,
-                        answer: (Int, String) -> SIPMessage,
-                        relay: @escaping @Sendable (SIPMessage) -> SIPMessage = { $0 }) async {
+    /// `flow`; `onAnswer` gets each provisional and the final answer, in order (never for an ACK).
+    /// - Parameter upstreamBranch: the top Via branch of the request as received, which a CANCEL
+    ///   for it names.
+    public func forward(_ outgoing: SIPMessage, on flow: Flow, upstreamBranch: Substring?,
+                        onAnswer: @escaping @Sendable (Answer) -> Void) {
         let method = outgoing.requestLine?.method ?? ""
         let maxForwards = outgoing.maxForwards ?? 70
         guard maxForwards > 0 else {
-            if method != "ACK" { incoming.respond(answer(483, "Too Many Hops")) }
+            if method != "ACK" { onAnswer(.failed(SIPStackError(.tooManyHops, "Max-Forwards reached 0"))) }
             return
         }
         var request = outgoing
@@ -38,52 +48,49 @@ public final class ProxyForwarder: Sendable {
             stack.sendStateless(request, on: flow)
             return
         }
-        let upstreamBranch = (try? incoming.message.topVia().branch).map(String.init)
-        if method == "INVITE", let upstreamBranch {
-            pendingInvites.withLockedValue { $0[upstreamBranch] = (request, flow) }
+        let inviteKey = method == "INVITE" ? upstreamBranch.map(String.init) : nil
+        if let inviteKey {
+            pendingInvites.withLockedValue { $0[inviteKey] = (request, flow) }
         }
-        defer {
-            if method == "INVITE", let upstreamBranch { pendingInvites.withLockedValue { _ = $0.removeValue(forKey: upstreamBranch) } }
-        }
-        do {
-            let final = try await stack.send(request: request, on: flow) { provisional in
-                guard provisional.statusLine?.statusCode != 100 else { return }
-                var copy = provisional
-                copy.removeTopVia()
-                incoming.respond(relay(copy))
-            }
-            var copy = final
+        let final = stack.sendFuture(request: request, on: flow) { provisional in
+            guard provisional.statusLine?.statusCode != 100 else { return }
+            var copy = provisional
             copy.removeTopVia()
-            incoming.respond(relay(copy))
-        } catch {
-            // RFC 3261 §16.7 step 6: a timeout is a 408, a transport failure a 503.
-            let timedOut = "\(error)".hasPrefix("408")
-            incoming.respond(answer(timedOut ? 408 : 503, timedOut ? "Request Timeout (the next hop did not answer)"
-                                                                  : "Service Unavailable (\(error))"))
+            onAnswer(.response(copy))
+        }
+        final.whenComplete { [pendingInvites] result in
+            if let inviteKey { pendingInvites.withLockedValue { _ = $0.removeValue(forKey: inviteKey) } }
+            switch result {
+            case .success(let response):
+                var copy = response
+                copy.removeTopVia()
+                onAnswer(.response(copy))
+            case .failure(let error as SIPStackError):
+                onAnswer(.failed(error))
+            case .failure(let error):
+                onAnswer(.failed(SIPStackError(.transportFailed, "\(error)")))
+            }
         }
     }
 
-    /// Answers a CANCEL hop by hop and cancels the INVITE it names downstream (RFC 3261 §16.10);
-    /// 481 when no such INVITE is being forwarded.
-    public func cancel(_ incoming: SIPStack.IncomingRequest, answer: (Int, String) -> SIPMessage) async {
-        guard let branch = (try? incoming.message.topVia().branch).map(String.init),
+    /// Cancels downstream the INVITE a CANCEL names (RFC 3261 §16.10): `true` when such an
+    /// INVITE is being forwarded (answer the CANCEL 200), `false` when none is (481).
+    public func cancel(_ cancel: SIPMessage) -> Bool {
+        guard let branch = (try? cancel.topVia().branch).map(String.init),
               let (invite, flow) = pendingInvites.withLockedValue({ $0[branch] }),
               case .request(var line) = invite.startLine, let cseq = try? invite.cseq()
-        else {
-            incoming.respond(answer(481, "Call/Transaction Does Not Exist"))
-            return
-        }
-        incoming.respond(answer(200, "OK"))
+        else { return false }
         line.method = "CANCEL"
-        var cancel = SIPMessage(startLine: .request(line))
-        if let via = try? invite.topVia() { cancel.headers.append(.via, via.description) }
+        var downstream = SIPMessage(startLine: .request(line))
+        if let via = try? invite.topVia() { downstream.headers.append(.via, via.description) }
         for name in [SIPHeaderName.from, .to, .callID, .route] {
-            for value in invite.headers.lines(name) { cancel.headers.append(name, value) }
+            for value in invite.headers.lines(name) { downstream.headers.append(name, value) }
         }
-        cancel.headers.append(.cseq, "\(cseq.sequence) CANCEL")
-        cancel.headers.append(.maxForwards, "70")
-        cancel.headers.append(.contentLength, "0")
-        _ = try? await stack.send(request: cancel, on: flow)
+        downstream.headers.append(.cseq, "\(cseq.sequence) CANCEL")
+        downstream.headers.append(.maxForwards, "70")
+        downstream.headers.append(.contentLength, "0")
+        _ = stack.sendFuture(request: downstream, on: flow)
+        return true
     }
 
     /// `host:port` of a socket address, IPv6 in brackets.

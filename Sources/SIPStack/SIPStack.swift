@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import SIPCore
@@ -36,6 +37,8 @@ public final class SIPStack: Sendable {
     }
 
     private let loop: EventLoop
+    /// The logger of the node this stack serves (metadata `node`); transactions add `call-id` and `branch`.
+    public let logger: Logger
     private let timers: SIPTimerConfiguration
     private let validation: SIPMessage.ValidationOptions
     private let state = NIOLockedValueBox(State())
@@ -79,20 +82,28 @@ public final class SIPStack: Sendable {
     private struct ClientEntry: Sendable {
         var machine: ClientMachine
         var flow: Flow
+        /// The request, for the log's `call-id` and `branch`.
+        var request: SIPMessage
         var promise: EventLoopPromise<SIPMessage>
         var onProvisional: @Sendable (SIPMessage) -> Void
         var scheduled: [SIPTransactionTimer: Scheduled<Void>] = [:]
+        /// Why the transport failed, when it did: the connection closed or a write failed.
+        var failure: SIPStackError?
     }
 
     private struct State: Sendable {
         var servers: [ServerTransactionKey: ServerEntry] = [:]
         var clients: [ClientTransactionKey: ClientEntry] = [:]
+        /// Waiting for every transaction to end (a drain).
+        var idleWaiters: [EventLoopPromise<Void>] = []
     }
 
     /// Creates a stack on its own transport layer.
     public init(group: EventLoopGroup, transportConfiguration: SIPTransportLayer.Configuration = .init(),
-                timers: SIPTimerConfiguration = .init(), validation: SIPMessage.ValidationOptions = .init()) {
+                timers: SIPTimerConfiguration = .init(), validation: SIPMessage.ValidationOptions = .init(),
+                logger: Logger = Logger(label: "edgeway.sip")) {
         self.loop = group.next()
+        self.logger = logger
         self.timers = timers
         self.validation = validation
         let sink = EventSink()
@@ -126,8 +137,53 @@ public final class SIPStack: Sendable {
     /// The stack's own event loop, for work that belongs to no message (a role's periodic tasks).
     public var eventLoop: EventLoop { loop }
 
+    /// The number of server and client transactions not yet terminated.
+    public var transactionCount: Int {
+        state.withLockedValue { $0.servers.count + $0.clients.count }
+    }
+
+    /// Waits until every transaction has terminated (RFC 3261 §17: Timer J, K, D and I included),
+    /// or until `limit` passed; `true` when they all ended. For a graceful shutdown.
+    public func transactionsFinished(within limit: Duration) async -> Bool {
+        let done = loop.makePromise(of: Void.self)
+        let idle = state.withLockedValue { state -> Bool in
+            guard state.servers.isEmpty && state.clients.isEmpty else {
+                state.idleWaiters.append(done)
+                return false
+            }
+            return true
+        }
+        if idle {
+            done.succeed(())
+            return true
+        }
+        let timeout = loop.scheduleTask(in: TimeAmount(limit)) { done.fail(SIPStackError(.timeout, "transactions still running")) }
+        defer { timeout.cancel() }
+        return (try? await done.futureResult.get()) != nil
+    }
+
+    /// A graceful stop's first steps: no new TCP or TLS connections, then the running
+    /// transactions finish (at most `limit`); `true` when they all did.
+    public func drain(within limit: Duration) async -> Bool {
+        await transport.stopAccepting()
+        return await transactionsFinished(within: limit)
+    }
+
+    /// Completes the drain waiters once the last transaction is gone.
+    private func noteRemoved() {
+        let waiters = state.withLockedValue { state -> [EventLoopPromise<Void>] in
+            guard state.servers.isEmpty && state.clients.isEmpty, !state.idleWaiters.isEmpty else { return [] }
+            defer { state.idleWaiters = [] }
+            return state.idleWaiters
+        }
+        waiters.forEach { $0.succeed(()) }
+    }
+
     /// Sends a request on a flow through a client transaction and returns its final response.
-    /// A timeout or transport failure is reported as a 408 or 503 built here (RFC 3261 §8.1.3.1).
+    ///
+    /// - Throws: ``SIPStackError`` — `.timeout` (Timer B or F fired), `.transportFailed`,
+    ///   `.connectionClosed` or `.invalidRequest`; its ``SIPStackError/impliedStatus`` is the
+    ///   408 or 503 of RFC 3261 §8.1.3.1.
     public func send(request: SIPMessage, on flow: Flow,
                      onProvisional: @escaping @Sendable (SIPMessage) -> Void = { _ in }) async throws -> SIPMessage {
         try await sendFuture(request: request, on: flow, onProvisional: onProvisional).get()
@@ -138,7 +194,7 @@ public final class SIPStack: Sendable {
     public func sendFuture(request: SIPMessage, on flow: Flow,
                            onProvisional: @escaping @Sendable (SIPMessage) -> Void = { _ in }) -> EventLoopFuture<SIPMessage> {
         guard let key = ClientTransactionKey(branch: (try? request.topVia())?.branch, method: request.requestLine?.method)
-        else { return currentLoop.makeFailedFuture(SIPTransportError(detail: "a request needs a Via with a branch and a method")) }
+        else { return currentLoop.makeFailedFuture(SIPStackError(.invalidRequest, "a request needs a Via with a branch and a method")) }
         let promise = currentLoop.makePromise(of: SIPMessage.self)
         let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
         let machine: ClientMachine
@@ -153,7 +209,7 @@ public final class SIPStack: Sendable {
             machine = .nonInvite(nonInvite)
         }
         state.withLockedValue {
-            $0.clients[key] = ClientEntry(machine: machine, flow: flow, promise: promise, onProvisional: onProvisional)
+            $0.clients[key] = ClientEntry(machine: machine, flow: flow, request: request, promise: promise, onProvisional: onProvisional)
         }
         perform(actions, client: key)
         return promise.futureResult
@@ -244,16 +300,19 @@ public final class SIPStack: Sendable {
     }
 
     /// RFC 3261 §17.1.4: a connection that closes under client transactions is a transport
-    /// error for each of them, reported at once rather than at Timer B or F.
+    /// error for each of them, fed to its machine at once rather than left to Timer B or F.
     private func failClientTransactions(on flow: Flow) {
         guard flow.transport.isReliable else { return }
-        let failed = state.withLockedValue { state -> [ClientEntry] in
-            let keys = state.clients.filter { $0.value.flow.connectionID == flow.connectionID }.map(\.key)
-            return keys.compactMap { state.clients.removeValue(forKey: $0) }
+        let keys = state.withLockedValue { state in
+            state.clients.filter { $0.value.flow.connectionID == flow.connectionID }.map(\.key)
         }
-        for entry in failed {
-            entry.scheduled.values.forEach { $0.cancel() }
-            entry.promise.fail(SIPTransportError(detail: "503 Service Unavailable: the connection to \(flow.remote) closed"))
+        let failure = SIPStackError(.connectionClosed, "the connection to \(flow.remote) closed")
+        for key in keys {
+            let actions = runClient(key) { entry in
+                entry.failure = failure
+                return entry.machine.run({ $0.transportFailed() }, { $0.transportFailed() })
+            }
+            if let actions { perform(actions, client: key) }
         }
     }
 
@@ -297,7 +356,13 @@ public final class SIPStack: Sendable {
         for action in actions {
             switch action {
             case .send(let message):
-                sendStateless(message, on: flow)
+                // RFC 3261 §17.2.4: a response the transport cannot send fails the transaction.
+                if !transport.write(message.serialized(), on: flow), flow.transport.isReliable,
+                   let failed = runServer(key, { $0.machine.run({ $0.transportFailed() }, { $0.transportFailed() }) }) {
+                    logger.debug("response not sent: the connection closed", metadata: ["flow": "\(flow.connectionID)"])
+                    perform(failed, server: key)
+                    return
+                }
             case .startTimer(let timer, let after):
                 let task = currentLoop.scheduleTask(in: .nanoseconds(after.nanoseconds)) { [self] in serverTimerFired(timer, key: key) }
                 state.withLockedValue { $0.servers[key]?.scheduled[timer] = task }
@@ -307,10 +372,12 @@ public final class SIPStack: Sendable {
                 let incoming = IncomingRequest(message: message, flow: flow, eventLoop: currentLoop, key: key, stack: self)
                 handlers.withLockedValue { $0.onRequest }(incoming)
             case .reportTimeout, .reportTransportError:
+                // The TU learns nothing more: its answer could not be delivered (RFC 3261 §17.2.4).
                 break
             case .terminate:
                 let entry = state.withLockedValue { $0.servers.removeValue(forKey: key) }
                 entry?.scheduled.values.forEach { $0.cancel() }
+                noteRemoved()
             }
         }
     }
@@ -321,10 +388,12 @@ public final class SIPStack: Sendable {
             switch action {
             case .send(let message):
                 // A connection that is already gone fails the transaction now, not at Timer B or F.
-                guard transport.write(message.serialized(), on: entry.flow) || !entry.flow.transport.isReliable else {
-                    let removed = state.withLockedValue { $0.clients.removeValue(forKey: key) }
-                    removed?.scheduled.values.forEach { $0.cancel() }
-                    entry.promise.fail(SIPTransportError(detail: "503 Service Unavailable: the connection to \(entry.flow.remote) is closed"))
+                if !transport.write(message.serialized(), on: entry.flow), entry.flow.transport.isReliable {
+                    let failed = runClient(key) { entry in
+                        entry.failure = SIPStackError(.transportFailed, "the connection to \(entry.flow.remote) is closed")
+                        return entry.machine.run({ $0.transportFailed() }, { $0.transportFailed() })
+                    }
+                    if let failed { perform(failed, client: key) }
                     return
                 }
             case .startTimer(let timer, let after):
@@ -339,14 +408,27 @@ public final class SIPStack: Sendable {
                     entry.promise.succeed(response)
                 }
             case .reportTimeout:
-                entry.promise.fail(SIPTransportError(detail: "408 Request Timeout: no final response"))
+                logger.debug("client transaction timed out", metadata: Self.metadata(entry.request, entry.flow))
+                entry.promise.fail(SIPStackError(.timeout, "no final response from \(entry.flow.remote)"))
             case .reportTransportError:
-                entry.promise.fail(SIPTransportError(detail: "503 Service Unavailable: the transport failed"))
+                let failure = state.withLockedValue { $0.clients[key]?.failure }
+                    ?? SIPStackError(.transportFailed, "the transport to \(entry.flow.remote) failed")
+                logger.debug("client transaction failed", metadata: Self.metadata(entry.request, entry.flow)
+                    .merging(["error": "\(failure)"]) { $1 })
+                entry.promise.fail(failure)
             case .terminate:
                 let removed = state.withLockedValue { $0.clients.removeValue(forKey: key) }
                 removed?.scheduled.values.forEach { $0.cancel() }
+                noteRemoved()
             }
         }
+    }
+
+    private static func metadata(_ request: SIPMessage, _ flow: Flow) -> Logger.Metadata {
+        var metadata: Logger.Metadata = ["flow": "\(flow.connectionID)"]
+        if let callID = request.headers[.callID] { metadata["call-id"] = "\(callID)" }
+        if let branch = try? request.topVia().branch { metadata["branch"] = "\(branch)" }
+        return metadata
     }
 
     private func serverTimerFired(_ timer: SIPTransactionTimer, key: ServerTransactionKey) {

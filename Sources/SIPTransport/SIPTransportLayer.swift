@@ -210,6 +210,19 @@ public final class SIPTransportLayer: Sendable {
         state.withLockedValue { $0.connections.count }
     }
 
+    /// Stops accepting TCP and TLS connections; open connections and UDP sockets go on, so a
+    /// draining node finishes what it has (the first step of a graceful shutdown).
+    public func stopAccepting() async {
+        let listeners = state.withLockedValue { state -> [Channel] in
+            let datagram = state.datagramSockets.values.map(ObjectIdentifier.init)
+            let (stream, kept) = (state.listeners.filter { !datagram.contains(ObjectIdentifier($0)) },
+                                  state.listeners.filter { datagram.contains(ObjectIdentifier($0)) })
+            state.listeners = kept
+            return stream
+        }
+        for listener in listeners { try? await listener.close() }
+    }
+
     /// Closes every listener and connection.
     public func shutdown() async {
         let channels = state.withLockedValue { state -> [Channel] in

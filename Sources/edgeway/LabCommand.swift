@@ -1,6 +1,8 @@
 import ArgumentParser
 import EdgewayNode
 import Foundation
+import Logging
+import ServiceLifecycle
 
 /// `edgeway lab`: the whole deployment on this machine — registrar, two cores, two edges — with
 /// embedded defaults, simulated phones, and a failover scenario with a report.
@@ -76,8 +78,8 @@ struct LabCommand: AsyncParsableCommand {
         var options = LabDeployment.Options()
         options.data = data
         options.basePort = basePort
-        options.keepalive = interval
-        options.timeout = wait
+        options.keepalive = .milliseconds(interval)
+        options.timeout = .milliseconds(wait)
         options.phoneUsers = phones
         let algorithms = digest.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
         guard !algorithms.isEmpty, algorithms.allSatisfy({ ["SHA-256", "MD5"].contains($0) }), Set(algorithms).count == algorithms.count else {
@@ -134,12 +136,16 @@ struct LabCommand: AsyncParsableCommand {
                 try? await Task.sleep(for: .milliseconds(250))
             }
         }
-        let signal = await ProcessSignals.next([SIGTERM, SIGINT])
-        timeline.cancel()
-        say("edgeway lab stopping (signal \(signal))")
-        await simulated?.stop()
-        await admin.stop()
-        await lab.shutdown()
+        // SIGTERM or Ctrl-C: the phones stop, every node drains (within 5 s each), then all close.
+        let logger = Logger(label: "edgeway.lab")
+        let service = NodeService(name: "lab", logger: logger, drain: { [simulated] limit in
+            timeline.cancel()
+            say("edgeway lab stopping")
+            await simulated?.stop()
+            await admin.stop()
+            return await lab.drain(within: limit)
+        }, shutdown: lab.shutdown)
+        try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         say("edgeway lab stopped")
     }
 

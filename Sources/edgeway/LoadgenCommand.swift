@@ -45,12 +45,15 @@ struct LoadgenCommand: AsyncParsableCommand {
                              transportConfiguration: .init(idleTimeout: .hours(2), tlsClient: try SIPTLS.clientContext(trustedCAPEM: pem)))
         let target = try NodeAddress.resolve(edge, key: "--edge")
         let flows = LoadgenFlows()
+        // A phone keeps one instance for its life (RFC 5626 §4.1), so a refresh or the retry
+        // after the 401 refreshes its binding instead of adding one.
+        let instances = (0..<phones).map { _ in UUID().uuidString.lowercased() }
         var failed = try await round("registered", phones: phones, concurrency: concurrency) { index in
-            await register(index: index, stack: stack, target: target, flows: flows, cseq: 1)
+            await register(index: index, instance: instances[index], stack: stack, target: target, flows: flows, cseq: 1)
         }
         for refresh in 0..<refreshes {
             failed += try await round("re-registered", phones: phones, concurrency: concurrency) { index in
-                await register(index: index, stack: stack, target: target, flows: flows, cseq: 3 + 2 * refresh)
+                await register(index: index, instance: instances[index], stack: stack, target: target, flows: flows, cseq: 3 + 2 * refresh)
             }
         }
         let storm = try failoverTo.map { LoadgenStorm(target: try NodeAddress.resolve($0, key: "--failover-to"), phones: phones) }
@@ -64,7 +67,7 @@ struct LoadgenCommand: AsyncParsableCommand {
             say("holding \(stack.transport.connectionCount) flows for \(hold) s")
             if let storm {
                 failed += await storm.run(seconds: hold, concurrency: concurrency) { index, target in
-                    await register(index: index, stack: stack, target: target, flows: flows, cseq: 101)
+                    await register(index: index, instance: instances[index], stack: stack, target: target, flows: flows, cseq: 101)
                 }
             } else {
                 try await Task.sleep(for: .seconds(hold))
@@ -110,7 +113,7 @@ struct LoadgenCommand: AsyncParsableCommand {
 
     /// One phone: its TLS connection (new from its source address on the first round),
     /// REGISTER, 401, REGISTER → 200.
-    private func register(index: Int, stack: SIPStack, target: SocketAddress, flows: LoadgenFlows, cseq: Int) async -> (Double?, String?) {
+    private func register(index: Int, instance: String, stack: SIPStack, target: SocketAddress, flows: LoadgenFlows, cseq: Int) async -> (Double?, String?) {
         let started = ContinuousClock.now
         let user = "\(userPrefix)\(index + 1)"
         do {
@@ -122,12 +125,12 @@ struct LoadgenCommand: AsyncParsableCommand {
                 flow = try await stack.transport.connect(.tls, to: target, serverHostname: "localhost", from: source, fresh: true)
                 flows.set(index, flow)
             }
-            let first = try await stack.send(request: request(user: user, cseq: cseq, flow: flow, authorization: nil), on: flow)
+            let first = try await stack.send(request: request(user: user, instance: instance, cseq: cseq, flow: flow, authorization: nil), on: flow)
             var final = first
             if first.statusLine?.statusCode == 401, let challenge = first.headers.lines(.wwwAuthenticate).first {
-                let authorization = DigestClient.authorization(for: request(user: user, cseq: cseq + 1, flow: flow, authorization: nil),
+                let authorization = DigestClient.authorization(for: request(user: user, instance: instance, cseq: cseq + 1, flow: flow, authorization: nil),
                                                                challenge: challenge, username: user, password: password)
-                final = try await stack.send(request: request(user: user, cseq: cseq + 1, flow: flow, authorization: authorization), on: flow)
+                final = try await stack.send(request: request(user: user, instance: instance, cseq: cseq + 1, flow: flow, authorization: authorization), on: flow)
             }
             guard let line = final.statusLine, (200..<300).contains(line.statusCode) else {
                 return (nil, final.statusLine.map { "\($0.statusCode) \($0.reasonPhrase)" } ?? "no answer")
@@ -138,7 +141,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         }
     }
 
-    private func request(user: String, cseq: Int, flow: Flow, authorization: String?) -> SIPMessage {
+    private func request(user: String, instance: String, cseq: Int, flow: Flow, authorization: String?) -> SIPMessage {
         let local = "\(flow.local.ipAddress ?? "127.0.0.1"):\(flow.local.port ?? 0)"
         var message = SIPMessage.request(method: "REGISTER", uri: "sip:\(domain)")
         message.headers.append(.via, "SIP/2.0/TLS \(local);branch=z9hG4bK-lg-\(UInt64.random(in: 1...UInt64.max));rport")
@@ -147,7 +150,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         message.headers.append(.to, "<sip:\(user)@\(domain)>")
         message.headers.append(.callID, "lg-\(user)")
         message.headers.append(.cseq, "\(cseq) REGISTER")
-        message.headers.append(.contact, "<sip:\(user)@\(local);transport=tls>;+sip.instance=\"<urn:uuid:\(UUID().uuidString.lowercased())>\";"
+        message.headers.append(.contact, "<sip:\(user)@\(local);transport=tls>;+sip.instance=\"<urn:uuid:\(instance)>\";"
                                + "x-cisco-mra-ha=AR_SK;x-cisco-reg-id=1")
         if let authorization { message.headers.append(.authorization, authorization) }
         message.headers.append(.contentLength, "0")

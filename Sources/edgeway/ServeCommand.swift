@@ -1,8 +1,10 @@
 import ArgumentParser
 import EdgewayNode
 import Foundation
+import Logging
 import NIOCore
 import NIOPosix
+import ServiceLifecycle
 import SIPTransport
 
 /// `edgeway serve --role registrar --config FILE`: one role as a server process.
@@ -32,27 +34,27 @@ struct ServeCommand: AsyncParsableCommand {
             throw ValidationError(error.description)
         }
         let group = MultiThreadedEventLoopGroup.singleton
-        let stop: () async -> Void
+        let logger = Logger(label: "edgeway.\(role)")
+        let service: NodeService
         switch role {
         case .registrar:
             let node = try await RegistrarNode(configuration: configuration, group: group)
             say("edgeway registrar ready: \(Self.describe(node.boundAddresses)); domain \(configuration.domain); data \(configuration.data)")
-            stop = node.shutdown
+            service = NodeService(name: "registrar", logger: logger, drain: node.drain(within:), shutdown: node.shutdown)
         case .edge:
             let node = try await EdgeNode(configuration: configuration, group: group)
             say("edgeway edge \(configuration.name ?? "edge-1") ready: \(Self.describe(node.boundAddresses)); traversal tls "
                 + "\(Self.hostPort(node.traversalAddress)); admin http://127.0.0.1:\(node.adminPort); data \(configuration.data)")
-            stop = node.shutdown
+            service = NodeService(name: configuration.name ?? "edge-1", logger: logger, drain: node.drain(within:), shutdown: node.shutdown)
         case .core:
             let node = try await CoreNode(configuration: configuration, group: group)
             say("edgeway core \(configuration.name ?? "core-1") ready: \(Self.describe(node.boundAddresses)); edges "
                 + "\(configuration.edges.joined(separator: " ")); registrars \(configuration.registrars.joined(separator: " ")); "
                 + "admin http://127.0.0.1:\(node.adminPort); data \(configuration.data)")
-            stop = node.shutdown
+            service = NodeService(name: configuration.name ?? "core-1", logger: logger, drain: node.drain(within:), shutdown: node.shutdown)
         }
-        let signal = await ProcessSignals.next([SIGTERM, SIGINT])
-        say("edgeway \(role) stopping (signal \(signal))")
-        await stop()
+        // SIGTERM or Ctrl-C: drain (no new connections, transactions finish within 5 s), then close.
+        try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         say("edgeway \(role) stopped")
     }
 

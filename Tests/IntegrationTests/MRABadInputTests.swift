@@ -35,7 +35,7 @@ struct MRABadInputTests {
     /// The registered phone and the link are untouched.
     func expectUntouched(_ alice: TestPhone, _ lab: MRADeployment) async throws {
         #expect(try await alice.keepalive() != nil, "the registered phone's keepalive is still answered")
-        #expect(lab.edges[0].service.status.contains { $0.path == "Links Link 1 State" && $0.value == "Up" })
+        #expect((await lab.edges[0].service.status).contains { $0.path == "Links Link 1 State" && $0.value == "Up" })
     }
 
     @Test func garbagePlainTCPAndACertificatelessClientOnTheTraversalPortAreShutOut() async throws {

@@ -21,12 +21,12 @@ final class MRADeployment: Sendable {
     let edges: [EdgeNode]
     let caPEM: String
 
-    /// Heartbeat and keepalive timers in milliseconds, short for tests. The intervals are short
+    /// Heartbeat and keepalive timers (keepalives in milliseconds, as the settings take them), short for tests. The intervals are short
     /// so changes show fast; the timeouts leave room for a machine loaded by parallel tests (the
     /// tests here detect failures by closed connections, not by timeouts).
     struct Timers {
-        var heartbeat: Int64 = 200
-        var linkTimeout: Int64 = 3_000
+        var heartbeat: Duration = .milliseconds(200)
+        var linkTimeout: Duration = .seconds(3)
         var keepaliveInterval = 200
         var keepaliveTimeout = 2_000
     }
@@ -102,14 +102,17 @@ final class MRADeployment: Sendable {
     /// Waits (at most 10 s) until every link is up and every core reaches its registrar.
     func waitUntilLinked() async throws {
         try await eventually("every link up and the registrar reachable") {
-            cores.allSatisfy { core in
-                let status = core.service.status
-                return !status.contains { $0.path.hasSuffix(" State") && $0.value != "Up" && $0.value != "Reachable" }
-            } && edges.allSatisfy { edge in
-                let status = edge.service.status
-                return status.filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == cores.count
-                    && status.filter { $0.path.contains(" Registrar ") && $0.value == "Reachable" }.count == cores.count
+            for core in cores {
+                let status = await core.service.status
+                if status.contains(where: { $0.path.hasSuffix(" State") && $0.value != "Up" && $0.value != "Reachable" }) { return false }
             }
+            for edge in edges {
+                let status = await edge.service.status
+                guard status.filter({ $0.path.hasSuffix(" State") && $0.value == "Up" }).count == cores.count,
+                      status.filter({ $0.path.contains(" Registrar ") && $0.value == "Reachable" }).count == cores.count
+                else { return false }
+            }
+            return true
         }
     }
 

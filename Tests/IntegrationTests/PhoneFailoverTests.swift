@@ -149,7 +149,7 @@ struct PhoneKeepaliveModeTests {
             timeline.contains { $0 == .registration(.registered(edge: edge, arsk: false, keepalive: .crlf(interval: 8_000))) }
         }
         try await eventually("the edge answered a ping", seconds: 20) {
-            lab.edges[0].service.status.contains { $0.path == "Keepalive PingsAnswered" && $0.value != "0" }
+            (await lab.edges[0].service.status).contains { $0.path == "Keepalive PingsAnswered" && $0.value != "0" }
         }
         await alice.stop()
         await lab.shutdown()

@@ -43,11 +43,11 @@ struct SpecBehaviourTests {
     @Test func B1_traversalLinksAreOpenedByTheCoreAndBothEndsKnowTheirHealth() async throws {
         let lab = try await Self.lab()
         let edge = lab.edges[0]
-        #expect(edge.service.status.filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 2)
-        #expect(lab.cores[0].service.status.filter { $0.path.hasPrefix("Links") && $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 2)
+        #expect((await edge.service.status).filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 2)
+        #expect((await lab.cores[0].service.status).filter { $0.path.hasPrefix("Links") && $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 2)
         await lab.cores[0].shutdown()
         try await eventually("edge-1 sees one link left") {
-            edge.service.status.filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 1
+            (await edge.service.status).filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 1
         }
         await lab.shutdown()
     }
@@ -85,7 +85,7 @@ struct SpecBehaviourTests {
         #expect(!ARSK.accepted(in: try await alice.register(at: lab.edgeAddress(), offer: false)), "not offered, not accepted")
         _ = try lab.cores[0].settings.set(.stunKeepAliveEnabled, to: "Off")
         _ = try lab.cores[1].settings.set(.stunKeepAliveEnabled, to: "Off")
-        try await eventually("the edge knows") { lab.edges[0].service.status.contains { $0.path.hasSuffix("PeerStunKeepAlive") && $0.value == "Off" } }
+        try await eventually("the edge knows") { (await lab.edges[0].service.status).contains { $0.path.hasSuffix("PeerStunKeepAlive") && $0.value == "Off" } }
         #expect(!ARSK.accepted(in: try await alice.register(at: lab.edgeAddress())), "Off on the core")
         await alice.close()
         await lab.shutdown()
@@ -162,7 +162,7 @@ struct SpecBehaviourTests {
         try await eventually("three keepalives answered") {
             timeline.events.read { $0.filter { if case .registration(.keepaliveAnswered) = $0.event { true } else { false } }.count } >= 3
         }
-        #expect(Self.status(lab.edges[0].service.status, "Keepalive Unanswered") == "0")
+        #expect(Self.status((await lab.edges[0].service.status), "Keepalive Unanswered") == "0")
         await alice.stop()
         await lab.shutdown()
     }
@@ -204,9 +204,9 @@ struct SpecBehaviourTests {
     /// B12 (KeepaliveMonitorTests): the core's STUN keepalive tells whether its registrar answers.
     @Test func B12_theCoreKeepsARegistrarKeepalive() async throws {
         let lab = try await Self.lab()
-        #expect(Self.status(lab.cores[0].service.status, "Registrars Registrar 1 State") == "Reachable")
+        #expect(Self.status((await lab.cores[0].service.status), "Registrars Registrar 1 State") == "Reachable")
         await lab.stopRegistrar()
-        try await eventually("unreachable") { Self.status(lab.cores[0].service.status, "Registrars Registrar 1 State") == "Unreachable" }
+        try await eventually("unreachable") { Self.status((await lab.cores[0].service.status), "Registrars Registrar 1 State") == "Unreachable" }
         await lab.shutdown()
     }
 
@@ -336,7 +336,7 @@ struct SpecBehaviourTests {
         let lab = try await Self.lab()
         await lab.cores[0].shutdown()
         try await eventually("edge-1 has one link") {
-            lab.edges[0].service.status.filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 1
+            (await lab.edges[0].service.status).filter { $0.path.hasSuffix(" State") && $0.value == "Up" }.count == 1
         }
         let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
         try expectOK(try await alice.register(at: lab.edgeAddress()))
@@ -388,7 +388,9 @@ struct SpecBehaviourTests {
         try expectOK(try await alice.register(at: lab.edgeAddress()))
         _ = try lab.edges[0].settings.set(.stunKeepAliveEnabled, to: "Off")
         try await eventually("alarms on both") {
-            !lab.edges[0].service.alarms.isEmpty && !lab.cores[0].service.alarms.isEmpty
+            let edgeAlarms = await lab.edges[0].service.alarms
+            let coreAlarms = await lab.cores[0].service.alarms
+            return !edgeAlarms.isEmpty && !coreAlarms.isEmpty
         }
         #expect(!ARSK.accepted(in: try await alice.register(at: lab.edgeAddress())))
         _ = try await alice.keepalive(waiting: 200)

@@ -85,7 +85,7 @@ struct RegistrarProxyTests {
         #expect(provisional.read { $0 }.contains(180))
         #expect(try ok.vias().count == 1, "the registrar removed its own Via")
         let recordRoute = try #require(ok.headers.lines(.recordRoute).first)
-        #expect(recordRoute.contains(LocationProxy.routeMarker))
+        #expect(recordRoute.contains(RegistrarStateMachine.routeMarker))
         #expect(bob.received.read { $0 } == ["INVITE"])
 
         // ACK and BYE are sent to bob's Contact with the Record-Route as Route.

@@ -56,9 +56,11 @@ struct SIPStackTests {
         _ = try await client.transport.listen(.udp, host: "127.0.0.1", port: 0)
         let flow = try await client.transport.connect(.udp, to: address)
         let started = ContinuousClock.now
-        await #expect(throws: SIPTransportError.self) {
+        let error = await #expect(throws: SIPStackError.self) {
             try await client.send(request: options(branch: "z9hG4bK-silent", transport: .udp), on: flow)
         }
+        #expect(error?.code == .timeout)
+        #expect(error?.impliedStatus.code == 408)
         // 64·T1 = 640 ms; a generous upper bound only.
         #expect(ContinuousClock.now - started < .seconds(10))
         await client.transport.shutdown()

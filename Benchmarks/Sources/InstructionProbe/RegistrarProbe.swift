@@ -3,19 +3,26 @@ import NIOCore
 import Phone
 import Registrar
 import SIPCore
+import SIPStack
 import SIPTransaction
+import SIPTransport
 
 /// One digest registration as the registrar handles it, apart from I/O and the transaction layer:
-/// SIPp's REGISTER parsed, validated and stamped, challenged with a 401; the REGISTER with
-/// credentials parsed, validated, stamped and checked, the binding stored in memory, and the
-/// 200 OK with the Contact written.
+/// SIPp's REGISTER parsed, validated and stamped, answered 401 by the registrar's state machine;
+/// the REGISTER with credentials parsed, validated, stamped and checked by the machine, the
+/// binding stored in memory through its `updateBindings` action, and the 200 OK with the Contact
+/// written.
 struct RegistrarProbe {
     let authenticator = DigestAuthenticator(realm: "example.com", algorithms: [.md5], secret: Array(repeating: 9, count: 32))
     let account = DigestAuthenticator.account(username: "user0001", realm: "example.com", password: "pw0001")
     let store = InMemoryLocationStore()
     let now: Int64 = 1_800_000_000_000
+    let flow = Flow(transport: .tcp, local: try! SocketAddress(ipAddress: "127.0.0.1", port: 5060),
+                    remote: try! SocketAddress(ipAddress: "127.0.0.1", port: 40_123), connectionID: 1)
     let first: ByteBuffer
     let second: ByteBuffer
+    /// The registrar with user0001's account read already, as during a burst of REGISTERs.
+    let machine: RegistrarStateMachine
 
     init() throws {
         first = ByteBuffer(string: Self.register(cseq: 1, authorization: nil))
@@ -24,7 +31,17 @@ struct RegistrarProbe {
         let authorization = DigestClient.authorization(for: unsigned, challenge: Substring(challenge), username: "user0001",
                                                        password: "pw0001")
         second = ByteBuffer(string: Self.register(cseq: 2, authorization: authorization))
+        var machine = RegistrarStateMachine(configuration: .init(domain: "example.com", digestAlgorithms: [.md5]),
+                                            authenticator: authenticator, tokens: .seeded(1))
+        let signed = try SIPParser.parse(Self.register(cseq: 2, authorization: authorization))
+        guard case .lookUpAccount(_, _, let pending)? = machine.requestReceived(signed, flow: flow, now: now).first else {
+            throw ProbeError()
+        }
+        _ = machine.accountLoaded(account, for: pending, now: now)
+        self.machine = machine
     }
+
+    struct ProbeError: Error {}
 
     static func register(cseq: Int, authorization: String?) -> String {
         """
@@ -45,33 +62,29 @@ struct RegistrarProbe {
 
     /// Both messages of one registration; returns a checksum so nothing is optimised away.
     func registration(into buffer: inout ByteBuffer, options: SIPMessage.ValidationOptions) throws -> Int {
+        var machine = self.machine
         var challenged = try SIPParser.parseDatagram(first)
         _ = try challenged.validateKeepingViews(options)
         challenged.stampReceived(host: "127.0.0.1", port: 40_123)
-        guard authenticator.verifyNow(challenged, now: now, account: { _ in .some(account) }) == .missing else { return 0 }
-        var challenge = SIPResponseBuilder.response(to: challenged, statusCode: 401, reasonPhrase: "Unauthorized",
-                                                    toTag: "r1", parsedTo: try challenged.to())
-        for value in authenticator.challenges(now: now) { challenge.headers.append(.wwwAuthenticate, value) }
+        guard case .respond(let challenge)? = machine.requestReceived(challenged, flow: flow, now: now).first,
+              challenge.statusLine?.statusCode == 401 else { return 0 }
         buffer.clear()
         challenge.write(to: &buffer)
 
         var request = try SIPParser.parseDatagram(second)
         _ = try request.validateKeepingViews(options)
         request.stampReceived(host: "127.0.0.1", port: 40_123)
-        guard case .authenticated = authenticator.verifyNow(request, now: now, account: { _ in .some(account) }) else { return 0 }
-        let policy = RegistrationPolicy()
-        let stamped = request
-        let decision = try store.updateNow(aor: "sip:user0001@example.com") { bindings in
-            let decision = BindingRules.apply(stamped, aor: "sip:user0001@example.com", to: bindings, pathIdentity: "tcp/127.0.0.1:40123",
-                                              policy: policy, now: now)
-            if case .accept(let updated, _) = decision { bindings = updated }
-            return decision
+        guard case .updateBindings(let aor, let update, let pending)? = machine.requestReceived(request, flow: flow, now: now).first else {
+            return 0
         }
-        guard case .accept(let bindings, let newOnPath) = decision else { return 0 }
-        var ok = SIPResponseBuilder.response(to: request, statusCode: 200, reasonPhrase: "OK", toTag: "r2", parsedTo: try request.to())
-        for contact in BindingRules.responseContacts(bindings, newOnPath: newOnPath, now: now) { ok.headers.append(.contact, contact) }
+        let result = Result { try store.updateNow(aor: aor, update) }
+        guard case .respond(let ok)? = machine.bindingsUpdated(result, for: pending).first, ok.statusLine?.statusCode == 200 else {
+            return 0
+        }
         buffer.clear()
         ok.write(to: &buffer)
+        // The same REGISTER is accepted again next time (its CSeq would be out of order otherwise).
+        try store.updateNow(aor: aor) { $0.removeAll() }
         return buffer.readableBytes
     }
 }

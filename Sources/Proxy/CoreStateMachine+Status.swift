@@ -1,0 +1,30 @@
+import SIPStack
+
+/// What `xstatus` shows of a core, and its alarms (SPEC B12, B24).
+extension CoreStateMachine {
+    /// Alarms that hold now: an edge whose keepalive setting differs from this core's (SPEC B24).
+    public var currentAlarms: [Alarm] {
+        Alarm.keepaliveMismatches(here: settings.keepaliveEnabled, linked: links.values.filter(\.up).compactMap(\.info))
+    }
+
+    /// `xstatus` lines: links, registrars and their keepalive health, alarms.
+    public var status: [StatusLine] {
+        var lines = [StatusLine("Links Count", String(configuration.edges.count))]
+        for index in configuration.edges.indices {
+            let link = links[index] ?? Link()
+            let prefix = "Links Link \(index + 1)"
+            lines.append(StatusLine("\(prefix) Address", "\"\(ProxyForwarder.hostPort(configuration.edges[index]))\""))
+            lines.append(StatusLine("\(prefix) Peer", "\"\(link.info?.node ?? "?")\""))
+            lines.append(StatusLine("\(prefix) State", link.up ? "Up" : "Down"))
+            lines.append(StatusLine("\(prefix) PeerStunKeepAlive", link.info?.keepaliveEnabled == true ? "On" : "Off"))
+        }
+        lines.append(StatusLine("Registrars Count", String(configuration.registrars.count)))
+        for (index, registrar) in configuration.registrars.enumerated() {
+            let health = registrars[registrar.name]?.monitor.health ?? .unknown
+            lines.append(StatusLine("Registrars Registrar \(index + 1) Name", "\"\(registrar.name)\""))
+            lines.append(StatusLine("Registrars Registrar \(index + 1) State",
+                                    health == .up ? "Reachable" : health == .down ? "Unreachable" : "Unknown"))
+        }
+        return lines + StatusLine.alarms(currentAlarms)
+    }
+}

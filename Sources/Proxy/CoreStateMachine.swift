@@ -1,0 +1,171 @@
+import NIOCore
+import SIPCore
+import SIPStack
+import SIPTransport
+
+/// The core's decisions as a value (SPEC B1, B2, B4, B6, B11, B12, B19, B24): it opens and keeps
+/// a traversal link to every edge, forwards the phones' requests to a healthy registrar —
+/// rewriting their Contact (default) or adding itself in Path (`SIP Advanced SipPathHeaders`
+/// On) — keeps a STUN keepalive on each registrar connection, and tells the edges which
+/// registrars answer.
+///
+/// ```
+///  link n : connect ─ok─▶ heartbeat ─200─▶ up, next heartbeat after H
+///                 └fail─▶ retry after min(d·2^(k−1), dmax)   ◀─no answer / closed─┘
+///  registrar : Binding request every I on its connection; no answer within T ⇒ unreachable (B12)
+/// ```
+/// No I/O, clock, lock, task or logger inside: the owner feeds inputs with the monotonic time
+/// and performs the ``ProxyAction``s; the same inputs (and seed) always give the same actions.
+public struct CoreStateMachine: Sendable {
+    /// The header by which the core tells the edge which registrar holds a phone's binding.
+    public static let registrarHeader: SIPHeaderName = "X-Edgeway-Registrar"
+
+    /// A registrar the core forwards to.
+    public struct RegistrarTarget: Sendable, Equatable {
+        /// Its name in status and in the traversal information.
+        public var name: String
+        /// Its SIP address.
+        public var address: SocketAddress
+        /// TCP or TLS (the keepalive needs a connection).
+        public var transport: SIPTransportKind
+
+        /// Creates a target.
+        public init(name: String, address: SocketAddress, transport: SIPTransportKind = .tcp) {
+            self.name = name
+            self.address = address
+            self.transport = transport
+        }
+    }
+
+    /// How the core behaves.
+    public struct Configuration: Sendable {
+        /// The node name other nodes see (`core-1`).
+        public var name: String
+        /// The edges' traversal addresses.
+        public var edges: [SocketAddress]
+        /// The name the edges' certificates carry.
+        public var edgeServerName: String
+        /// The registrars, most preferred first.
+        public var registrars: [RegistrarTarget]
+        /// The core's own SIP listener towards the registrars: Contact rewriting and Record-Route point here.
+        public var sipAddress: SocketAddress
+        /// Its transport.
+        public var sipTransport: SIPTransportKind
+        /// Time between heartbeats on each link (default 5 s).
+        public var heartbeatInterval: Duration
+        /// Time to wait for a heartbeat's answer before the link is down (default 3 s).
+        public var linkTimeout: Duration
+        /// Time before the first reconnection of a failed link (default 1 s); it doubles with
+        /// each failure in a row up to ``maxReconnectDelay`` (default 8 s).
+        public var reconnectDelay: Duration
+        public var maxReconnectDelay: Duration
+
+        /// Creates a configuration.
+        public init(name: String, edges: [SocketAddress], edgeServerName: String = "localhost", registrars: [RegistrarTarget],
+                    sipAddress: SocketAddress, sipTransport: SIPTransportKind = .tcp, heartbeatInterval: Duration = .seconds(5),
+                    linkTimeout: Duration = .seconds(3), reconnectDelay: Duration = .seconds(1), maxReconnectDelay: Duration = .seconds(8)) {
+            self.name = name
+            self.edges = edges
+            self.edgeServerName = edgeServerName
+            self.registrars = registrars
+            self.sipAddress = sipAddress
+            self.sipTransport = sipTransport
+            self.heartbeatInterval = heartbeatInterval
+            self.linkTimeout = linkTimeout
+            self.reconnectDelay = reconnectDelay
+            self.maxReconnectDelay = maxReconnectDelay
+        }
+    }
+
+    struct Link {
+        var flow: Flow?
+        var info: TraversalInfo?
+        var up = false
+        var connecting = false
+        /// Connection attempts or heartbeats failed in a row (the reconnection backoff).
+        var failures = 0
+        /// The Call-ID of the periodic heartbeat waiting for its answer.
+        var outstanding: String?
+    }
+
+    struct RegistrarState {
+        var flow: Flow?
+        var monitor: KeepaliveMonitor
+        var connecting = false
+        /// A probe to send once the connection is open.
+        var unsent: [UInt8]?
+    }
+
+    let configuration: Configuration
+    var settings: ProxySettings
+    var responder: ProxyResponder
+    var links: [Int: Link] = [:]
+    var registrars: [String: RegistrarState] = [:]
+    var alarmBook = AlarmBook()
+
+    /// A machine with every link down and every registrar's health unknown.
+    public init(configuration: Configuration, settings: ProxySettings, tokens: TokenGenerator, now: NIODeadline) {
+        self.configuration = configuration
+        self.settings = settings
+        self.responder = ProxyResponder(server: "Edgeway core \(configuration.name)", tagPrefix: "c", tokens: tokens)
+        for index in configuration.edges.indices { links[index] = Link() }
+        for registrar in configuration.registrars {
+            registrars[registrar.name] = RegistrarState(monitor: KeepaliveMonitor(interval: settings.keepaliveInterval,
+                                                                                  timeout: settings.keepaliveTimeout, now: now))
+        }
+    }
+
+    /// Opens every link and starts every registrar's keepalive.
+    public mutating func start() -> [ProxyAction] {
+        var actions: [ProxyAction] = []
+        for index in configuration.edges.indices {
+            links[index]?.connecting = true
+            actions.append(.connect(.edgeLink(index)))
+        }
+        for registrar in configuration.registrars {
+            actions.append(.startTimer(.registrarKeepalive(registrar.name), after: .zero))
+        }
+        return actions
+    }
+
+    /// A connection the machine asked for opened, or failed with `result`'s error.
+    public mutating func connected(_ result: Result<Flow, SIPStackError>, to target: ConnectTarget, now: NIODeadline) -> [ProxyAction] {
+        switch target {
+        case .edgeLink(let index): linkConnected(result, index: index)
+        case .registrar(let name): registrarConnected(result, name: name, now: now)
+        }
+    }
+
+    /// A timer fired.
+    public mutating func timerFired(_ timer: ProxyTimer, now: NIODeadline) -> [ProxyAction] {
+        switch timer {
+        case .link(let index): linkTimerFired(index)
+        case .registrarKeepalive(let name): keepaliveTimerFired(name, now: now)
+        case .linkSilent: []
+        }
+    }
+
+    /// A STUN message: a registrar's answer to a keepalive (SPEC B12).
+    public mutating func stunReceived(_ bytes: ByteBuffer, flow: Flow, now: NIODeadline) -> [ProxyAction] {
+        registrarAnswered(bytes, flow: flow, now: now)
+    }
+
+    /// A connection closed: a link is down and reconnects; a registrar is unreachable at once.
+    public mutating func flowClosed(_ flow: Flow, now: NIODeadline) -> [ProxyAction] {
+        if let index = linkIndex(of: flow) { return linkLost(index, cause: "the connection closed") }
+        if let name = registrars.first(where: { $0.value.flow?.connectionID == flow.connectionID })?.key {
+            return registrarLost(name, cause: "the connection closed", now: now)
+        }
+        return []
+    }
+
+    /// The settings changed: keepalive timers follow, and every edge hears at once (SPEC B24).
+    public mutating func settingsChanged(_ new: ProxySettings) -> [ProxyAction] {
+        settings = new
+        for name in registrars.keys {
+            registrars[name]?.monitor.interval = new.keepaliveInterval
+            registrars[name]?.monitor.timeout = new.keepaliveTimeout
+        }
+        return refreshLinks() + alarmBook.update(currentAlarms)
+    }
+}

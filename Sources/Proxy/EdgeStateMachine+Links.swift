@@ -1,0 +1,116 @@
+import NIOCore
+import SIPCore
+import SIPTransport
+
+/// The edge's side of the traversal links and of its phones' connections (SPEC B1, B11, B24).
+extension EdgeStateMachine {
+    /// A connection opened: a traversal link (its first heartbeat will bring it up) or a phone's.
+    public mutating func flowOpened(_ flow: Flow) -> [ProxyAction] {
+        if isTraversal(flow) {
+            links[flow.connectionID] = Link(flow: flow)
+        } else {
+            phones[flow.connectionID] = Phone(flow: flow)
+        }
+        return []
+    }
+
+    /// A connection closed: a link is down at once; a phone's flow is forgotten (its binding
+    /// then gets 430, RFC 5626 §5.3).
+    public mutating func flowClosed(_ flow: Flow) -> [ProxyAction] {
+        phones[flow.connectionID] = nil
+        guard let link = links.removeValue(forKey: flow.connectionID) else { return [] }
+        var actions: [ProxyAction] = [.cancelTimer(.linkSilent(flow.connectionID))]
+        if link.up { actions.append(.log(RoleEvent(.warning, "traversal link down: the connection closed", metadata(link)))) }
+        return actions + alarmBook.update(currentAlarms)
+    }
+
+    /// A STUN message on a connection: a phone's keepalive is answered only while the feature is
+    /// On and its registered path is healthy (SPEC B11); on UDP always (RFC 5626 §4.4.2).
+    public mutating func stunReceived(_ bytes: ByteBuffer, flow: Flow) -> [ProxyAction] {
+        guard !isTraversal(flow), shouldAnswerSTUN(on: flow), let answer = STUNBindingAnswer.answer(to: bytes, from: flow) else {
+            counters.stunUnanswered += 1
+            return []
+        }
+        counters.stunAnswered += 1
+        return [.sendSTUN(answer, on: flow)]
+    }
+
+    /// A CRLF ping, already answered with a pong by the transport (RFC 5626 §3.5.1).
+    public mutating func pingReceived(_ flow: Flow) -> [ProxyAction] {
+        if !isTraversal(flow) { counters.pingsAnswered += 1 }
+        return []
+    }
+
+    private func shouldAnswerSTUN(on flow: Flow) -> Bool {
+        guard flow.transport.isReliable else { return true }
+        guard settings.keepaliveEnabled, let phone = phones[flow.connectionID], let linkID = phone.link,
+              let link = links[linkID], link.up, let info = link.info
+        else { return false }
+        if let registrar = phone.registrar { return info.registrars[registrar] == true }
+        return info.registrars.values.contains(true)
+    }
+
+    /// A timer fired: a link silent for its heartbeat interval plus the link timeout is down.
+    public mutating func timerFired(_ timer: ProxyTimer) -> [ProxyAction] {
+        switch timer {
+        case .linkSilent(let id):
+            guard let link = links[id], link.up else { return [] }
+            links[id]?.up = false
+            let silence = (link.info?.heartbeatInterval ?? .zero) + configuration.linkTimeout
+            return [.log(RoleEvent(.warning, "traversal link down: no heartbeat for \(silence)", metadata(link)))]
+                + alarmBook.update(currentAlarms)
+        case .link, .registrarKeepalive:
+            return []
+        }
+    }
+
+    /// The answer to this edge's own heartbeat on a link (sent after a setting change), or `nil`.
+    public mutating func heartbeatAnswered(_ reply: SIPMessage?, to request: SIPMessage, on flow: Flow) -> [ProxyAction] {
+        guard let reply, let info = TraversalInfo(reply) else { return [] }
+        return note(info, on: flow)
+    }
+
+    /// The settings changed: every link hears at once (SPEC B24); alarms follow.
+    public mutating func settingsChanged(_ new: ProxySettings) -> [ProxyAction] {
+        settings = new
+        return refreshLinks() + alarmBook.update(currentAlarms)
+    }
+
+    /// Sends this edge's information over every link now.
+    public mutating func refreshLinks() -> [ProxyAction] {
+        let info = ownInfo
+        return links.values.sorted { $0.flow.connectionID < $1.flow.connectionID }.map { link in
+            .sendHeartbeat(TraversalHeartbeat.request(from: info, on: link.flow, tokens: &responder.tokens), on: link.flow,
+                           within: configuration.linkTimeout)
+        }
+    }
+
+    /// A heartbeat heard on a link: it is up until silent for the core's interval plus the timeout.
+    mutating func note(_ info: TraversalInfo, on flow: Flow) -> [ProxyAction] {
+        let before = links[flow.connectionID]
+        links[flow.connectionID, default: Link(flow: flow)].info = info
+        links[flow.connectionID]?.up = true
+        var actions: [ProxyAction] = [.startTimer(.linkSilent(flow.connectionID), after: info.heartbeatInterval + configuration.linkTimeout)]
+        if before?.up != true { actions.append(.log(RoleEvent(.info, "traversal link up", metadata(links[flow.connectionID]!)))) }
+        if before?.info?.registrars != info.registrars, before?.info != nil {
+            actions.append(.log(RoleEvent(.info, "registrar reachability changed", metadata(links[flow.connectionID]!))))
+        }
+        return actions + alarmBook.update(currentAlarms)
+    }
+
+    func isTraversal(_ flow: Flow) -> Bool {
+        flow.transport == .tls && flow.local == configuration.traversalAddress
+    }
+
+    var ownInfo: TraversalInfo {
+        TraversalInfo(node: configuration.name, keepaliveEnabled: settings.keepaliveEnabled, maintenance: settings.maintenance)
+    }
+
+    private func metadata(_ link: Link) -> [String: String] {
+        var metadata = ["peer": link.info?.node ?? "?", "flow": String(link.flow.connectionID), "remote": link.flow.description]
+        if let registrars = link.info?.registrars, !registrars.isEmpty {
+            metadata["registrars"] = registrars.keys.sorted().map { "\($0)=\(registrars[$0]! ? "up" : "down")" }.joined(separator: ",")
+        }
+        return metadata
+    }
+}

@@ -1,0 +1,33 @@
+import SIPStack
+
+/// What `xstatus` shows of an edge, and its alarms (SPEC B24).
+extension EdgeStateMachine {
+    /// Alarms that hold now: a keepalive setting that differs from a linked core's (SPEC B24).
+    public var currentAlarms: [Alarm] {
+        Alarm.keepaliveMismatches(here: settings.keepaliveEnabled, linked: links.values.filter(\.up).compactMap(\.info))
+    }
+
+    /// `xstatus` lines: registrations, flows, links, STUN keepalives answered, alarms.
+    public var status: [StatusLine] {
+        var lines = [
+            StatusLine("Registrations Count", String(phones.values.filter { $0.link != nil }.count)),
+            StatusLine("Flows Count", String(phones.count)),
+            StatusLine("Keepalive Answered", String(counters.stunAnswered)),
+            StatusLine("Keepalive Unanswered", String(counters.stunUnanswered)),
+            StatusLine("Keepalive PingsAnswered", String(counters.pingsAnswered)),
+            StatusLine("Links Count", String(links.count)),
+        ]
+        let sorted = links.values.sorted { ($0.info?.node ?? "", $0.flow.connectionID) < ($1.info?.node ?? "", $1.flow.connectionID) }
+        for (index, link) in sorted.enumerated() {
+            let prefix = "Links Link \(index + 1)"
+            lines.append(StatusLine("\(prefix) Peer", "\"\(link.info?.node ?? "?")\""))
+            lines.append(StatusLine("\(prefix) Remote", "\"\(ProxyForwarder.hostPort(link.flow.remote))\""))
+            lines.append(StatusLine("\(prefix) State", link.up ? "Up" : "Down"))
+            lines.append(StatusLine("\(prefix) PeerStunKeepAlive", link.info?.keepaliveEnabled == true ? "On" : "Off"))
+            for (registrar, up) in (link.info?.registrars ?? [:]).sorted(by: { $0.key < $1.key }) {
+                lines.append(StatusLine("\(prefix) Registrar \(registrar)", up ? "Reachable" : "Unreachable"))
+            }
+        }
+        return lines + StatusLine.alarms(currentAlarms)
+    }
+}

@@ -1,0 +1,174 @@
+import NIOCore
+import SIPCore
+import SIPStack
+import SIPTransport
+
+/// The edge's decisions as a value (SPEC B1, B2, B4, B5, B11, B13, B19, B24): phones connect to
+/// it; cores connect to its traversal port, and everything inward or to a phone rides those
+/// links. It stamps phones' Via, names their connections in flow tokens, routes requests for a
+/// phone onto that phone's own connection, and answers a phone's STUN keepalive only while the
+/// whole path behind it is healthy.
+///
+/// ```
+///  phone ──TLS──▶ [edge] ══ traversal link (opened by the core, heartbeat every H) ══ core
+///  link up   : heartbeat with TraversalInfo heard within H + linkTimeout
+///  STUN      : answered iff feature On ∧ phone's link up ∧ its registrar reachable (B11)
+/// ```
+/// No I/O, clock, lock, task or logger inside: the owner feeds inputs and performs the
+/// ``ProxyAction``s; the same inputs (and generator seed) always give the same actions.
+public struct EdgeStateMachine: Sendable {
+    /// How the edge behaves.
+    public struct Configuration: Sendable {
+        /// The node name other nodes see (`edge-1`).
+        public var name: String
+        /// The local address of the traversal listener: TLS flows to it are traversal links.
+        public var traversalAddress: SocketAddress
+        /// The `ingress-zone` stamped on phones' Via (SPEC B5). Default `CollaborationEdgeZone`.
+        public var zone: String
+        /// How long a link may stay silent beyond the core's heartbeat interval before it is
+        /// down (default 3 s), and how long the edge waits for the answer to its own heartbeat.
+        public var linkTimeout: Duration
+
+        /// Creates a configuration.
+        public init(name: String, traversalAddress: SocketAddress, zone: String = "CollaborationEdgeZone",
+                    linkTimeout: Duration = .seconds(3)) {
+            self.name = name
+            self.traversalAddress = traversalAddress
+            self.zone = zone
+            self.linkTimeout = linkTimeout
+        }
+    }
+
+    struct Link {
+        var flow: Flow
+        var info: TraversalInfo?
+        var up = false
+    }
+
+    struct Phone {
+        var flow: Flow
+        /// The link its registration went through, and the registrar that holds it.
+        var link: UInt64?
+        var registrar: String?
+    }
+
+    let configuration: Configuration
+    var settings: ProxySettings
+    private let signer: FlowTokenSigner
+    var responder: ProxyResponder
+    var links: [UInt64: Link] = [:]
+    var phones: [UInt64: Phone] = [:]
+    var counters = (stunAnswered: 0, stunUnanswered: 0, pingsAnswered: 0)
+    var alarmBook = AlarmBook()
+
+    /// A machine with no links and no phones yet.
+    public init(configuration: Configuration, settings: ProxySettings, signer: FlowTokenSigner, tokens: TokenGenerator) {
+        self.configuration = configuration
+        self.settings = settings
+        self.signer = signer
+        self.responder = ProxyResponder(server: "Edgeway edge \(configuration.name)", tagPrefix: "e", tokens: tokens)
+    }
+
+    private func isLink(_ flow: Flow) -> Bool {
+        flow.transport == .tls && flow.local == configuration.traversalAddress
+    }
+
+    // MARK: - Requests
+
+    /// A request that opened a server transaction (validated, its Via stamped by the stack).
+    public mutating func requestReceived(_ request: SIPMessage, flow: Flow) -> [ProxyAction] {
+        isTraversal(flow) ? fromLink(request, flow: flow) : fromPhone(request, flow: flow)
+    }
+
+    private mutating func fromLink(_ request: SIPMessage, flow: Flow) -> [ProxyAction] {
+        var message = request
+        let method = message.requestLine?.method
+        if method == "OPTIONS", let info = TraversalInfo(message) {
+            var actions = note(info, on: flow)
+            actions.insert(.respond(responder.heartbeatAnswer(message, own: ownInfo)), at: 0)
+            return actions
+        }
+        if method == "CANCEL" { return [responder.cancel(message)] }
+        guard let own = NodeRoute.popOwn(&message, node: configuration.name), let token = own.uri.user else {
+            return responder.refuse(message, 404, "Not Found (no route to a phone of \(configuration.name))")
+        }
+        guard case .valid(let connectionID) = signer.verify(token) else {
+            return responder.refuse(message, 403, "Forbidden (invalid flow token)")  // RFC 5626 §5.3
+        }
+        guard let phone = phones[connectionID] else {
+            return responder.refuse(message, 430, "Flow Failed")  // RFC 5626 §5.3: the flow is gone.
+        }
+        if NodeRoute.opensDialog(message) {
+            message.headers.prepend(.recordRoute, NodeRoute.entry(node: configuration.name, at: phone.flow.local,
+                                                                  transport: phone.flow.transport, token: token.description))
+        }
+        return [.forward(message, to: .flow(phone.flow), relay: .plain(request: request))]
+    }
+
+    private mutating func fromPhone(_ request: SIPMessage, flow: Flow) -> [ProxyAction] {
+        var message = request
+        let method = message.requestLine?.method ?? ""
+        if method == "CANCEL" { return [responder.cancel(message)] }
+        if let refusal = responder.maintenanceRefusal(message, node: configuration.name, settings: settings) {
+            return [.respond(refusal)]
+        }
+        // SPEC B5: received, rport and the zone, whether or not the phone asked for rport.
+        message.updateTopVia { via in
+            via.parameters.set("received", flow.remoteHost)
+            via.parameters.set("rport", String(flow.remotePort))
+            via.parameters.set("ingress-zone", configuration.zone)
+        }
+        _ = NodeRoute.popOwn(&message, node: configuration.name)
+        let wanted = NodeRoute.firstRoute(of: message).flatMap(NodeRoute.node(of:)).map(String.init)
+        guard let link = chooseLink(wanted: wanted) else {
+            return responder.refuse(message, 503, "Service Unavailable (no traversal link to a core is up)")
+        }
+        let token = signer.token(for: flow.connectionID)
+        if method == "REGISTER" {
+            message.headers.prepend(.path, NodeRoute.entry(node: configuration.name, at: configuration.traversalAddress,
+                                                           transport: .tls, token: token, outbound: true))
+            return [.forward(message, to: .flow(link.flow), relay: .edgeRegister(request: message, phone: flow, link: link.flow.connectionID))]
+        }
+        if NodeRoute.opensDialog(message) {
+            message.headers.prepend(.recordRoute, NodeRoute.entry(node: configuration.name, at: flow.local,
+                                                                  transport: flow.transport, token: token))
+        }
+        return [.forward(message, to: .flow(link.flow), relay: .plain(request: message))]
+    }
+
+    /// SPEC B19: the link named by the route when it is up, else the first whose core is out of
+    /// maintenance and reaches a registrar, else any core out of maintenance, else any link up.
+    private func chooseLink(wanted: String?) -> Link? {
+        let up = links.values.filter(\.up).sorted { ($0.info?.node ?? "") < ($1.info?.node ?? "") }
+        if let wanted, let named = up.first(where: { $0.info?.node == wanted }) { return named }
+        return up.first { link in
+            guard let info = link.info else { return false }
+            return !info.maintenance && info.registrars.values.contains(true)
+        } ?? up.first { $0.info?.maintenance == false } ?? up.first
+    }
+
+    /// An answer to a request this edge forwarded.
+    public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction] {
+        let response = responder.relay(answer, to: relay.request)
+        guard case .edgeRegister(let request, let phone, let link) = relay else { return [.respond(response)] }
+        return [.respond(registered(response, to: request, phone: phone, link: link))]
+    }
+
+    /// Notes a phone's registration and decides whether AR_SK stays advertised (SPEC B4).
+    private mutating func registered(_ response: SIPMessage, to request: SIPMessage, phone flow: Flow, link: UInt64) -> SIPMessage {
+        var copy = response
+        let registrar = response.headers[CoreStateMachine.registrarHeader].map(String.init)
+        copy.headers.remove(CoreStateMachine.registrarHeader)
+        guard let status = response.statusLine?.statusCode, (200..<300).contains(status) else { return copy }
+        phones[flow.connectionID, default: Phone(flow: flow)].link = link
+        phones[flow.connectionID]?.registrar = registrar
+        var answer = ARSK.relayed(copy, onHere: settings.keepaliveEnabled, onAtPeer: links[link]?.info?.keepaliveEnabled ?? false)
+        if !ARSK.accepted(in: answer), request.offersOutbound, !answer.hasOptionTag("outbound", in: .require) {
+            // SPEC B13: the edge holds the phone's flow, answers its CRLF pings and fails it with
+            // 430, so it is the outbound proxy that confirms RFC 5626 and sets the pace.
+            answer.headers.append(.require, "outbound")
+            answer.headers.set(.flowTimer, String(settings.flowTimerSeconds))
+        }
+        return answer
+    }
+}

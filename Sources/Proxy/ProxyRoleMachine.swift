@@ -1,0 +1,49 @@
+import NIOCore
+import SIPCore
+import SIPStack
+import SIPTransport
+
+/// What ``ProxyRoleOwner`` needs of a role machine: the inputs every proxy role takes. The
+/// edge's and the core's machines conform; each input returns the actions to perform.
+protocol ProxyRoleMachine: Sendable {
+    mutating func requestReceived(_ request: SIPMessage, flow: Flow) -> [ProxyAction]
+    mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction]
+    mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction]
+    mutating func timerFired(_ timer: ProxyTimer, now: NIODeadline) -> [ProxyAction]
+    mutating func heartbeatAnswered(_ reply: SIPMessage?, to request: SIPMessage, on flow: Flow) -> [ProxyAction]
+    mutating func connected(_ result: Result<Flow, SIPStackError>, to target: ConnectTarget, now: NIODeadline) -> [ProxyAction]
+    mutating func settingsChanged(_ new: ProxySettings) -> [ProxyAction]
+    mutating func refreshLinks() -> [ProxyAction]
+    var status: [StatusLine] { get }
+    var currentAlarms: [Alarm] { get }
+}
+
+extension EdgeStateMachine: ProxyRoleMachine {
+    mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction] {
+        switch event {
+        case .flowOpened(let flow): flowOpened(flow)
+        case .flowClosed(let flow, _): flowClosed(flow)
+        case .stun(let bytes, let flow): stunReceived(bytes, flow: flow)
+        case .ping(let flow): pingReceived(flow)
+        case .sip, .malformed, .pong: []
+        }
+    }
+
+    mutating func timerFired(_ timer: ProxyTimer, now: NIODeadline) -> [ProxyAction] {
+        timerFired(timer)
+    }
+
+    mutating func connected(_ result: Result<Flow, SIPStackError>, to target: ConnectTarget, now: NIODeadline) -> [ProxyAction] {
+        []  // B1: the edge never connects inward.
+    }
+}
+
+extension CoreStateMachine: ProxyRoleMachine {
+    mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction] {
+        switch event {
+        case .stun(let bytes, let flow): stunReceived(bytes, flow: flow, now: now)
+        case .flowClosed(let flow, _): flowClosed(flow, now: now)
+        case .sip, .malformed, .ping, .pong, .flowOpened: []
+        }
+    }
+}

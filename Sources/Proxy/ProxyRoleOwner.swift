@@ -1,0 +1,172 @@
+import Logging
+import NIOCore
+import SIPCore
+import SIPStack
+import SIPTransport
+import Settings
+
+/// The thin owner of an edge's or a core's machine (STYLE 16): the machine lives on one event
+/// loop, the stack's; requests and transport events read on other loops are handed to it there.
+/// The owner feeds the machine and performs its actions — sends, forwards, timers on the loop,
+/// connections, logs — and is the only code that does. Connecting is the one wait, and its
+/// result comes back as an input.
+final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
+    /// How to reach a peer the machine asks to connect to: transport, address, TLS server name.
+    typealias Directory = @Sendable (ConnectTarget) -> (SIPTransportKind, SocketAddress, String)?
+
+    let stack: SIPStack
+    let loop: EventLoop
+    private let machine: NIOLoopBoundBox<Machine>
+    private let timers: NIOLoopBoundBox<[ProxyTimer: Scheduled<Void>]>
+    private let forwarder: ProxyForwarder
+    private let logger: Logger
+    private let clock: @Sendable () -> NIODeadline
+    private let directory: Directory
+
+    init(machine: Machine, stack: SIPStack, logger: Logger, clock: @escaping @Sendable () -> NIODeadline,
+         directory: @escaping Directory = { _ in nil }) {
+        self.stack = stack
+        self.loop = stack.eventLoop
+        self.machine = .makeBoxSendingValue(machine, as: Machine.self, eventLoop: stack.eventLoop)
+        self.timers = .makeBoxSendingValue([:], as: [ProxyTimer: Scheduled<Void>].self, eventLoop: stack.eventLoop)
+        self.forwarder = ProxyForwarder(stack: stack)
+        self.logger = logger
+        self.clock = clock
+        self.directory = directory
+    }
+
+    /// Attaches the owner to the stack's requests and transport events.
+    func attach() {
+        stack.setHandlers(onRequest: { [weak self] request in
+            self?.run(for: request) { machine, _ in machine.requestReceived(request.message, flow: request.flow) }
+        }, onTransportEvent: { [weak self] event in
+            self?.run { machine, now in machine.transportEvent(event, now: now) }
+        })
+    }
+
+    /// Feeds one input on the machine's loop (at once when already there) and performs its actions.
+    func run(for request: SIPStack.IncomingRequest? = nil, _ input: @escaping @Sendable (inout Machine, NIODeadline) -> [ProxyAction]) {
+        guard loop.inEventLoop else {
+            loop.execute { self.run(for: request, input) }
+            return
+        }
+        let actions = input(&machine.value, clock())
+        if !actions.isEmpty { perform(actions, for: request) }
+    }
+
+    /// Reads the machine on its loop.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T) async -> T {
+        if loop.inEventLoop { return body(machine.value) }
+        return try! await loop.submit { body(self.machine.value) }.get()
+    }
+
+    /// Cancels every timer.
+    func stop() async {
+        try? await loop.submit {
+            self.timers.value.values.forEach { $0.cancel() }
+            self.timers.value = [:]
+        }.get()
+    }
+
+    // MARK: - Actions
+
+    private func perform(_ actions: [ProxyAction], for request: SIPStack.IncomingRequest?) {
+        for action in actions {
+            switch action {
+            case .respond(let response):
+                request?.respond(response)
+            case .forward(let message, let hop, let relay):
+                forward(message, to: hop, relay: relay, for: request)
+            case .cancelForwarded(let ok, let unknown):
+                guard let request else { continue }
+                request.respond(forwarder.cancel(request.message) ? ok : unknown)
+            case .sendSTUN(let bytes, let flow):
+                stack.transport.write(bytes, on: flow)
+            case .sendHeartbeat(let message, let flow, let within):
+                heartbeat(message, on: flow, within: within)
+            case .connect(let target):
+                connect(target)
+            case .close(let flow):
+                stack.transport.close(flow)
+            case .startTimer(let timer, let delay):
+                timers.value[timer]?.cancel()
+                timers.value[timer] = loop.scheduleTask(in: TimeAmount(delay)) { [self] in
+                    timers.value[timer] = nil
+                    run { machine, now in machine.timerFired(timer, now: now) }
+                }
+            case .cancelTimer(let timer):
+                timers.value.removeValue(forKey: timer)?.cancel()
+            case .raiseAlarm(let alarm):
+                logger.warning("alarm raised: \(alarm.description)", metadata: ["alarm": "\(alarm.id)"])
+            case .clearAlarm(let alarm):
+                logger.info("alarm cleared: \(alarm.description)", metadata: ["alarm": "\(alarm.id)"])
+            case .log(let event):
+                let metadata = event.metadata.mapValues { Logger.MetadataValue.string($0) }
+                switch event.level {
+                case .debug: logger.debug("\(event.message)", metadata: metadata)
+                case .info: logger.info("\(event.message)", metadata: metadata)
+                case .warning: logger.warning("\(event.message)", metadata: metadata)
+                }
+            }
+        }
+    }
+
+    private func forward(_ message: SIPMessage, to hop: NextHop, relay: Relay, for request: SIPStack.IncomingRequest?) {
+        let branch = request.flatMap { try? $0.message.topVia().branch }
+        let onAnswer: @Sendable (ProxyForwarder.Answer) -> Void = { [self] answer in
+            run(for: request) { machine, _ in machine.answerReceived(answer, relay: relay) }
+        }
+        switch hop {
+        case .flow(let flow):
+            forwarder.forward(message, on: flow, upstreamBranch: branch, onAnswer: onAnswer)
+        case .address(let transport, let host, let port):
+            Task(executorPreference: EventLoopTaskExecutor(loop)) { [self] in
+                do {
+                    let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+                    let flow = try await stack.transport.connect(transport, to: address, serverHostname: host)
+                    forwarder.forward(message, on: flow, upstreamBranch: branch, onAnswer: onAnswer)
+                } catch {
+                    if message.requestLine?.method != "ACK" {
+                        onAnswer(.failed(SIPStackError(.unreachable, "cannot reach \(host):\(port) over \(transport): \(error)")))
+                    }
+                }
+            }
+        }
+    }
+
+    private func heartbeat(_ message: SIPMessage, on flow: Flow, within: Duration) {
+        let answer = stack.sendFuture(request: message, on: flow)
+        let deadline = loop.makePromise(of: SIPMessage?.self)
+        let timer = loop.scheduleTask(in: TimeAmount(within)) { deadline.succeed(nil) }
+        answer.whenComplete { result in
+            timer.cancel()
+            deadline.succeed(try? result.get())
+        }
+        deadline.futureResult.whenSuccess { [self] reply in
+            run { machine, _ in machine.heartbeatAnswered(reply, to: message, on: flow) }
+        }
+    }
+
+    private func connect(_ target: ConnectTarget) {
+        guard let (transport, address, serverName) = directory(target) else { return }
+        Task(executorPreference: EventLoopTaskExecutor(loop)) { [self] in
+            let result: Result<Flow, SIPStackError>
+            do {
+                result = .success(try await stack.transport.connect(transport, to: address, serverHostname: serverName))
+            } catch {
+                result = .failure(SIPStackError(.unreachable, "\(error)"))
+            }
+            run { machine, now in machine.connected(result, to: target, now: now) }
+        }
+    }
+}
+
+extension ProxyRoleOwner {
+    /// Hands every settings change to the machine as a new ``ProxySettings`` value.
+    func observe(_ settings: Settings) -> Settings.Observation {
+        settings.observe { [weak self] _ in
+            let current = ProxySettings(settings)
+            self?.run { machine, _ in machine.settingsChanged(current) }
+        }
+    }
+}

@@ -1,0 +1,123 @@
+import Location
+import SIPCore
+import SIPStack
+import SIPTransaction
+import SIPTransport
+
+/// The registrar's location service (RFC 3261 §16, RFC 3327 §5.3, RFC 5626 §5.3): a request for
+/// a registered address of record goes to its newest binding — over the very flow the binding was
+/// registered on when that flow is open, else through its Path, else to its Contact. The registrar
+/// record-routes dialog-creating requests, so ACK and BYE come back through it.
+extension RegistrarStateMachine {
+    /// A request being proxied: waiting for its bindings, its connection or its answers.
+    public struct PendingProxy: Sendable {
+        /// The request as received.
+        public let request: SIPMessage
+        /// The flow it arrived on.
+        public let flow: Flow
+        /// The top Via branch of the request as received, which a CANCEL for it names.
+        public let upstreamBranch: Substring?
+        /// Where it is going (the Request-URI it is forwarded with).
+        public internal(set) var targetURI: String
+        /// The address of record of this domain it is for, if any: its binding gives the target.
+        public let aor: String?
+        let method: String
+        /// The route set to send it with, this registrar's own entry removed.
+        var routes: [NameAddress]
+    }
+
+    /// Proxies a request that is not addressed to the registrar itself.
+    mutating func proxy(_ request: SIPMessage, flow: Flow) -> [Action] {
+        let method = request.requestLine?.method ?? ""
+        if method == "CANCEL" {
+            // RFC 3261 §16.10: a CANCEL is answered hop by hop, then sent on downstream.
+            return [.cancelForwarded(ok: answer(request, 200, "OK"), unknown: answer(request, 481, "Call/Transaction Does Not Exist"))]
+        }
+        guard let uri = try? request.requestURI(), uri.isSIP else {
+            // RFC 3261 §16.3 step 2.
+            return method == "ACK" ? [] : [.respond(answer(request, 416, "Unsupported URI Scheme"))]
+        }
+        var routes = (try? request.nameAddresses(.route)) ?? []
+        // RFC 3261 §16.4: remove the Route entry that names this registrar.
+        if let first = routes.first, first.uri.parameters.contains(Self.routeMarker) { routes.removeFirst() }
+        let aor = uri.host.lowercased() == domain ? uri.user.map { "sip:\($0)@\(domain)" } : nil
+        var pending = PendingProxy(request: request, flow: flow, upstreamBranch: try? request.topVia().branch,
+                                   targetURI: uri.description, aor: aor, method: method, routes: routes)
+        if let aor {
+            // RFC 3261 §16.5: the location service gives the target set.
+            return [.lookUpBindings(aor: aor, pending: pending)]
+        }
+        return forward(&pending)
+    }
+
+    /// The bindings a ``Action/lookUpBindings(aor:pending:)`` asked for.
+    public mutating func bindingsFound(_ result: Result<[Binding], any Error>, for pending: PendingProxy) -> [Action] {
+        var pending = pending
+        let bindings: [Binding]
+        switch result {
+        case .success(let found): bindings = found
+        case .failure(let error): return respondUnlessACK(pending, 500, "Server Internal Error (location store: \(error))")
+        }
+        // RFC 3261 §16.5: the newest binding wins.
+        guard let binding = bindings.max(by: { $0.expiresAt < $1.expiresAt }) else {
+            return respondUnlessACK(pending, 480, "Temporarily Unavailable (\(pending.aor ?? pending.targetURI) is not registered)")
+        }
+        pending.targetURI = binding.contactURI
+        // RFC 3327 §5.3: the Path of the binding becomes the route set.
+        pending.routes = binding.path.compactMap { try? NameAddress(parsing: $0, header: .route) } + pending.routes
+        return forward(&pending)
+    }
+
+    /// The answer to a forwarded request: a response is relayed (RFC 3261 §16.7 step 9); a
+    /// final response that never came is answered here with the status the error implies
+    /// (§16.7 step 6).
+    public mutating func answerReceived(_ answer: ProxyForwarder.Answer, for pending: PendingProxy) -> [Action] {
+        switch answer {
+        case .response(let response):
+            return [.respond(response)]
+        case .failed(let error):
+            let status = error.impliedStatus
+            return respondUnlessACK(pending, status.code, "\(status.reason) (\(error.detail))")
+        }
+    }
+
+    /// No connection to the ``NextHop/address(transport:host:port:)`` of a ``Action/forward(_:to:pending:)``.
+    public mutating func forwardFailed(_ error: SIPStackError, for pending: PendingProxy) -> [Action] {
+        respondUnlessACK(pending, 480, "Temporarily Unavailable (no route to \(pending.targetURI))")
+    }
+
+    /// The request with its target, route set and Record-Route, and where it goes.
+    private mutating func forward(_ pending: inout PendingProxy) -> [Action] {
+        guard let hop = nextHop(pending) else {
+            return respondUnlessACK(pending, 480, "Temporarily Unavailable (no route to \(pending.targetURI))")
+        }
+        var outgoing = pending.request
+        if pending.aor != nil, case .request(var line) = outgoing.startLine {
+            // RFC 3261 §16.6 step 2: the Request-URI is the target.
+            line.uri = Substring(pending.targetURI)
+            outgoing.startLine = .request(line)
+        }
+        outgoing.headers.remove(.route)
+        for route in pending.routes { outgoing.headers.append(.route, route.description) }
+        if pending.method == "INVITE" || pending.method == "SUBSCRIBE" {
+            // RFC 3261 §16.6 step 4: stay in the dialog's path.
+            outgoing.headers.prepend(.recordRoute, "<sip:\(ProxyForwarder.hostPort(pending.flow.local));transport=\(pending.flow.transport);lr;\(Self.routeMarker)>")
+        }
+        return [.forward(outgoing, to: hop, pending: pending)]
+    }
+
+    /// The registered flow of the target when it is open (RFC 5626 §5.3), else the first route,
+    /// else the target itself (RFC 3261 §16.6 steps 6–7).
+    private func nextHop(_ pending: PendingProxy) -> NextHop? {
+        if let flow = flows.flow(for: pending.targetURI) { return .flow(flow) }
+        guard let hop = pending.routes.first?.uri ?? (try? SIPURI(parsing: pending.targetURI)) else { return nil }
+        let transport = hop.parameters["transport"].flatMap { SIPTransportKind(rawValue: $0.lowercased()) }
+            ?? (hop.scheme.lowercased() == "sips" ? .tls : pending.flow.transport)
+        let port = hop.port ?? (transport == .tls ? 5061 : 5060)
+        return .address(transport: transport, host: String(hop.hostWithoutBrackets), port: port)
+    }
+
+    private mutating func respondUnlessACK(_ pending: PendingProxy, _ status: Int, _ reason: String) -> [Action] {
+        pending.method == "ACK" ? [] : [.respond(answer(pending.request, status, reason))]
+    }
+}

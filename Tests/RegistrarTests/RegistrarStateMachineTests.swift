@@ -1,0 +1,302 @@
+import Location
+import NIOCore
+import Phone
+import Registrar
+import SIPCore
+import SIPStack
+import SIPTransport
+import Testing
+import TestSupport
+
+/// SPEC B7 and the location service on a manual clock: the registrar machine alone, no sockets;
+/// the tests play the owner (account store, location store, forwarder).
+@Suite("Registrar state machine")
+struct RegistrarStateMachineTests {
+    typealias Machine = RegistrarStateMachine
+
+    static let authenticator = DigestAuthenticator(realm: "example.com", secret: Array(repeating: 7, count: 32))
+    static let alice = DigestAuthenticator.account(username: "alice", realm: "example.com", password: "secret")
+    static let phoneFlow = Flow(transport: .tls, local: try! SocketAddress(ipAddress: "127.0.0.1", port: 5061),
+                                remote: try! SocketAddress(ipAddress: "127.0.0.1", port: 58_980), connectionID: 1)
+    static let callerFlow = Flow(transport: .tcp, local: try! SocketAddress(ipAddress: "127.0.0.1", port: 5060),
+                                 remote: try! SocketAddress(ipAddress: "127.0.0.1", port: 40_000), connectionID: 2)
+    static let t0: Int64 = 1_800_000_000_000
+
+    /// The owner's side of the machine: the bindings it holds and the manual clock.
+    struct Harness {
+        var machine: Machine
+        var bindings: [Binding] = []
+        var now = RegistrarStateMachineTests.t0
+        var lookUps = 0
+
+        init(seed: UInt64 = 1) {
+            machine = Machine(configuration: .init(), authenticator: RegistrarStateMachineTests.authenticator, tokens: .seeded(seed))
+        }
+
+        /// Performs store actions as the owner would and returns the response in the end.
+        mutating func run(_ actions: [Machine.Action], account: Account? = RegistrarStateMachineTests.alice) -> SIPMessage? {
+            var response: SIPMessage?
+            for action in actions {
+                switch action {
+                case .respond(let message):
+                    response = message
+                case .lookUpAccount(_, _, let pending):
+                    lookUps += 1
+                    response = run(machine.accountLoaded(account, for: pending, now: now), account: account)
+                case .updateBindings(_, let update, let pending):
+                    let decision = update(&bindings)
+                    response = run(machine.bindingsUpdated(.success(decision), for: pending), account: account)
+                case .lookUpBindings, .forward, .cancelForwarded, .sendSTUN:
+                    Issue.record("unexpected \(action)")
+                }
+            }
+            return response
+        }
+
+        /// A REGISTER answered, the account store and location store played along.
+        mutating func register(_ request: SIPMessage, account: Account? = RegistrarStateMachineTests.alice) -> SIPMessage? {
+            run(machine.requestReceived(request, flow: RegistrarStateMachineTests.phoneFlow, now: now), account: account)
+        }
+
+        /// Registers alice with digest: the 200 OK.
+        mutating func registerAlice(cseq: Int = 2) -> SIPMessage? {
+            guard let challenge = register(RegistrarStateMachineTests.register(cseq: cseq - 1)) else { return nil }
+            return register(RegistrarStateMachineTests.authorized(cseq: cseq, challenge: challenge))
+        }
+    }
+
+    static func register(cseq: Int, expires: Int = 120, authorization: String? = nil) -> SIPMessage {
+        var message = try! SIPParser.parse(MRAFixtures.register
+            .replacingOccurrences(of: "CSeq: 101", with: "CSeq: \(cseq)")
+            .replacingOccurrences(of: "Expires: 120", with: "Expires: \(expires)"))
+        if let authorization { message.headers.append(.authorization, authorization) }
+        return message
+    }
+
+    static func authorized(cseq: Int, expires: Int = 120, challenge: SIPMessage, password: String = "secret") -> SIPMessage {
+        let offer = challenge.headers.lines(.wwwAuthenticate).first ?? ""
+        let authorization = DigestClient.authorization(for: register(cseq: cseq, expires: expires), challenge: offer,
+                                                       username: "alice", password: password)
+        return register(cseq: cseq, expires: expires, authorization: authorization)
+    }
+
+    static func request(_ method: String, to uri: String, branch: String = "z9hG4bK-req-1") -> SIPMessage {
+        try! SIPParser.parse("""
+            \(method) \(uri) SIP/2.0\r
+            Via: SIP/2.0/TCP 127.0.0.1:40000;branch=\(branch)\r
+            Max-Forwards: 70\r
+            From: <sip:bob@example.com>;tag=b1\r
+            To: <\(uri)>\r
+            Call-ID: call-1\r
+            CSeq: 1 \(method)\r
+            Content-Length: 0\r
+            \r
+
+            """)
+    }
+
+    static func text(_ message: SIPMessage?) -> String {
+        guard let message else { return "" }
+        return String(buffer: message.serialized())
+    }
+
+    @Test func aRegisterWithoutCredentialsIsChallengedWithEveryAlgorithm() {
+        var harness = Harness()
+        let challenge = harness.register(Self.register(cseq: 1))
+        #expect(challenge?.statusLine?.statusCode == 401)
+        let offers = challenge?.headers.lines(.wwwAuthenticate) ?? []
+        #expect(offers.count == 2 && offers[0].contains("algorithm=SHA-256") && offers[1].contains("algorithm=MD5"))
+        #expect(harness.lookUps == 0, "no credentials, no account to read")
+    }
+
+    @Test func credentialsOnAnOldNonceLookUpTheAccountThenChallengeStale() throws {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        var first = Harness()
+        let firstAnswer = first.register(Self.register(cseq: 1))
+        let challenge = try #require(firstAnswer)
+        let late = Self.t0 + 301_000
+        let actions = machine.requestReceived(Self.authorized(cseq: 2, challenge: challenge), flow: Self.phoneFlow, now: late)
+        guard actions.count == 1, case .lookUpAccount(let username, let realm, let pending) = actions[0] else {
+            Issue.record("expected lookUpAccount, got \(actions)")
+            return
+        }
+        #expect(username == "alice" && realm == "example.com")
+        let answer = machine.accountLoaded(Self.alice, for: pending, now: late)
+        guard answer.count == 1, case .respond(let response) = answer[0] else {
+            Issue.record("expected a response, got \(answer)")
+            return
+        }
+        #expect(response.statusLine?.statusCode == 401)
+        #expect(response.headers.lines(SIPHeaderName.wwwAuthenticate).allSatisfy { $0.contains("stale=true") })
+    }
+
+    @Test func rightCredentialsBindWithNewregTheFirstTimeOnly() throws {
+        var harness = Harness()
+        let okAnswer = harness.registerAlice(cseq: 2)
+        let ok = try #require(okAnswer)
+        #expect(ok.statusLine?.statusCode == 200)
+        let contact = try #require(try ok.contacts().first)
+        #expect(contact.parameters["expires"] == "120")
+        #expect(contact.parameters.contains("x-cisco-newreg"))
+        #expect(ok.headers.lines(.supported).contains("X-cisco-supports-AR_SK"), "the phone offered x-cisco-mra-ha=AR_SK")
+        #expect(harness.lookUps == 1)
+        #expect(harness.bindings.count == 1)
+
+        let challengeAnswer = harness.register(Self.register(cseq: 3))
+
+        let challenge = try #require(challengeAnswer)
+        let refreshAnswer = harness.register(Self.authorized(cseq: 4, challenge: challenge))
+        let refresh = try #require(refreshAnswer)
+        #expect(refresh.statusLine?.statusCode == 200)
+        #expect(try refresh.contacts().first?.parameters.contains("x-cisco-newreg") == false)
+        #expect(harness.bindings.count == 1)
+    }
+
+    @Test func aLowerCSeqOnTheSameCallIDIsRejected() throws {
+        var harness = Harness()
+        _ = harness.registerAlice(cseq: 5)
+        let challengeAnswer = harness.register(Self.register(cseq: 6))
+        let challenge = try #require(challengeAnswer)
+        let staleAnswer = harness.register(Self.authorized(cseq: 4, challenge: challenge))
+        let stale = try #require(staleAnswer)
+        #expect(stale.statusLine?.statusCode == 500)
+        #expect(stale.statusLine?.reasonPhrase == "Out Of Order CSeq")
+    }
+
+    @Test func anExpiryBelowTheMinimumGets423WithMinExpires() throws {
+        var harness = Harness()
+        let challengeAnswer = harness.register(Self.register(cseq: 1, expires: 30))
+        let challenge = try #require(challengeAnswer)
+        let briefAnswer = harness.register(Self.authorized(cseq: 2, expires: 30, challenge: challenge))
+        let brief = try #require(briefAnswer)
+        #expect(brief.statusLine?.statusCode == 423)
+        #expect(brief.headers.lines(.minExpires) == ["60"])
+        #expect(harness.bindings.isEmpty)
+    }
+
+    @Test func aWrongPasswordIsForbidden() throws {
+        var harness = Harness()
+        let challengeAnswer = harness.register(Self.register(cseq: 1))
+        let challenge = try #require(challengeAnswer)
+        let refusedAnswer = harness.register(Self.authorized(cseq: 2, challenge: challenge, password: "wrong"))
+        let refused = try #require(refusedAnswer)
+        #expect(refused.statusLine?.statusCode == 403)
+        #expect(harness.bindings.isEmpty)
+    }
+
+    @Test func anAccountIsReadAgainOnlyAfterTheCacheLifetime() throws {
+        var harness = Harness()
+        _ = harness.registerAlice(cseq: 2)
+        #expect(harness.lookUps == 1)
+        let challengeAnswer = harness.register(Self.register(cseq: 3))
+        let challenge = try #require(challengeAnswer)
+        harness.now += 1_999
+        _ = harness.register(Self.authorized(cseq: 4, challenge: challenge))
+        #expect(harness.lookUps == 1, "cached for 2,000 ms")
+        harness.now += 1
+        let ok = harness.register(Self.authorized(cseq: 5, challenge: challenge))
+        #expect(harness.lookUps == 2, "read again after the lifetime")
+        #expect(ok?.statusLine?.statusCode == 200)
+    }
+
+    @Test func anUnknownUserIsForbidden() throws {
+        var harness = Harness()
+        let challengeAnswer = harness.register(Self.register(cseq: 1))
+        let challenge = try #require(challengeAnswer)
+        #expect(harness.register(Self.authorized(cseq: 2, challenge: challenge), account: nil)?.statusLine?.statusCode == 403)
+    }
+
+    @Test func optionsForTheRegistrarIsAnswered() {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let actions = machine.requestReceived(Self.request("OPTIONS", to: "sip:example.com"), flow: Self.callerFlow, now: Self.t0)
+        guard actions.count == 1, case .respond(let ok) = actions[0] else {
+            Issue.record("expected a response, got \(actions)")
+            return
+        }
+        #expect(ok.statusLine?.statusCode == 200)
+    }
+
+    /// The INVITE for alice as the machine forwards it, once bindings are found.
+    static func forwarded(_ machine: inout Machine, bindings: [Binding]) -> (SIPMessage, Machine.NextHop)? {
+        let actions = machine.requestReceived(request("INVITE", to: "sip:alice@example.com"), flow: callerFlow, now: t0)
+        guard actions.count == 1, case .lookUpBindings(let aor, let pending) = actions[0], aor == "sip:alice@example.com" else {
+            Issue.record("expected lookUpBindings, got \(actions)")
+            return nil
+        }
+        let next = machine.bindingsFound(.success(bindings), for: pending)
+        guard next.count == 1, case .forward(let outgoing, let hop, _) = next[0] else {
+            Issue.record("expected forward, got \(next)")
+            return nil
+        }
+        return (outgoing, hop)
+    }
+
+    @Test func anInviteForARegisteredUserGoesOnItsRegisteredFlowUntilItCloses() throws {
+        var harness = Harness()
+        _ = harness.registerAlice()
+        let forwarded = Self.forwarded(&harness.machine, bindings: harness.bindings)
+        let (invite, hop) = try #require(forwarded)
+        #expect(hop == .flow(Self.phoneFlow))
+        #expect(invite.requestLine?.uri == "sip:8d3f2c1e-5b7a-4e90-9a61-d2f3c4b5a6e7@192.0.2.10:58980;transport=tls")
+        #expect(invite.headers.lines(.recordRoute).first?.contains(Machine.routeMarker) == true)
+
+        #expect(harness.machine.flowClosed(Self.phoneFlow).isEmpty)
+        let again = Self.forwarded(&harness.machine, bindings: harness.bindings)
+        let (_, after) = try #require(again)
+        #expect(after == .address(transport: .tls, host: "192.0.2.10", port: 58_980), "the Contact address once the flow is gone")
+    }
+
+    @Test func anUnregisteredUserGets480() {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let actions = machine.requestReceived(Self.request("MESSAGE", to: "sip:carol@example.com"), flow: Self.callerFlow, now: Self.t0)
+        guard case .lookUpBindings(_, let pending) = actions.first else {
+            Issue.record("expected lookUpBindings, got \(actions)")
+            return
+        }
+        guard case .respond(let answer) = machine.bindingsFound(.success([]), for: pending).first else {
+            Issue.record("expected a response")
+            return
+        }
+        #expect(answer.statusLine?.statusCode == 480)
+    }
+
+    @Test func aForwardThatTimesOutIsAnswered408() throws {
+        var harness = Harness()
+        _ = harness.registerAlice()
+        let actions = harness.machine.requestReceived(Self.request("INVITE", to: "sip:alice@example.com"), flow: Self.callerFlow, now: Self.t0)
+        guard case .lookUpBindings(_, let pending) = actions.first,
+              case .forward(_, _, let forwarding) = harness.machine.bindingsFound(.success(harness.bindings), for: pending).first
+        else {
+            Issue.record("expected a forward")
+            return
+        }
+        let answer = harness.machine.answerReceived(.failed(SIPStackError(.timeout, "Timer B fired")), for: forwarding)
+        guard case .respond(let timeout) = answer.first else {
+            Issue.record("expected a response, got \(answer)")
+            return
+        }
+        #expect(timeout.statusLine?.statusCode == 408)
+        #expect(timeout.statusLine?.reasonPhrase == "Request Timeout (Timer B fired)")
+    }
+
+    @Test func aCancelIsMatchedByTheOwner() {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let actions = machine.requestReceived(Self.request("CANCEL", to: "sip:alice@example.com"), flow: Self.callerFlow, now: Self.t0)
+        guard actions.count == 1, case .cancelForwarded(let ok, let unknown) = actions[0] else {
+            Issue.record("expected cancelForwarded, got \(actions)")
+            return
+        }
+        #expect(ok.statusLine?.statusCode == 200 && unknown.statusLine?.statusCode == 481)
+    }
+
+    @Test func theSameInputsWithTheSameSeedGiveTheSameAnswers() {
+        func transcript(seed: UInt64) -> [String] {
+            var harness = Harness(seed: seed)
+            let challenge = harness.register(Self.register(cseq: 1))
+            let ok = challenge.flatMap { harness.register(Self.authorized(cseq: 2, challenge: $0)) }
+            return [Self.text(challenge), Self.text(ok)]
+        }
+        #expect(transcript(seed: 42) == transcript(seed: 42))
+        #expect(transcript(seed: 42) != transcript(seed: 43), "the To-tags come from the seed")
+    }
+}
