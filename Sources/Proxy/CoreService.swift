@@ -29,7 +29,7 @@ public final class CoreService: Sendable {
         var logger = logger ?? stack.logger
         logger[metadataKey: "node"] = "\(configuration.name)"
         let machine = CoreStateMachine(configuration: configuration, settings: ProxySettings(settings), tokens: random, now: clock())
-        owner = ProxyRoleOwner(machine: machine, stack: stack, logger: logger, clock: clock) { target in
+        owner = ProxyRoleOwner(machine: machine, stack: stack, settings: settings, logger: logger, clock: clock) { target in
             switch target {
             case .edgeLink(let index):
                 guard configuration.edges.indices.contains(index) else { return nil }

@@ -24,7 +24,7 @@ public final class EdgeService: Sendable {
         var logger = logger ?? stack.logger
         logger[metadataKey: "node"] = "\(configuration.name)"
         let machine = EdgeStateMachine(configuration: configuration, settings: ProxySettings(settings), signer: tokens, tokens: random)
-        owner = ProxyRoleOwner(machine: machine, stack: stack, logger: logger, clock: clock)
+        owner = ProxyRoleOwner(machine: machine, stack: stack, settings: settings, logger: logger, clock: clock)
         observation = owner.observe(settings)
         owner.attach()
     }

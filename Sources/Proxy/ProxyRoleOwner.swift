@@ -4,6 +4,7 @@ import SIPCore
 import SIPStack
 import SIPTransport
 import Settings
+import Synchronization
 
 /// The thin owner of an edge's or a core's machine (STYLE 16): the machine lives on one event
 /// loop, the stack's; requests and transport events read on other loops are handed to it there.
@@ -22,9 +23,16 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     private let logger: Logger
     private let clock: @Sendable () -> NIODeadline
     private let directory: Directory
+    /// Bumped by the settings observer on the writer's thread, so an input read on the loop
+    /// after a change never runs with the old settings, even ahead of the hop that reports it.
+    private let settingsVersion = Atomic<UInt64>(0)
+    private let appliedVersion: NIOLoopBoundBox<UInt64>
+    private let settings: Settings?
 
-    init(machine: Machine, stack: SIPStack, logger: Logger, clock: @escaping @Sendable () -> NIODeadline,
+    init(machine: Machine, stack: SIPStack, settings: Settings?, logger: Logger, clock: @escaping @Sendable () -> NIODeadline,
          directory: @escaping Directory = { _ in nil }) {
+        self.settings = settings
+        self.appliedVersion = .makeBoxSendingValue(0, as: UInt64.self, eventLoop: stack.eventLoop)
         self.stack = stack
         self.loop = stack.eventLoop
         self.machine = .makeBoxSendingValue(machine, as: Machine.self, eventLoop: stack.eventLoop)
@@ -49,6 +57,13 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
         guard loop.inEventLoop else {
             loop.execute { self.run(for: request, input) }
             return
+        }
+        let version = settingsVersion.load(ordering: .acquiring)
+        if version != appliedVersion.value, let settings {
+            appliedVersion.value = version
+            let current = ProxySettings(settings)
+            let actions = machine.value.settingsChanged(current)
+            if !actions.isEmpty { perform(actions, for: nil) }
         }
         let actions = input(&machine.value, clock())
         if !actions.isEmpty { perform(actions, for: request) }
@@ -162,11 +177,13 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
 }
 
 extension ProxyRoleOwner {
-    /// Hands every settings change to the machine as a new ``ProxySettings`` value.
+    /// Hands every settings change to the machine as a new ``ProxySettings`` value, before any
+    /// input that follows it.
     func observe(_ settings: Settings) -> Settings.Observation {
         settings.observe { [weak self] _ in
-            let current = ProxySettings(settings)
-            self?.run { machine, _ in machine.settingsChanged(current) }
+            guard let self else { return }
+            settingsVersion.add(1, ordering: .releasing)
+            run { _, _ in [] }
         }
     }
 }
