@@ -320,7 +320,10 @@ struct SpecBehaviourTests {
         try await eventually("registered via the relay") { alice.registeredEdge == "127.0.0.1:\(relay.address.port!)" }
         let fault = ContinuousClock.now
         relay.blackhole()
-        try await eventually("moved") { alice.registeredEdge == Self.edge(lab, 1) }
+        // The timeline reads the phone's events through a task: wait until it has the move too.
+        try await eventually("moved") {
+            alice.registeredEdge == Self.edge(lab, 1) && timeline.first(PhoneFailoverTests.registered(through: Self.edge(lab, 1))) != nil
+        }
         let detected = try #require(timeline.first { if case .registration(.edgeFailed) = $0 { true } else { false } })
         let moved = try #require(timeline.first(PhoneFailoverTests.registered(through: Self.edge(lab, 1))))
         // Interval 300 ms + timeout 1,000 ms; the bounds leave room for a loaded machine.
