@@ -128,16 +128,10 @@ public final class LabDeployment: Sendable {
 
     /// Waits (up to 30 s) until both cores have both links up and reach the registrar.
     func waitUntilLinked() async throws {
-        for _ in 0..<3_000 {
-            let cores = nodes.withLockedValue { $0.cores.compactMap { $0 } }
-            var linked = true
-            for core in cores where linked {
-                linked = await core.service.status.filter { $0.path.hasSuffix(" State") }.allSatisfy { $0.value == "Up" || $0.value == "Reachable" }
-            }
-            if linked { return }
-            try await Task.sleep(for: .milliseconds(10))
+        let cores = nodes.withLockedValue { $0.cores.compactMap { $0 } }
+        for core in cores where !(await core.service.linked(within: .seconds(30))) {
+            throw NodeConfigurationError(path: options.data, key: nil, problem: "the lab's links did not come up within 30 s")
         }
-        throw NodeConfigurationError(path: options.data, key: nil, problem: "the lab's links did not come up within 30 s")
     }
 
     /// The endpoints an operator needs: name, role, address.

@@ -64,6 +64,12 @@ public final class CoreService: Sendable {
         owner.run { machine, now in machine.probeRegistrars(now: now) }
     }
 
+    /// Waits until every link is up and every registrar answers its keepalive, at most `limit`:
+    /// `true` when they did (the lab waits for this before it says it is ready).
+    public func linked(within limit: Duration) async -> Bool {
+        await owner.wait(until: { $0.isLinked }, within: limit)
+    }
+
     /// Alarms raised now: an edge whose keepalive setting differs from this core's (SPEC B24).
     public var alarms: [Alarm] {
         get async { await owner.read(\.currentAlarms) }

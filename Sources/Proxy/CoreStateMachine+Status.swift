@@ -7,6 +7,11 @@ extension CoreStateMachine {
         Alarm.keepaliveMismatches(here: settings.keepaliveEnabled, linked: links.values.filter(\.up).compactMap(\.info))
     }
 
+    /// Whether every link is up and every registrar answers its keepalive.
+    public var isLinked: Bool {
+        links.values.allSatisfy(\.up) && registrars.values.allSatisfy { $0.monitor.health == .up }
+    }
+
     /// `xstatus` lines: links, registrars and their keepalive health, alarms.
     public var status: [StatusLine] {
         var lines = [StatusLine("Links Count", String(configuration.edges.count))]

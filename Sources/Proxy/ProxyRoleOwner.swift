@@ -28,11 +28,15 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     private let settingsVersion = Atomic<UInt64>(0)
     private let appliedVersion: NIOLoopBoundBox<UInt64>
     private let settings: Settings?
+    /// Callers waiting for a state of the machine (``wait(until:within:)``), checked after inputs.
+    private let waiters: NIOLoopBoundBox<[(condition: @Sendable (Machine) -> Bool, promise: EventLoopPromise<Bool>)]>
 
     init(machine: Machine, stack: SIPStack, settings: Settings?, logger: Logger, clock: @escaping @Sendable () -> NIODeadline,
          directory: @escaping Directory = { _ in nil }) {
         self.settings = settings
         self.appliedVersion = .makeBoxSendingValue(0, as: UInt64.self, eventLoop: stack.eventLoop)
+        self.waiters = .makeBoxSendingValue([], as: [(condition: @Sendable (Machine) -> Bool, promise: EventLoopPromise<Bool>)].self,
+                                            eventLoop: stack.eventLoop)
         self.stack = stack
         self.loop = stack.eventLoop
         self.machine = .makeBoxSendingValue(machine, as: Machine.self, eventLoop: stack.eventLoop)
@@ -67,6 +71,30 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
         }
         let actions = input(&machine.value, clock())
         if !actions.isEmpty { perform(actions, for: request) }
+        if !waiters.value.isEmpty { wakeWaiters() }
+    }
+
+    /// Waits until `condition` holds for the machine, at most `limit`: `true` when it did.
+    func wait(until condition: @escaping @Sendable (Machine) -> Bool, within limit: Duration) async -> Bool {
+        let promise = loop.makePromise(of: Bool.self)
+        loop.execute { [self] in
+            guard !condition(machine.value) else { return promise.succeed(true) }
+            waiters.value.append((condition, promise))
+            loop.scheduleTask(in: TimeAmount(limit)) { [self] in
+                waiters.value.removeAll { $0.promise == promise }
+                promise.succeed(false)
+            }
+        }
+        return (try? await promise.futureResult.get()) ?? false
+    }
+
+    private func wakeWaiters() {
+        let machine = machine.value
+        waiters.value.removeAll { waiter in
+            guard waiter.condition(machine) else { return false }
+            waiter.promise.succeed(true)
+            return true
+        }
     }
 
     /// Reads the machine on its loop.

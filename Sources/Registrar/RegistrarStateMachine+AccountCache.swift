@@ -3,7 +3,8 @@ import Location
 extension RegistrarStateMachine {
     /// Accounts read from the ``AccountStore`` kept for a short time, so a burst of REGISTERs
     /// does not read the same row again and again; changes made by `edgeway users` in another
-    /// process show after at most `lifetime` milliseconds.
+    /// process show after at most `lifetime` milliseconds. Keyed by user name: the registrar
+    /// serves one realm, its domain.
     struct AccountCache: Sendable {
         /// At most this many entries; past it the cache starts again empty.
         static let capacity = 100_000
@@ -17,21 +18,17 @@ extension RegistrarStateMachine {
 
         /// The account when it was read less than `lifetime` ago: `.some(nil)` for a user the
         /// store did not have, `nil` when the store must be asked.
-        func account(username: String, realm: String, now: Int64) -> Account?? {
-            guard let entry = entries[Self.key(username: username, realm: realm)], now - entry.readAt < lifetime else {
+        func account(username: String, now: Int64) -> Account?? {
+            guard let entry = entries[username], now - entry.readAt < lifetime else {
                 return nil
             }
             return .some(entry.account)
         }
 
         /// Keeps what the store answered at `now`.
-        mutating func store(_ account: Account?, username: String, realm: String, now: Int64) {
+        mutating func store(_ account: Account?, username: String, now: Int64) {
             if entries.count >= Self.capacity { entries.removeAll(keepingCapacity: true) }
-            entries[Self.key(username: username, realm: realm)] = (account, now)
-        }
-
-        private static func key(username: String, realm: String) -> String {
-            "\(realm)\u{0}\(username)"
+            entries[username] = (account, now)
         }
     }
 }

@@ -39,7 +39,7 @@ extension RegistrarStateMachine {
         // RFC 3261 §10.3 step 2: authenticate (RFC 3261 §22, digest per RFC 8760).
         var wanted: String?
         let verdict = authenticator.verifyNow(request, now: now) { username in
-            if let cached = accounts.account(username: username, realm: configuration.domain, now: now) { return cached }
+            if let cached = accounts.account(username: username, now: now) { return cached }
             wanted = username
             return nil
         }
@@ -57,7 +57,7 @@ extension RegistrarStateMachine {
             username = name
             return .some(account)
         }
-        if let username { accounts.store(account, username: username, realm: configuration.domain, now: now) }
+        if let username { accounts.store(account, username: username, now: now) }
         return authenticated(pending, verdict ?? .missing)
     }
 
@@ -132,7 +132,7 @@ extension RegistrarStateMachine {
     /// The Path set and the flow a REGISTER came in on: a binding is new on this path
     /// (`x-cisco-newreg`) when it changes.
     static func pathIdentity(_ request: SIPMessage, _ flow: Flow) -> String {
-        let arrival = "\(flow.transport)/\(flow.remoteHost):\(flow.remotePort)"
+        let arrival = flow.transport.rawValue + "/" + flow.remoteHost + ":" + String(flow.remotePort)
         let path = request.headers.lines(.path)
         return path.isEmpty ? arrival : (path.map(String.init) + [arrival]).joined(separator: ",")
     }

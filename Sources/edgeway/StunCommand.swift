@@ -1,7 +1,6 @@
 import ArgumentParser
 import EdgewayNode
 import Foundation
-import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SIPTransport
@@ -27,39 +26,39 @@ struct StunCommand: AsyncParsableCommand {
                 throw ValidationError("server must be host:port, e.g. 127.0.0.1:3478")
             }
             let remote = try SocketAddress.makeAddressResolvingHost(host, port: port)
-            let answers = NIOLockedValueBox<[STUNMessage]>([])
+            let request = STUNMessage.bindingRequest()
+            // The matching answer, or nil once the timeout passed: whichever comes first.
+            let answer = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: STUNMessage?.self)
+            let timer = answer.futureResult.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout * 1e9))) { answer.succeed(nil) }
             var configuration = SIPTransportLayer.Configuration()
             if transport == .tls {
                 configuration.tlsClient = try SIPTLS.clientContext(
                     trustedCAPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) }, verifyPeer: !insecure)
             }
             let layer = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, configuration: configuration) { event in
-                if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)) {
-                    answers.withLockedValue { $0.append(message) }
+                if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)),
+                   message.transactionID == request.transactionID {
+                    answer.succeed(message)
                 }
             }
             if transport == .udp {
                 _ = try await layer.listen(.udp, host: remote.protocol == .inet6 ? "::" : "0.0.0.0", port: 0)
             }
             let flow = try await layer.connect(transport, to: remote, serverHostname: host)
-            let request = STUNMessage.bindingRequest()
             let sent = ContinuousClock.now
             try await layer.send(ByteBuffer(bytes: request.encode()), on: flow)
-            let deadline = sent + .seconds(timeout)
-            while ContinuousClock.now < deadline {
-                if let answer = answers.withLockedValue({ $0.first { $0.transactionID == request.transactionID } }) {
-                    let rtt = ContinuousClock.now - sent
-                    let milliseconds = Double(rtt.components.attoseconds) / 1e15 + Double(rtt.components.seconds) * 1000
-                    if let error = answer.errorCode {
-                        print("STUN \(answer.type) from \(server) over \(transport): \(error.code) \(error.reason), RTT \(String(format: "%.2f", milliseconds)) ms")
-                        await layer.shutdown()
-                        throw ExitCode(2)
-                    }
-                    print("STUN Binding success from \(server) over \(transport): mapped address \(answer.mappedAddress?.description ?? "none"), RTT \(String(format: "%.2f", milliseconds)) ms")
+            if let answer = try await answer.futureResult.get() {
+                timer.cancel()
+                let rtt = ContinuousClock.now - sent
+                let milliseconds = Double(rtt.components.attoseconds) / 1e15 + Double(rtt.components.seconds) * 1000
+                if let error = answer.errorCode {
+                    print("STUN \(answer.type) from \(server) over \(transport): \(error.code) \(error.reason), RTT \(String(format: "%.2f", milliseconds)) ms")
                     await layer.shutdown()
-                    return
+                    throw ExitCode(2)
                 }
-                try await Task.sleep(for: .milliseconds(1))
+                print("STUN Binding success from \(server) over \(transport): mapped address \(answer.mappedAddress?.description ?? "none"), RTT \(String(format: "%.2f", milliseconds)) ms")
+                await layer.shutdown()
+                return
             }
             print("STUN Binding to \(server) over \(transport): no answer within \(timeout) s")
             await layer.shutdown()
