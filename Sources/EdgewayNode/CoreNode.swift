@@ -38,7 +38,8 @@ public final class CoreNode: Sendable {
                                                address: try NodeResources.address(parts.last!, key: "registrars"))
         }
         let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: try resources.certificates.serverContext(),
-                                                                          tlsClient: try resources.certificates.clientContext()))
+                                                                          tlsClient: try resources.certificates.clientContext()),
+                             logger: NodeResources.logger(role: "core", name: name))
         self.stack = stack
         do {
             boundAddresses = try await NodeListeners.open(configuration.listen.filter { $0.key == "tcp" }, on: stack)

@@ -32,7 +32,8 @@ public final class EdgeNode: Sendable {
         let name = configuration.name ?? "edge-1"
         settings = resources.settings
         let stack = SIPStack(group: group, transportConfiguration: .init(maxConnectionsPerSource: configuration.maxConnectionsPerSource,
-                                                                          tlsServer: try resources.certificates.serverContext()))
+                                                                          tlsServer: try resources.certificates.serverContext()),
+                             logger: NodeResources.logger(role: "edge", name: name))
         self.stack = stack
         do {
             guard let (host, port) = NodeConfiguration.splitHostPort(configuration.traversal) else {

@@ -1,5 +1,6 @@
 import AdminWeb
 import Foundation
+import Logging
 import NIOCore
 import NIOSSL
 import Settings
@@ -72,6 +73,14 @@ struct NodeResources {
         let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         try url.write(to: data.appendingPathComponent("admin.url"), atomically: true, encoding: .utf8)
         return server
+    }
+
+    /// The logger of a node: label `edgeway.ROLE`, metadata `node` (the stack and the role log
+    /// through it, adding `call-id`, `branch` and `flow`).
+    static func logger(role: String, name: String) -> Logger {
+        var logger = Logger(label: "edgeway.\(role)")
+        logger[metadataKey: "node"] = "\(name)"
+        return logger
     }
 
     /// A `host:port` text as a socket address, or an error naming the key.

@@ -1,5 +1,6 @@
 import Foundation
 import Location
+import Logging
 import LocationSQLite
 import NIOCore
 import NIOPosix
@@ -29,14 +30,15 @@ public final class RegistrarNode: Sendable {
         self.locations = locations
         let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path)
         let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
-        let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: tlsServer))
+        let logger = NodeResources.logger(role: "registrar", name: configuration.name ?? "registrar")
+        let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: tlsServer), logger: logger)
         self.stack = stack
         let policy = RegistrationPolicy(defaultExpires: configuration.defaultExpires, minExpires: configuration.minExpires,
                                         maxExpires: configuration.maxExpires)
         registrar = RegistrarService(stack: stack, locations: locations, accounts: accounts,
                                      configuration: .init(domain: configuration.domain, policy: policy,
                                                           digestAlgorithms: configuration.digestAlgorithms.compactMap(DigestAuthenticator.Algorithm.init)),
-                                     clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+                                     clock: { Int64(Date().timeIntervalSince1970 * 1000) }, logger: logger)
         var bound: [SIPTransportKind: SocketAddress] = [:]
         for kind in SIPTransportKind.allCases {
             guard let text = configuration.listen[kind.rawValue], let (host, port) = NodeConfiguration.splitHostPort(text) else { continue }
