@@ -129,7 +129,8 @@ public final class LabDeployment: Sendable {
     /// Waits (up to 30 s) until both cores have both links up and reach the registrar.
     func waitUntilLinked() async throws {
         let cores = nodes.withLockedValue { $0.cores.compactMap { $0 } }
-        for core in cores where !(await core.service.linked(within: .seconds(30))) {
+        let deadline = ContinuousClock.now + .seconds(30)
+        for core in cores where !(await core.service.linked(within: max(.zero, deadline - ContinuousClock.now))) {
             throw NodeConfigurationError(path: options.data, key: nil, problem: "the lab's links did not come up within 30 s")
         }
     }
@@ -209,11 +210,13 @@ public final class LabDeployment: Sendable {
     /// Drains every running node (``EdgeNode/drain(within:)``); `true` when all finished in time.
     public func drain(within limit: Duration) async -> Bool {
         let all = nodes.withLockedValue { $0 }
-        var clean = true
-        for core in all.cores.compactMap({ $0 }) { clean = await core.drain(within: limit) && clean }
-        for edge in all.edges.compactMap({ $0 }) { clean = await edge.drain(within: limit) && clean }
-        if let registrar = all.registrar { clean = await registrar.drain(within: limit) && clean }
-        return clean
+        // All at once, so the whole lab takes at most `limit`.
+        return await withTaskGroup(of: Bool.self) { group in
+            for core in all.cores.compactMap({ $0 }) { group.addTask { await core.drain(within: limit) } }
+            for edge in all.edges.compactMap({ $0 }) { group.addTask { await edge.drain(within: limit) } }
+            if let registrar = all.registrar { group.addTask { await registrar.drain(within: limit) } }
+            return await group.reduce(true) { $0 && $1 }
+        }
     }
 
     /// Stops every node and relay.

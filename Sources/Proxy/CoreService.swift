@@ -48,7 +48,8 @@ public final class CoreService: Sendable {
         owner.run { machine, _ in machine.start() }
     }
 
-    /// Stops the links' and keepalives' timers (the caller closes the transport).
+    /// Stops for good: the links are closed (un-linked), no timer or input runs any more (the
+    /// caller closes the transport).
     public func stop() async {
         observation.cancel()
         await owner.stop()
@@ -72,11 +73,11 @@ public final class CoreService: Sendable {
 
     /// Alarms raised now: an edge whose keepalive setting differs from this core's (SPEC B24).
     public var alarms: [Alarm] {
-        get async { await owner.read(\.currentAlarms) }
+        get async { await owner.read(\.currentAlarms) ?? [] }
     }
 
     /// `xstatus` lines: links, registrars and their keepalive health, alarms.
     public var status: [StatusLine] {
-        get async { await owner.read(\.status) }
+        get async { await owner.read(\.status) ?? [] }
     }
 }

@@ -82,6 +82,14 @@ extension CoreStateMachine {
         return actions
     }
 
+    /// The core stops: every link is closed now (un-linked), so the edges need not wait for a
+    /// heartbeat timeout; nothing reconnects.
+    public mutating func stop() -> [ProxyAction] {
+        let flows = links.keys.sorted().compactMap { links[$0]?.flow }
+        for index in links.keys { links[index] = Link() }
+        return flows.map(ProxyAction.close)
+    }
+
     /// Sends the core's information over every open link at once (a setting or a registrar's
     /// health changed).
     public mutating func refreshLinks() -> [ProxyAction] {
@@ -97,8 +105,7 @@ extension CoreStateMachine {
     var ownInfo: TraversalInfo {
         TraversalInfo(node: configuration.name, keepaliveEnabled: settings.keepaliveEnabled, maintenance: settings.maintenance,
                       registrars: registrars.mapValues { $0.monitor.health == .up },
-                      heartbeatMilliseconds: Int64(configuration.heartbeatInterval.components.seconds * 1_000
-                          + configuration.heartbeatInterval.components.attoseconds / 1_000_000_000_000_000))
+                      heartbeatInterval: configuration.heartbeatInterval)
     }
 
     /// The link a flow belongs to.

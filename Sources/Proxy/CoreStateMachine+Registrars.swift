@@ -89,6 +89,15 @@ extension CoreStateMachine {
         return .startTimer(.registrarKeepalive(name), after: .nanoseconds(nanoseconds))
     }
 
+    /// The open keepalive connection to the registrar at `host:port`, if any: in-dialog requests
+    /// routed to a registrar reuse it.
+    func registrarFlow(host: Substring, port: Int) -> Flow? {
+        configuration.registrars.lazy.compactMap { target -> Flow? in
+            guard target.address.port == port, target.address.ipAddress.map({ host == $0[...] }) ?? false else { return nil }
+            return self.registrars[target.name]?.flow
+        }.first
+    }
+
     private static func probe(_ id: [UInt8]) -> ByteBuffer {
         ByteBuffer(bytes: STUNMessage(type: .bindingRequest, transactionID: id).encode())
     }
@@ -103,6 +112,6 @@ extension CoreStateMachine {
             + configuration.registrars.filter { health($0.name) == .down }
         guard let first = ordered.first else { return nil }
         if let flow = registrars[first.name]?.flow { return (first.name, .flow(flow)) }
-        return (first.name, .address(first.transport, host: first.address.ipAddress ?? "127.0.0.1", port: first.address.port ?? 5060))
+        return (first.name, .peer(.registrar(first.name)))
     }
 }

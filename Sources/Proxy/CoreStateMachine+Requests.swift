@@ -33,7 +33,9 @@ extension CoreStateMachine {
         if let route = NodeRoute.firstRoute(of: message), method != "REGISTER" {
             // In a dialog: the next hop is the registrar that record-routed it.
             let transport = route.uri.parameters["transport"].flatMap { SIPTransportKind(rawValue: $0.lowercased()) } ?? configuration.sipTransport
-            let hop = NextHop.address(transport, host: String(route.uri.hostWithoutBrackets), port: route.uri.port ?? (transport == .tls ? 5061 : 5060))
+            let port = route.uri.port ?? (transport == .tls ? 5061 : 5060)
+            let hop = registrarFlow(host: route.uri.hostWithoutBrackets, port: port).map(NextHop.flow)
+                ?? .address(transport, host: String(route.uri.hostWithoutBrackets), port: port)
             return [.forward(message, to: hop, relay: .plain(request: message))]
         }
         guard let (registrar, hop) = chooseRegistrar() else {

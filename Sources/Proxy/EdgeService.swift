@@ -29,7 +29,7 @@ public final class EdgeService: Sendable {
         owner.attach()
     }
 
-    /// Stops listening to setting changes and cancels the timers.
+    /// Stops for good: no more setting changes, timers or inputs (the caller closes the transport).
     public func stop() async {
         observation.cancel()
         await owner.stop()
@@ -42,11 +42,11 @@ public final class EdgeService: Sendable {
 
     /// Alarms raised now: a keepalive setting that differs from a linked core's (SPEC B24).
     public var alarms: [Alarm] {
-        get async { await owner.read(\.currentAlarms) }
+        get async { await owner.read(\.currentAlarms) ?? [] }
     }
 
     /// `xstatus` lines: registrations, flows, links, STUN keepalives answered, alarms.
     public var status: [StatusLine] {
-        get async { await owner.read(\.status) }
+        get async { await owner.read(\.status) ?? [] }
     }
 }

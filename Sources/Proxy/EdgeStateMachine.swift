@@ -69,10 +69,6 @@ public struct EdgeStateMachine: Sendable {
         self.responder = ProxyResponder(server: "Edgeway edge \(configuration.name)", tagPrefix: "e", tokens: tokens)
     }
 
-    private func isLink(_ flow: Flow) -> Bool {
-        flow.transport == .tls && flow.local == configuration.traversalAddress
-    }
-
     // MARK: - Requests
 
     /// A request that opened a server transaction (validated, its Via stamped by the stack).
@@ -160,7 +156,8 @@ public struct EdgeStateMachine: Sendable {
         let registrar = response.headers[CoreStateMachine.registrarHeader].map(String.init)
         copy.headers.remove(CoreStateMachine.registrarHeader)
         guard let status = response.statusLine?.statusCode, (200..<300).contains(status) else { return copy }
-        phones[flow.connectionID, default: Phone(flow: flow)].link = link
+        // A phone whose connection closed while its REGISTER was on its way is not brought back.
+        phones[flow.connectionID]?.link = link
         phones[flow.connectionID]?.registrar = registrar
         var answer = ARSK.relayed(copy, onHere: settings.keepaliveEnabled, onAtPeer: links[link]?.info?.keepaliveEnabled ?? false)
         if !ARSK.accepted(in: answer), request.offersOutbound, !answer.hasOptionTag("outbound", in: .require) {

@@ -10,7 +10,7 @@ public enum ProxyAction: Sendable {
     /// Answer the request (RFC 3261 §16.7, or this node's own answer).
     case respond(SIPMessage)
     /// Forward the request statefully to the next hop; hand every answer back to the machine
-    /// with `relay` (``EdgeStateMachine/answerReceived(_:relay:now:)``).
+    /// with `relay` (``EdgeStateMachine/answerReceived(_:relay:)``).
     case forward(SIPMessage, to: NextHop, relay: Relay)
     /// A CANCEL: cancel the INVITE it names downstream and answer `ok`, or `unknown` (481)
     /// when no such INVITE is being forwarded (RFC 3261 §16.10).
@@ -42,6 +42,9 @@ public enum NextHop: Sendable, Equatable {
     case flow(Flow)
     /// An address to connect to first (reusing a connection already open to it).
     case address(SIPTransportKind, host: String, port: Int)
+    /// A configured peer to connect to first, as ``ConnectTarget`` names it (its address and
+    /// TLS server name come from the node's configuration).
+    case peer(ConnectTarget)
 }
 
 /// A peer an owner connects to for its machine.

@@ -14,6 +14,8 @@ protocol ProxyRoleMachine: Sendable {
     mutating func connected(_ result: Result<Flow, SIPStackError>, to target: ConnectTarget, now: NIODeadline) -> [ProxyAction]
     mutating func settingsChanged(_ new: ProxySettings) -> [ProxyAction]
     mutating func refreshLinks() -> [ProxyAction]
+    /// The role stops: the connections it opened to close (the rest close with the transport).
+    mutating func stop() -> [ProxyAction]
     var status: [StatusLine] { get }
     var currentAlarms: [Alarm] { get }
 }
@@ -35,6 +37,10 @@ extension EdgeStateMachine: ProxyRoleMachine {
 
     mutating func connected(_ result: Result<Flow, SIPStackError>, to target: ConnectTarget, now: NIODeadline) -> [ProxyAction] {
         []  // B1: the edge never connects inward.
+    }
+
+    mutating func stop() -> [ProxyAction] {
+        []  // The cores opened the links; they close with the transport.
     }
 }
 

@@ -28,6 +28,8 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     private let settingsVersion = Atomic<UInt64>(0)
     private let appliedVersion: NIOLoopBoundBox<UInt64>
     private let settings: Settings?
+    /// Set by ``stop()``: later inputs (a connection that completes, a close event) are dropped.
+    private let stopped: NIOLoopBoundBox<Bool>
     /// Callers waiting for a state of the machine (``wait(until:within:)``), checked after inputs.
     private let waiters: NIOLoopBoundBox<[(condition: @Sendable (Machine) -> Bool, promise: EventLoopPromise<Bool>)]>
 
@@ -35,6 +37,7 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
          directory: @escaping Directory = { _ in nil }) {
         self.settings = settings
         self.appliedVersion = .makeBoxSendingValue(0, as: UInt64.self, eventLoop: stack.eventLoop)
+        self.stopped = .makeBoxSendingValue(false, as: Bool.self, eventLoop: stack.eventLoop)
         self.waiters = .makeBoxSendingValue([], as: [(condition: @Sendable (Machine) -> Bool, promise: EventLoopPromise<Bool>)].self,
                                             eventLoop: stack.eventLoop)
         self.stack = stack
@@ -62,6 +65,7 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
             loop.execute { self.run(for: request, input) }
             return
         }
+        guard !stopped.value else { return }
         let version = settingsVersion.load(ordering: .acquiring)
         if version != appliedVersion.value, let settings {
             appliedVersion.value = version
@@ -80,10 +84,11 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
         loop.execute { [self] in
             guard !condition(machine.value) else { return promise.succeed(true) }
             waiters.value.append((condition, promise))
-            loop.scheduleTask(in: TimeAmount(limit)) { [self] in
+            let timeout = loop.scheduleTask(in: TimeAmount(limit)) { [self] in
                 waiters.value.removeAll { $0.promise == promise }
                 promise.succeed(false)
             }
+            promise.futureResult.whenSuccess { _ in timeout.cancel() }
         }
         return (try? await promise.futureResult.get()) ?? false
     }
@@ -97,17 +102,27 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
         }
     }
 
-    /// Reads the machine on its loop.
-    func read<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T) async -> T {
+    /// Reads the machine on its loop, once any settings change made before the call is applied.
+    func read<T: Sendable>(_ body: @escaping @Sendable (Machine) -> T) async -> T? {
+        run { _, _ in [] }
         if loop.inEventLoop { return body(machine.value) }
-        return try! await loop.submit { body(self.machine.value) }.get()
+        return try? await loop.submit { body(self.machine.value) }.get()
     }
 
-    /// Cancels every timer.
+    /// Stops for good: detaches from the stack, tells the machine (a core closes its traversal
+    /// links, so its edges learn at once), cancels every timer and drops every later input.
     func stop() async {
-        try? await loop.submit {
-            self.timers.value.values.forEach { $0.cancel() }
-            self.timers.value = [:]
+        stack.setHandlers(onRequest: { _ in }, onTransportEvent: { _ in })
+        try? await loop.submit { [self] in
+            guard !stopped.value else { return }
+            stopped.value = true
+            for action in machine.value.stop() {
+                if case .close(let flow) = action { stack.transport.close(flow) }
+            }
+            timers.value.values.forEach { $0.cancel() }
+            timers.value = [:]
+            waiters.value.forEach { $0.promise.succeed(false) }
+            waiters.value = []
         }.get()
     }
 
@@ -163,15 +178,31 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
         case .flow(let flow):
             forwarder.forward(message, on: flow, upstreamBranch: branch, onAnswer: onAnswer)
         case .address(let transport, let host, let port):
-            Task(executorPreference: EventLoopTaskExecutor(loop)) { [self] in
-                do {
-                    let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
-                    let flow = try await stack.transport.connect(transport, to: address, serverHostname: host)
-                    forwarder.forward(message, on: flow, upstreamBranch: branch, onAnswer: onAnswer)
-                } catch {
-                    if message.requestLine?.method != "ACK" {
-                        onAnswer(.failed(SIPStackError(.unreachable, "cannot reach \(host):\(port) over \(transport): \(error)")))
-                    }
+            // An IP literal needs no resolver; a name is resolved off the machine's loop.
+            let literal = try? SocketAddress(ipAddress: host, port: port)
+            connectThenForward(message, transport: transport, serverName: host, onAnswer: onAnswer, branch: branch) {
+                try literal ?? SocketAddress.makeAddressResolvingHost(host, port: port)
+            }
+        case .peer(let target):
+            guard let (transport, address, serverName) = directory(target) else {
+                return onAnswer(.failed(SIPStackError(.unreachable, "no address for \(target)")))
+            }
+            connectThenForward(message, transport: transport, serverName: serverName, onAnswer: onAnswer, branch: branch) { address }
+        }
+    }
+
+    /// Connects (or reuses the open connection) in a task — the one wait — then forwards.
+    private func connectThenForward(_ message: SIPMessage, transport: SIPTransportKind, serverName: String,
+                                    onAnswer: @escaping @Sendable (ProxyForwarder.Answer) -> Void, branch: Substring?,
+                                    address: @escaping @Sendable () throws -> SocketAddress) {
+        Task { [self] in
+            do {
+                let remote = try address()
+                let flow = try await stack.transport.connect(transport, to: remote, serverHostname: serverName)
+                forwarder.forward(message, on: flow, upstreamBranch: branch, onAnswer: onAnswer)
+            } catch {
+                if message.requestLine?.method != "ACK" {
+                    onAnswer(.failed(SIPStackError(.unreachable, "cannot reach \(serverName) over \(transport): \(error)")))
                 }
             }
         }
@@ -191,7 +222,9 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     }
 
     private func connect(_ target: ConnectTarget) {
-        guard let (transport, address, serverName) = directory(target) else { return }
+        guard let (transport, address, serverName) = directory(target) else {
+            return run { machine, now in machine.connected(.failure(SIPStackError(.unreachable, "no address for \(target)")), to: target, now: now) }
+        }
         Task(executorPreference: EventLoopTaskExecutor(loop)) { [self] in
             let result: Result<Flow, SIPStackError>
             do {
@@ -199,7 +232,11 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
             } catch {
                 result = .failure(SIPStackError(.unreachable, "\(error)"))
             }
-            run { machine, now in machine.connected(result, to: target, now: now) }
+            loop.execute { [self] in
+                // A connection that completes after the stop is not wanted any more.
+                if stopped.value, case .success(let flow) = result { return stack.transport.close(flow) }
+                run { machine, now in machine.connected(result, to: target, now: now) }
+            }
         }
     }
 }

@@ -30,6 +30,14 @@ public struct TraversalInfo: Equatable, Sendable {
     /// ``heartbeatMilliseconds`` as a duration.
     public var heartbeatInterval: Duration { .milliseconds(heartbeatMilliseconds) }
 
+    /// Creates the information with the heartbeat interval as a duration (whole milliseconds on the wire).
+    public init(node: String, keepaliveEnabled: Bool, maintenance: Bool = false, registrars: [String: Bool] = [:],
+                heartbeatInterval: Duration) {
+        let (seconds, attoseconds) = heartbeatInterval.components
+        self.init(node: node, keepaliveEnabled: keepaliveEnabled, maintenance: maintenance, registrars: registrars,
+                  heartbeatMilliseconds: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
+    }
+
     /// The header that carries it.
     public static let header: SIPHeaderName = "X-Edgeway-Traversal"
 

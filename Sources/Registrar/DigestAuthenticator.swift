@@ -88,20 +88,10 @@ public struct DigestAuthenticator: Sendable {
         }
     }
 
-    /// Checks the Authorization header of a request for this realm.
-    public func verify(_ request: SIPMessage, now: Int64, account lookup: (String) async throws -> Account?) async rethrows -> Verdict {
-        switch offer(in: request) {
-        case .verdict(let verdict):
-            return verdict
-        case .credentials(let credentials, let algorithm, let method):
-            let account = try await lookup(String(credentials.username))
-            return check(credentials, algorithm: algorithm, method: method, account: account, now: now)
-        }
-    }
-
-    /// ``verify(_:now:account:)`` when the account may be at hand already: `account` returns
-    /// `.some(nil)` for a user known not to exist and `nil` when it cannot tell without waiting,
-    /// and then so does this.
+    /// Checks the Authorization header of a request for this realm (RFC 3261 §22.4, RFC 8760).
+    /// `account` returns the account of a user name, `.some(nil)` for a user known not to exist,
+    /// and `nil` when it cannot tell without reading the store: then so does this, and the
+    /// caller reads the account and asks again.
     public func verifyNow(_ request: SIPMessage, now: Int64, account: (String) -> Account??) -> Verdict? {
         switch offer(in: request) {
         case .verdict(let verdict):

@@ -120,9 +120,10 @@ public final class RegistrarService: Sendable {
             case .forward(let outgoing, .flow(let flow), let pending):
                 forward(outgoing, on: flow, pending, for: request)
             case .forward(let outgoing, .address(let transport, let host, let port), let pending):
-                Task(executorPreference: executor) { [stack] in
+                // Off the machine's loop: a host name may need the resolver, which blocks.
+                Task { [stack] in
                     do {
-                        let address = try SocketAddress.makeAddressResolvingHost(host, port: port)
+                        let address = try (try? SocketAddress(ipAddress: host, port: port)) ?? SocketAddress.makeAddressResolvingHost(host, port: port)
                         let flow = try await stack.transport.connect(transport, to: address, serverHostname: host)
                         self.onLoop { self.forward(outgoing, on: flow, pending, for: request) }
                     } catch {

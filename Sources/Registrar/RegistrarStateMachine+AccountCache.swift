@@ -9,6 +9,7 @@ extension RegistrarStateMachine {
         /// At most this many entries; past it the cache starts again empty.
         static let capacity = 100_000
 
+        /// Milliseconds, on the wall clock the registrar's inputs carry.
         let lifetime: Int64
         private var entries: [String: (account: Account?, readAt: Int64)] = [:]
 

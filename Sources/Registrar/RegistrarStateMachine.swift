@@ -40,9 +40,9 @@ public struct RegistrarStateMachine: Sendable {
         public var serverName: String
         /// Digest algorithms offered, most preferred first. Default SHA-256, then MD5.
         public var digestAlgorithms: [DigestAuthenticator.Algorithm]
-        /// How long an account read from the store is reused, in milliseconds (`edgeway users`
-        /// changes show after at most this long). Default 2,000.
-        public var accountCacheLifetime: Int64 = 2_000
+        /// How long an account read from the store is reused (`edgeway users` changes show
+        /// after at most this long). Default 2 s.
+        public var accountCacheLifetime: Duration = .seconds(2)
 
         /// Creates a configuration.
         public init(domain: String = "example.com", policy: RegistrationPolicy = .init(), serverName: String = "Edgeway registrar",
@@ -114,7 +114,8 @@ public struct RegistrarStateMachine: Sendable {
         self.domain = configuration.domain.lowercased()
         self.aorSuffix = "@" + configuration.domain.lowercased()
         self.tokens = tokens
-        self.accounts = AccountCache(lifetime: configuration.accountCacheLifetime)
+        let (seconds, attoseconds) = configuration.accountCacheLifetime.components
+        self.accounts = AccountCache(lifetime: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
     }
 
     /// A request that opened a server transaction (already validated, its Via stamped).

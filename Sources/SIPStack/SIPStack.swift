@@ -4,6 +4,7 @@ import NIOCore
 import SIPCore
 import SIPTransaction
 import SIPTransport
+import Synchronization
 
 /// The only place where transport events meet transaction machines and timers (ARCHITECTURE L3).
 ///
@@ -43,6 +44,8 @@ public final class SIPStack: Sendable {
     private let validation: SIPMessage.ValidationOptions
     private let state = NIOLockedValueBox(State())
     private let handlers = NIOLockedValueBox(Handlers())
+    /// Set by ``drain(within:)``: new requests get 503.
+    private let draining = Atomic<Bool>(false)
     /// The transport layer this stack sends through.
     public let transport: SIPTransportLayer
 
@@ -77,6 +80,8 @@ public final class SIPStack: Sendable {
         var machine: ServerMachine
         var flow: Flow
         var scheduled: [SIPTransactionTimer: Scheduled<Void>] = [:]
+        /// The TU sent a final response: only retransmission timers are left (a drain need not wait).
+        var answered = false
     }
 
     private struct ClientEntry: Sendable {
@@ -89,13 +94,20 @@ public final class SIPStack: Sendable {
         var scheduled: [SIPTransactionTimer: Scheduled<Void>] = [:]
         /// Why the transport failed, when it did: the connection closed or a write failed.
         var failure: SIPStackError?
+        /// The final response arrived: only Timer K or D is left (a drain need not wait).
+        var answered = false
     }
 
     private struct State: Sendable {
         var servers: [ServerTransactionKey: ServerEntry] = [:]
         var clients: [ClientTransactionKey: ClientEntry] = [:]
-        /// Waiting for every transaction to end (a drain).
+        /// Waiting for every transaction to have its final response (a drain).
         var idleWaiters: [EventLoopPromise<Void>] = []
+
+        /// Server transactions whose TU has not answered, and client ones without a final response.
+        var owing: Int {
+            servers.values.lazy.filter { !$0.answered }.count + clients.values.lazy.filter { !$0.answered }.count
+        }
     }
 
     /// Creates a stack on its own transport layer.
@@ -137,17 +149,19 @@ public final class SIPStack: Sendable {
     /// The stack's own event loop, for work that belongs to no message (a role's periodic tasks).
     public var eventLoop: EventLoop { loop }
 
-    /// The number of server and client transactions not yet terminated.
+    /// The number of transactions still owed a final response: server transactions whose TU has
+    /// not answered, client transactions without a final response. Those that only wait for
+    /// retransmissions (Timer J, K, D, I, L, M) do not count.
     public var transactionCount: Int {
-        state.withLockedValue { $0.servers.count + $0.clients.count }
+        state.withLockedValue { $0.owing }
     }
 
-    /// Waits until every transaction has terminated (RFC 3261 §17: Timer J, K, D and I included),
-    /// or until `limit` passed; `true` when they all ended. For a graceful shutdown.
+    /// Waits until no transaction is owed a final response (``transactionCount`` is 0), or until
+    /// `limit` passed; `true` when none is. For a graceful shutdown.
     public func transactionsFinished(within limit: Duration) async -> Bool {
         let done = loop.makePromise(of: Void.self)
         let idle = state.withLockedValue { state -> Bool in
-            guard state.servers.isEmpty && state.clients.isEmpty else {
+            guard state.owing == 0 else {
                 state.idleWaiters.append(done)
                 return false
             }
@@ -162,9 +176,11 @@ public final class SIPStack: Sendable {
         return (try? await done.futureResult.get()) != nil
     }
 
-    /// A graceful stop's first steps: no new TCP or TLS connections, then the running
-    /// transactions finish (at most `limit`); `true` when they all did.
+    /// A graceful stop's first steps: no new TCP or TLS connections, new requests answered 503
+    /// with Retry-After (ACK, CANCEL and BYE still served, so calls can end), then the running
+    /// transactions get their final responses (at most `limit`); `true` when they all did.
     public func drain(within limit: Duration) async -> Bool {
+        draining.store(true, ordering: .releasing)
         await transport.stopAccepting()
         return await transactionsFinished(within: limit)
     }
@@ -172,7 +188,7 @@ public final class SIPStack: Sendable {
     /// Completes the drain waiters once the last transaction is gone.
     private func noteRemoved() {
         let waiters = state.withLockedValue { state -> [EventLoopPromise<Void>] in
-            guard state.servers.isEmpty && state.clients.isEmpty, !state.idleWaiters.isEmpty else { return [] }
+            guard !state.idleWaiters.isEmpty, state.owing == 0 else { return [] }
             defer { state.idleWaiters = [] }
             return state.idleWaiters
         }
@@ -181,9 +197,9 @@ public final class SIPStack: Sendable {
 
     /// Sends a request on a flow through a client transaction and returns its final response.
     ///
-    /// - Throws: ``SIPStackError`` — `.timeout` (Timer B or F fired), `.transportFailed`,
-    ///   `.connectionClosed` or `.invalidRequest`; its ``SIPStackError/impliedStatus`` is the
-    ///   408 or 503 of RFC 3261 §8.1.3.1.
+    /// - Throws: ``SIPStackError`` — `.timeout` (Timer B or F fired: 408), `.transportFailed` or
+    ///   `.connectionClosed` (503, RFC 3261 §8.1.3.1), or `.invalidRequest` (500: no Via branch
+    ///   or method); ``SIPStackError/impliedStatus`` gives the status.
     public func send(request: SIPMessage, on flow: Flow,
                      onProvisional: @escaping @Sendable (SIPMessage) -> Void = { _ in }) async throws -> SIPMessage {
         try await sendFuture(request: request, on: flow, onProvisional: onProvisional).get()
@@ -268,6 +284,13 @@ public final class SIPStack: Sendable {
             handlers.withLockedValue { $0.onRequest }(IncomingRequest(message: request, flow: flow, eventLoop: currentLoop, key: key, stack: self))
             return
         }
+        if draining.load(ordering: .relaxed), let method = request.requestLine?.method, method != "CANCEL", method != "BYE" {
+            // RFC 3261 §21.5.4: this node is going away; the client tries another (Retry-After).
+            var refusal = SIPResponseBuilder.response(to: request, statusCode: 503, reasonPhrase: "Service Unavailable (shutting down)")
+            refusal.headers.append(.init("Retry-After"), "5")
+            sendStateless(refusal, on: flow)
+            return
+        }
         let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
         var actions: [SIPTransactionAction]
         let machine: ServerMachine
@@ -319,9 +342,13 @@ public final class SIPStack: Sendable {
     // MARK: - Responses from the TU
 
     fileprivate func respond(_ response: SIPMessage, key: ServerTransactionKey) {
-        guard let actions = runServer(key, { $0.machine.run({ $0.send(response: response) }, { $0.send(response: response) }) })
-        else { return }
+        let final = (response.statusLine?.statusCode ?? 0) >= 200
+        guard let actions = runServer(key, { entry in
+            if final { entry.answered = true }
+            return entry.machine.run({ $0.send(response: response) }, { $0.send(response: response) })
+        }) else { return }
         perform(actions, server: key)
+        if final { noteRemoved() }
     }
 
     /// Runs one input on a server transaction and keeps its new state, in one step under the
@@ -405,7 +432,9 @@ public final class SIPStack: Sendable {
                 if let status = response.statusLine?.statusCode, status < 200 {
                     entry.onProvisional(response)
                 } else {
+                    state.withLockedValue { $0.clients[key]?.answered = true }
                     entry.promise.succeed(response)
+                    noteRemoved()
                 }
             case .reportTimeout:
                 logger.debug("client transaction timed out", metadata: Self.metadata(entry.request, entry.flow))

@@ -1,4 +1,5 @@
 import Foundation
+import Proxy
 import Testing
 import TestSupport
 
@@ -19,6 +20,21 @@ struct MRAPathHealthTests {
         #expect(again.statusLine?.statusCode == 200)
         #expect(try await alice.keepalive() != nil, "answered again on the path through core-2")
         await alice.close()
+        await lab.shutdown()
+    }
+
+    /// A core that was shut down closes its links at once and never reconnects (its reconnection
+    /// delay is 1 s: three of them pass before the check).
+    @Test func aStoppedCoreUnlinksAndStaysGone() async throws {
+        let lab = try await MRADeployment.start(cores: 2)
+        await lab.cores[0].shutdown()
+        try await eventually("edge-1 has one link left", seconds: 5) {
+            (await lab.edges[0].service.status).contains(StatusLine("Links Count", "1"))
+        }
+        try await Task.sleep(for: .seconds(3))
+        let status = await lab.edges[0].service.status
+        #expect(status.contains(StatusLine("Links Count", "1")), "core-1 came back: \(status)")
+        #expect(status.contains(StatusLine("Links Link 1 Peer", "\"core-2\"")))
         await lab.shutdown()
     }
 }

@@ -100,7 +100,10 @@ struct CoreStateMachineTests {
         #expect(TraversalInfo(timedOut.heartbeats[0].0)?.registrars == ["registrar-1": false])
         let again = try #require(machine.timerFired(.registrarKeepalive("registrar-1"), now: advance(.seconds(27))).stunSent.first)
         let late = Self.success(to: probe.0)
-        #expect(machine.stunReceived(late, flow: Self.registrar1, now: clock).events.isEmpty, "another transaction id is ignored")
+        #expect(machine.stunReceived(late, flow: Self.registrar1, now: clock).events.isEmpty, "a late answer to the timed-out probe is ignored")
+        let foreign = ByteBuffer(bytes: STUNMessage(type: .bindingSuccess, transactionID: [UInt8](repeating: 0xAB, count: 12)).encode())
+        #expect(machine.stunReceived(foreign, flow: Self.registrar1, now: clock).events.isEmpty, "another transaction id is ignored")
+        #expect(machine.status.contains(StatusLine("Registrars Registrar 1 State", "Unreachable")))
         let back = machine.stunReceived(Self.success(to: again.0), flow: Self.registrar1, now: advance(.milliseconds(2)))
         #expect(back.events.map(\.message) == ["registrar reachable"])
         let closed = machine.flowClosed(Self.registrar1, now: clock)
@@ -152,9 +155,21 @@ struct CoreStateMachineTests {
         #expect(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first?.hop == .flow(Self.registrar2))
     }
 
-    @Test mutating func B2_inMaintenanceNewRegistrationsGet503() throws {
+    @Test mutating func B2_inMaintenanceNewRegistrationsAndCallsGet503AndDialogsGoOn() throws {
         var machine = try linked(ProxySettings(maintenance: true))
         #expect(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).responses.first?.statusLine?.statusCode == 503)
+        #expect(machine.requestReceived(Fixture.invite(), flow: Self.edgeLink).responses.first?.statusLine?.statusCode == 503)
+        let bye = Fixture.invite(method: "BYE", toTag: "b1")
+        #expect(machine.requestReceived(bye, flow: Self.edgeLink).forwards.first?.hop == .flow(Self.registrar1), "a dialog goes on")
+    }
+
+    @Test mutating func aStoppedCoreClosesItsLinksAndReconnectsNothing() throws {
+        var machine = try linked()
+        let actions = machine.stop()
+        #expect(actions.count == 1)
+        #expect(actions.contains { if case .close(Self.edgeLink) = $0 { true } else { false } })
+        #expect(machine.flowClosed(Self.edgeLink, now: clock).timers.isEmpty, "the closed link is not reconnected")
+        #expect(machine.status.contains(StatusLine("Links Link 1 State", "Down")))
     }
 
     @Test mutating func aRequestForAPhoneGoesOverTheLinkOfItsEdgeOr480() throws {

@@ -159,6 +159,27 @@ struct EdgeStateMachineTests {
         #expect(machine.requestReceived(bye, flow: Fixture.phone(10)).forwards.count == 1)
     }
 
+    @Test func B2_inMaintenanceANewCallGets503() {
+        var machine = linked(ProxySettings(maintenance: true))
+        let answer = machine.requestReceived(Fixture.invite(), flow: Fixture.phone(10))
+        #expect(answer.responses.first?.statusLine?.statusCode == 503)
+        #expect(answer.forwards.isEmpty)
+    }
+
+    @Test func aCancelIsMatchedByTheOwnerAndAnACKIsNeverAnswered() throws {
+        var machine = linked()
+        guard case .cancelForwarded(let ok, let unknown)? = machine.requestReceived(Fixture.cancel(), flow: Fixture.phone(10)).first else {
+            Issue.record("no cancel action")
+            return
+        }
+        #expect(ok.statusLine?.statusCode == 200)
+        #expect(unknown.statusLine?.statusCode == 481)
+        var noLink = edge()
+        _ = noLink.flowOpened(Fixture.phone(10))
+        #expect(noLink.requestReceived(Fixture.ack(), flow: Fixture.phone(10)).isEmpty, "no link up: an ACK is dropped, not answered")
+        #expect(noLink.requestReceived(Fixture.invite(), flow: Fixture.phone(10)).responses.first?.statusLine?.statusCode == 503)
+    }
+
     @Test func B19_aRegisterGoesToACoreThatIsOutOfMaintenanceAndReachesARegistrar() throws {
         var machine = edge()
         _ = machine.flowOpened(Fixture.link(1))

@@ -67,6 +67,27 @@ enum Fixture {
         TraversalInfo(node: name, keepaliveEnabled: keepalive, maintenance: maintenance, registrars: registrars, heartbeatMilliseconds: 5_000)
     }
 
+    /// An INVITE, its CANCEL and an ACK from a phone (no To tag: the INVITE opens a dialog).
+    static func invite(method: String = "INVITE", toTag: String? = nil) -> SIPMessage {
+        try! SIPParser.parse("""
+            \(method) sip:bob@example.com SIP/2.0\r
+            Via: SIP/2.0/TLS 192.0.2.10:58980;branch=z9hG4bK-call-1;rport\r
+            Max-Forwards: 70\r
+            From: <sip:alice@example.com>;tag=a1\r
+            To: <sip:bob@example.com>\(toTag.map { ";tag=\($0)" } ?? "")\r
+            Call-ID: call-1@192.0.2.10\r
+            CSeq: 1 \(method)\r
+            Contact: <sip:alice@192.0.2.10:58980;transport=tls>\r
+            Content-Length: 0\r
+            \r
+
+            """)
+    }
+
+    static func cancel() -> SIPMessage { invite(method: "CANCEL") }
+
+    static func ack() -> SIPMessage { invite(method: "ACK", toTag: "b1") }
+
     static func bindingRequest(_ id: UInt8 = 1) -> ByteBuffer {
         ByteBuffer(bytes: STUNMessage(type: .bindingRequest, transactionID: [UInt8](repeating: id, count: 12)).encode())
     }
