@@ -37,15 +37,15 @@ public final class SIPStack: Sendable {
         }
     }
 
-    private let loop: EventLoop
+    let loop: EventLoop
     /// The logger of the node this stack serves (metadata `node`); transactions add `call-id` and `branch`.
     public let logger: Logger
     private let timers: SIPTimerConfiguration
     private let validation: SIPMessage.ValidationOptions
-    private let state = NIOLockedValueBox(State())
+    let state = NIOLockedValueBox(State())
     private let handlers = NIOLockedValueBox(Handlers())
     /// Set by ``drain(within:)``: new requests get 503.
-    private let draining = Atomic<Bool>(false)
+    let draining = Atomic<Bool>(false)
     /// The transport layer this stack sends through.
     public let transport: SIPTransportLayer
 
@@ -55,7 +55,7 @@ public final class SIPStack: Sendable {
     }
 
     /// A transaction of either kind, as the stack keeps it.
-    private enum Machine<Invite: Sendable, NonInvite: Sendable>: Sendable {
+    enum Machine<Invite: Sendable, NonInvite: Sendable>: Sendable {
         case invite(Invite)
         case nonInvite(NonInvite)
 
@@ -73,10 +73,10 @@ public final class SIPStack: Sendable {
         }
     }
 
-    private typealias ServerMachine = Machine<InviteServerTransaction, NonInviteServerTransaction>
-    private typealias ClientMachine = Machine<InviteClientTransaction, NonInviteClientTransaction>
+    typealias ServerMachine = Machine<InviteServerTransaction, NonInviteServerTransaction>
+    typealias ClientMachine = Machine<InviteClientTransaction, NonInviteClientTransaction>
 
-    private struct ServerEntry: Sendable {
+    struct ServerEntry: Sendable {
         var machine: ServerMachine
         var flow: Flow
         var scheduled: [SIPTransactionTimer: Scheduled<Void>] = [:]
@@ -84,7 +84,7 @@ public final class SIPStack: Sendable {
         var answered = false
     }
 
-    private struct ClientEntry: Sendable {
+    struct ClientEntry: Sendable {
         var machine: ClientMachine
         var flow: Flow
         /// The request, for the log's `call-id` and `branch`.
@@ -98,7 +98,7 @@ public final class SIPStack: Sendable {
         var answered = false
     }
 
-    private struct State: Sendable {
+    struct State: Sendable {
         var servers: [ServerTransactionKey: ServerEntry] = [:]
         var clients: [ClientTransactionKey: ClientEntry] = [:]
         /// Waiting for every transaction to have its final response (a drain).
@@ -148,52 +148,6 @@ public final class SIPStack: Sendable {
 
     /// The stack's own event loop, for work that belongs to no message (a role's periodic tasks).
     public var eventLoop: EventLoop { loop }
-
-    /// The number of transactions still owed a final response: server transactions whose TU has
-    /// not answered, client transactions without a final response. Those that only wait for
-    /// retransmissions (Timer J, K, D, I, L, M) do not count.
-    public var transactionCount: Int {
-        state.withLockedValue { $0.owing }
-    }
-
-    /// Waits until no transaction is owed a final response (``transactionCount`` is 0), or until
-    /// `limit` passed; `true` when none is. For a graceful shutdown.
-    public func transactionsFinished(within limit: Duration) async -> Bool {
-        let done = loop.makePromise(of: Void.self)
-        let idle = state.withLockedValue { state -> Bool in
-            guard state.owing == 0 else {
-                state.idleWaiters.append(done)
-                return false
-            }
-            return true
-        }
-        if idle {
-            done.succeed(())
-            return true
-        }
-        let timeout = loop.scheduleTask(in: TimeAmount(limit)) { done.fail(SIPStackError(.timeout, "transactions still running")) }
-        defer { timeout.cancel() }
-        return (try? await done.futureResult.get()) != nil
-    }
-
-    /// A graceful stop's first steps: no new TCP or TLS connections, new requests answered 503
-    /// with Retry-After (ACK, CANCEL and BYE still served, so calls can end), then the running
-    /// transactions get their final responses (at most `limit`); `true` when they all did.
-    public func drain(within limit: Duration) async -> Bool {
-        draining.store(true, ordering: .releasing)
-        await transport.stopAccepting()
-        return await transactionsFinished(within: limit)
-    }
-
-    /// Completes the drain waiters once the last transaction is gone.
-    private func noteRemoved() {
-        let waiters = state.withLockedValue { state -> [EventLoopPromise<Void>] in
-            guard !state.idleWaiters.isEmpty, state.owing == 0 else { return [] }
-            defer { state.idleWaiters = [] }
-            return state.idleWaiters
-        }
-        waiters.forEach { $0.succeed(()) }
-    }
 
     /// Sends a request on a flow through a client transaction and returns its final response.
     ///
