@@ -15,15 +15,15 @@ public final class EdgeService: Sendable {
     /// Creates the edge on a stack (listeners opened by the caller) and attaches its handlers.
     ///
     /// - Parameters:
-    ///   - tokens: the flow-token signer (RFC 5626 §5.2); a random key by default.
+    ///   - signer: signs and checks flow tokens (RFC 5626 §5.2); a random key by default.
     ///   - random: where tags and branches come from (seeded in tests).
     ///   - clock: the monotonic clock the machine's inputs are stamped with.
-    public init(stack: SIPStack, settings: Settings, configuration: Configuration, tokens: FlowTokenSigner = .init(),
+    public init(stack: SIPStack, settings: Settings, configuration: Configuration, signer: FlowTokenSigner = .init(),
                 random: TokenGenerator = .system, logger: Logger? = nil,
                 clock: @escaping @Sendable () -> NIODeadline = { .now() }) {
         var logger = logger ?? stack.logger
         logger[metadataKey: "node"] = "\(configuration.name)"
-        let machine = EdgeStateMachine(configuration: configuration, settings: ProxySettings(settings), signer: tokens, tokens: random)
+        let machine = EdgeStateMachine(configuration: configuration, settings: ProxySettings(settings), signer: signer, tokens: random)
         owner = ProxyRoleOwner(machine: machine, stack: stack, settings: settings, logger: logger, clock: clock)
         observation = owner.observe(settings)
         owner.attach()

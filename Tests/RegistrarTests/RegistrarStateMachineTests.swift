@@ -54,8 +54,9 @@ struct RegistrarStateMachineTests {
         }
 
         /// A REGISTER answered, the account store and location store played along.
-        mutating func register(_ request: SIPMessage, account: Account? = RegistrarStateMachineTests.alice) -> SIPMessage? {
-            run(machine.requestReceived(request, flow: RegistrarStateMachineTests.phoneFlow, now: now), account: account)
+        mutating func register(_ request: SIPMessage, account: Account? = RegistrarStateMachineTests.alice,
+                               flow: Flow = RegistrarStateMachineTests.phoneFlow) -> SIPMessage? {
+            run(machine.requestReceived(request, flow: flow, now: now), account: account)
         }
 
         /// Registers alice with digest: the 200 OK.
@@ -244,6 +245,56 @@ struct RegistrarStateMachineTests {
         let again = Self.forwarded(&harness.machine, bindings: harness.bindings)
         let (_, after) = try #require(again)
         #expect(after == .address(transport: .tls, host: "192.0.2.10", port: 58_980), "the Contact address once the flow is gone")
+    }
+
+    /// SPEC B7, B15: the same instance and reg-id through another path (failover to another edge)
+    /// replaces its binding, is marked new on that path, and requests follow it to the new flow.
+    @Test func aRegisterThroughANewPathReplacesTheBindingAndMovesItsFlow() throws {
+        var harness = Harness()
+        _ = harness.registerAlice(cseq: 2)
+        let newFlow = Flow(transport: .tcp, local: try SocketAddress(ipAddress: "127.0.0.1", port: 5060),
+                           remote: try SocketAddress(ipAddress: "127.0.0.1", port: 41_000), connectionID: 3)
+        let challengeAnswer = harness.register(Self.register(cseq: 3), flow: newFlow)
+        let challenge = try #require(challengeAnswer)
+        var moved = Self.authorized(cseq: 4, challenge: challenge)
+        moved.headers.prepend(.path, "<sip:f3.abc@127.0.0.1:7002;transport=tls;lr;ob;x-ew-node=edge-2>")
+        let movedAnswer = harness.register(moved, flow: newFlow)
+        let answer = try #require(movedAnswer)
+        #expect(answer.statusLine?.statusCode == 200)
+        #expect(harness.bindings.count == 1, "one binding for (AOR, instance, reg-id)")
+        #expect(try answer.contacts().first?.parameters.contains("x-cisco-newreg") == true, "new on this path")
+        #expect(harness.bindings.first?.path == ["<sip:f3.abc@127.0.0.1:7002;transport=tls;lr;ob;x-ew-node=edge-2>"])
+        let forwarded = Self.forwarded(&harness.machine, bindings: harness.bindings)
+        #expect(try #require(forwarded).1 == Machine.NextHop.flow(newFlow))
+        #expect(harness.machine.flowClosed(Self.phoneFlow).isEmpty, "the old flow closing changes nothing")
+        let after = Self.forwarded(&harness.machine, bindings: harness.bindings)
+        #expect(try #require(after).1 == Machine.NextHop.flow(newFlow))
+    }
+
+    @Test func storeFailuresAreAnswered500WithTheCause() throws {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        struct Broken: Error, CustomStringConvertible { var description: String { "disk full" } }
+        var challenger = Harness()
+        let challengeAnswer = challenger.register(Self.register(cseq: 1))
+        let challenge = try #require(challengeAnswer)
+        let signed = Self.authorized(cseq: 2, challenge: challenge)
+        guard case .lookUpAccount(_, _, let pending)? = machine.requestReceived(signed, flow: Self.phoneFlow, now: Self.t0).first else {
+            Issue.record("expected lookUpAccount")
+            return
+        }
+        guard case .respond(let accountFailure)? = machine.accountLookupFailed(Broken(), for: pending).first else {
+            Issue.record("expected a response")
+            return
+        }
+        #expect(accountFailure.statusLine?.statusCode == 500)
+        #expect(accountFailure.statusLine?.reasonPhrase.contains("disk full") == true)
+        guard case .updateBindings(_, _, let update)? = machine.accountLoaded(Self.alice, for: pending, now: Self.t0).first,
+              case .respond(let storeFailure)? = machine.bindingsUpdated(.failure(Broken()), for: update).first else {
+            Issue.record("expected updateBindings, then a response")
+            return
+        }
+        #expect(storeFailure.statusLine?.statusCode == 500)
+        #expect(storeFailure.statusLine?.reasonPhrase == "Server Internal Error (location store: disk full)")
     }
 
     @Test func anUnregisteredUserGets480() {
