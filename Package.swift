@@ -76,8 +76,9 @@ let package = Package(
                 .product(name: "Crypto", package: "swift-crypto"),
             ]
         ),
-        // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3).
-        .target(name: "TestSupport", dependencies: ["SIPCore", "Phone", "STUNCore", "Location", "SIPTransport", "SIPStack", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")]),
+        // Fixtures shared by tests and benchmarks (the MRA messages of SPEC B3), and the tests' helpers: test code, so under Tests/.
+        .target(name: "TestSupport", dependencies: ["SIPCore", "Phone", "STUNCore", "Location", "SIPTransport", "SIPStack", .product(name: "NIOConcurrencyHelpers", package: "swift-nio"), .product(name: "Crypto", package: "swift-crypto"), .product(name: "NIOCore", package: "swift-nio")],
+                path: "Tests/TestSupport"),
         // L3: transactions on the transport, timers on an event loop.
         .target(
             name: "SIPStack",

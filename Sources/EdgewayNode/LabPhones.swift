@@ -73,6 +73,23 @@ public final class LabPhones: Sendable {
         }
     }
 
+    /// Reports where the phones are registered and which nodes are failed, each time that
+    /// changes (looked at every 250 ms), until the task is cancelled.
+    public func watch(lab: LabDeployment, onChange: @Sendable (String) -> Void) async {
+        var last = ""
+        while !Task.isCancelled {
+            let failed = lab.faults.filter { $0.state != "Running" }.map { "\($0.node) \($0.state.lowercased())" }
+            let line = "phones: \(registered(through: lab.edgeAddresses[0])) via edge-1, "
+                + "\(registered(through: lab.edgeAddresses[1])) via edge-2; nodes: "
+                + (failed.isEmpty ? "all running" : failed.joined(separator: ", "))
+            if line != last {
+                onChange(line)
+                last = line
+            }
+            try? await Task.sleep(for: .milliseconds(250))
+        }
+    }
+
     /// How many phones are registered through `edge`.
     public func registered(through edge: String) -> Int {
         phones.filter { $0.registeredEdge == edge }.count

@@ -121,20 +121,8 @@ struct LabCommand: AsyncParsableCommand {
         }
         // A live timeline of where the phones are registered, printed when it changes.
         let timeline = Task { [simulated] in
-            guard let simulated else { return }
             let started = ContinuousClock.now
-            var last = ""
-            while !Task.isCancelled {
-                let line = "phones: \(simulated.registered(through: lab.edgeAddresses[0])) via edge-1, "
-                    + "\(simulated.registered(through: lab.edgeAddresses[1])) via edge-2; nodes: "
-                    + (lab.faults.filter { $0.state != "Running" }.map { "\($0.node) \($0.state.lowercased())" }.joined(separator: ", ")
-                        .nonEmpty ?? "all running")
-                if line != last {
-                    say("\(PhoneTimeline.stamp(since: started)) \(line)")
-                    last = line
-                }
-                try? await Task.sleep(for: .milliseconds(250))
-            }
+            await simulated?.watch(lab: lab) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
         }
         // SIGTERM or Ctrl-C: the phones stop, every node drains (within 5 s each), then all close.
         let logger = Logger(label: "edgeway.lab")
@@ -164,9 +152,4 @@ struct LabCommand: AsyncParsableCommand {
         }
         return Int64(value)
     }
-}
-
-extension String {
-    /// The text, or `nil` when it is empty.
-    var nonEmpty: String? { isEmpty ? nil : self }
 }
