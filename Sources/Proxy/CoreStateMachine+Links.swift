@@ -82,11 +82,14 @@ extension CoreStateMachine {
         return actions
     }
 
-    /// The core stops: every link is closed now (un-linked), so the edges need not wait for a
-    /// heartbeat timeout; nothing reconnects.
+    /// The core stops: every link and registrar connection is closed now (un-linked, so the
+    /// edges need not wait for a heartbeat timeout); nothing connects, probes or reconnects after.
     public mutating func stop() -> [ProxyAction] {
+        stopped = true
         let flows = links.keys.sorted().compactMap { links[$0]?.flow }
+            + registrars.keys.sorted().compactMap { registrars[$0]?.flow }
         for index in links.keys { links[index] = Link() }
+        for name in registrars.keys { registrars[name]?.flow = nil }
         return flows.map(ProxyAction.close)
     }
 

@@ -102,6 +102,8 @@ public struct CoreStateMachine: Sendable {
     var links: [Int: Link] = [:]
     var registrars: [String: RegistrarState] = [:]
     var alarmBook = AlarmBook()
+    /// Set by ``stop()``: nothing connects, probes or reconnects any more.
+    var stopped = false
 
     /// A machine with every link down and every registrar's health unknown.
     public init(configuration: Configuration, settings: ProxySettings, tokens: TokenGenerator, now: NIODeadline) {
@@ -117,6 +119,7 @@ public struct CoreStateMachine: Sendable {
 
     /// Opens every link and starts every registrar's keepalive.
     public mutating func start() -> [ProxyAction] {
+        guard !stopped else { return [] }
         var actions: [ProxyAction] = []
         for index in configuration.edges.indices {
             links[index]?.connecting = true
@@ -130,18 +133,23 @@ public struct CoreStateMachine: Sendable {
 
     /// A connection the machine asked for opened, or failed with `result`'s error.
     public mutating func connected(_ result: Result<Flow, SIPStackError>, to target: ConnectTarget, now: NIODeadline) -> [ProxyAction] {
+        guard !stopped else {
+            if case .success(let flow) = result { return [.close(flow)] }
+            return []
+        }
         switch target {
-        case .edgeLink(let index): linkConnected(result, index: index)
-        case .registrar(let name): registrarConnected(result, name: name, now: now)
+        case .edgeLink(let index): return linkConnected(result, index: index)
+        case .registrar(let name): return registrarConnected(result, name: name, now: now)
         }
     }
 
     /// A timer fired.
     public mutating func timerFired(_ timer: ProxyTimer, now: NIODeadline) -> [ProxyAction] {
+        guard !stopped else { return [] }
         switch timer {
-        case .link(let index): linkTimerFired(index)
-        case .registrarKeepalive(let name): keepaliveTimerFired(name, now: now)
-        case .linkSilent: []
+        case .link(let index): return linkTimerFired(index)
+        case .registrarKeepalive(let name): return keepaliveTimerFired(name, now: now)
+        case .linkSilent: return []
         }
     }
 

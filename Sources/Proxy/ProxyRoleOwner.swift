@@ -223,7 +223,10 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
 
     private func connect(_ target: ConnectTarget) {
         guard let (transport, address, serverName) = directory(target) else {
-            return run { machine, now in machine.connected(.failure(SIPStackError(.unreachable, "no address for \(target)")), to: target, now: now) }
+            // After the actions being performed, as any other input.
+            return loop.execute { [self] in
+                run { machine, now in machine.connected(.failure(SIPStackError(.unreachable, "no address for \(target)")), to: target, now: now) }
+            }
         }
         Task(executorPreference: EventLoopTaskExecutor(loop)) { [self] in
             let result: Result<Flow, SIPStackError>

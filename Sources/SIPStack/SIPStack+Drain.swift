@@ -11,8 +11,8 @@ extension SIPStack {
     }
 
     /// Waits until no transaction is owed a final response (``transactionCount`` is 0), or until
-    /// `limit` passed; `true` when none is. For a graceful shutdown.
-    public func transactionsFinished(within limit: Duration) async -> Bool {
+    /// `limit` passed; `true` when none is. Only while draining: nothing else wakes it.
+    private func transactionsFinished(within limit: Duration) async -> Bool {
         let done = loop.makePromise(of: Void.self)
         let idle = state.withLockedValue { state -> Bool in
             guard state.owing == 0 else {
@@ -25,22 +25,27 @@ extension SIPStack {
             done.succeed(())
             return true
         }
-        let timeout = loop.scheduleTask(in: TimeAmount(limit)) { done.fail(SIPStackError(.timeout, "transactions still running")) }
+        let timeout = loop.scheduleTask(in: TimeAmount(limit)) { [state] in
+            state.withLockedValue { $0.idleWaiters.removeAll { $0 == done } }
+            done.fail(SIPStackError(.timeout, "transactions still running"))
+        }
         defer { timeout.cancel() }
         return (try? await done.futureResult.get()) != nil
     }
 
-    /// A graceful stop's first steps: no new TCP or TLS connections, new requests answered 503
-    /// with Retry-After (ACK, CANCEL and BYE still served, so calls can end), then the running
-    /// transactions get their final responses (at most `limit`); `true` when they all did.
+    /// A graceful stop's first steps: no new TCP or TLS connections; new registrations and
+    /// dialogs answered 503 with Retry-After, while requests inside dialogs, heartbeats and
+    /// everything in progress go on; then the running transactions get their final responses
+    /// (an INVITE answered 2xx: its ACK), for at most `limit`. `true` when they all did.
     public func drain(within limit: Duration) async -> Bool {
         draining.store(true, ordering: .releasing)
         await transport.stopAccepting()
         return await transactionsFinished(within: limit)
     }
 
-    /// Completes the drain waiters once the last transaction is gone.
+    /// Completes the drain waiters once the last transaction is answered; free when not draining.
     func noteRemoved() {
+        guard draining.load(ordering: .relaxed) else { return }
         let waiters = state.withLockedValue { state -> [EventLoopPromise<Void>] in
             guard !state.idleWaiters.isEmpty, state.owing == 0 else { return [] }
             defer { state.idleWaiters = [] }

@@ -80,8 +80,11 @@ public final class SIPStack: Sendable {
         var machine: ServerMachine
         var flow: Flow
         var scheduled: [SIPTransactionTimer: Scheduled<Void>] = [:]
-        /// The TU sent a final response: only retransmission timers are left (a drain need not wait).
+        /// The TU sent a final response (a 2xx to an INVITE: and its ACK came): only
+        /// retransmission timers are left, so a drain need not wait.
         var answered = false
+        /// An INVITE answered 2xx: the Call-ID and CSeq number its ACK carries.
+        var ackKey: String?
     }
 
     struct ClientEntry: Sendable {
@@ -103,6 +106,8 @@ public final class SIPStack: Sendable {
         var clients: [ClientTransactionKey: ClientEntry] = [:]
         /// Waiting for every transaction to have its final response (a drain).
         var idleWaiters: [EventLoopPromise<Void>] = []
+        /// INVITEs answered 2xx whose ACK has not come, by ``ackKey(_:)``.
+        var awaitingACK: [String: ServerTransactionKey] = [:]
 
         /// Server transactions whose TU has not answered, and client ones without a final response.
         var owing: Int {
@@ -234,15 +239,9 @@ public final class SIPStack: Sendable {
             return
         }
         guard request.requestLine?.method != "ACK" else {
-            // An ACK for a 2xx is end to end: the TU gets it.
+            // An ACK for a 2xx is end to end: the TU gets it; its INVITE owes nothing more.
+            acknowledged(request)
             handlers.withLockedValue { $0.onRequest }(IncomingRequest(message: request, flow: flow, eventLoop: currentLoop, key: key, stack: self))
-            return
-        }
-        if draining.load(ordering: .relaxed), let method = request.requestLine?.method, method != "CANCEL", method != "BYE" {
-            // RFC 3261 §21.5.4: this node is going away; the client tries another (Retry-After).
-            var refusal = SIPResponseBuilder.response(to: request, statusCode: 503, reasonPhrase: "Service Unavailable (shutting down)")
-            refusal.headers.append(.init("Retry-After"), "5")
-            sendStateless(refusal, on: flow)
             return
         }
         let reliability: SIPTransportReliability = flow.transport.isReliable ? .reliable : .unreliable
@@ -265,7 +264,27 @@ public final class SIPStack: Sendable {
             }
             return receive(&state.servers[key]!)
         }
+        if retransmission == nil, draining.load(ordering: .relaxed), Self.opensNewWork(request) {
+            // Draining: new registrations and dialogs are refused through their own transaction
+            // (so its ACK is absorbed), with Retry-After, while dialogs, heartbeats and
+            // everything in progress go on (RFC 3261 §21.5.4, SPEC B2).
+            perform(actions.filter { if case .deliver = $0 { false } else { true } }, server: key)
+            var refusal = SIPResponseBuilder.response(to: request, statusCode: 503, reasonPhrase: "Service Unavailable (shutting down)",
+                                                      toTag: "d\(RandomTokens.next())")
+            refusal.headers.append(.init("Retry-After"), "5")
+            respond(refusal, key: key)
+            return
+        }
         perform(retransmission ?? actions, server: key)
+    }
+
+    /// A REGISTER, or a request that opens a dialog (no To tag): what a draining node refuses.
+    private static func opensNewWork(_ request: SIPMessage) -> Bool {
+        switch request.requestLine?.method {
+        case "REGISTER": true
+        case "INVITE", "SUBSCRIBE", "REFER": (try? request.to())?.parameters["tag"] == nil
+        default: false
+        }
     }
 
     private func receive(response: SIPMessage) {
@@ -296,13 +315,35 @@ public final class SIPStack: Sendable {
     // MARK: - Responses from the TU
 
     fileprivate func respond(_ response: SIPMessage, key: ServerTransactionKey) {
-        let final = (response.statusLine?.statusCode ?? 0) >= 200
+        let status = response.statusLine?.statusCode ?? 0
+        // A 2xx to an INVITE is done for a drain once its ACK arrives (or Timer L ends it).
+        let ackKey = (200..<300).contains(status) && key.method == "INVITE" ? Self.ackKey(response) : nil
+        let final = status >= 200 && ackKey == nil
         guard let actions = runServer(key, { entry in
             if final { entry.answered = true }
+            if let ackKey { entry.ackKey = ackKey }
             return entry.machine.run({ $0.send(response: response) }, { $0.send(response: response) })
         }) else { return }
+        if let ackKey { state.withLockedValue { $0.awaitingACK[ackKey] = key } }
         perform(actions, server: key)
         if final { noteRemoved() }
+    }
+
+    /// The ACK of a 2xx marks its INVITE's transaction answered (RFC 3261 §13.3.1.4: same
+    /// Call-ID and CSeq number).
+    private func acknowledged(_ ack: SIPMessage) {
+        guard let ackKey = Self.ackKey(ack) else { return }
+        let found = state.withLockedValue { state -> Bool in
+            guard let key = state.awaitingACK.removeValue(forKey: ackKey) else { return false }
+            state.servers[key]?.answered = true
+            return true
+        }
+        if found { noteRemoved() }
+    }
+
+    private static func ackKey(_ message: SIPMessage) -> String? {
+        guard let callID = message.headers[.callID], let cseq = try? message.cseq() else { return nil }
+        return "\(callID) \(cseq.sequence)"
     }
 
     /// Runs one input on a server transaction and keeps its new state, in one step under the
@@ -356,7 +397,11 @@ public final class SIPStack: Sendable {
                 // The TU learns nothing more: its answer could not be delivered (RFC 3261 §17.2.4).
                 break
             case .terminate:
-                let entry = state.withLockedValue { $0.servers.removeValue(forKey: key) }
+                let entry = state.withLockedValue { state -> ServerEntry? in
+                    let entry = state.servers.removeValue(forKey: key)
+                    if let ackKey = entry?.ackKey { state.awaitingACK[ackKey] = nil }
+                    return entry
+                }
                 entry?.scheduled.values.forEach { $0.cancel() }
                 noteRemoved()
             }

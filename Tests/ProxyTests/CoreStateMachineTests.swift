@@ -166,9 +166,13 @@ struct CoreStateMachineTests {
     @Test mutating func aStoppedCoreClosesItsLinksAndReconnectsNothing() throws {
         var machine = try linked()
         let actions = machine.stop()
-        #expect(actions.count == 1)
+        #expect(actions.count == 2, "the link and the registrar connection")
         #expect(actions.contains { if case .close(Self.edgeLink) = $0 { true } else { false } })
+        #expect(actions.contains { if case .close(Self.registrar1) = $0 { true } else { false } })
         #expect(machine.flowClosed(Self.edgeLink, now: clock).timers.isEmpty, "the closed link is not reconnected")
+        #expect(machine.timerFired(.link(0), now: clock).isEmpty, "no reconnection")
+        #expect(machine.timerFired(.registrarKeepalive("registrar-1"), now: advance(.seconds(30))).isEmpty, "no keepalive")
+        #expect(machine.start().isEmpty)
         #expect(machine.status.contains(StatusLine("Links Link 1 State", "Down")))
     }
 

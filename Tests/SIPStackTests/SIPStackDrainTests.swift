@@ -46,6 +46,83 @@ struct SIPStackDrainTests {
         await server.transport.shutdown()
     }
 
+    static func message(_ method: String, branch: String, cseq: String? = nil, toTag: String? = nil) -> SIPMessage {
+        try! SIPParser.parse("""
+            \(method) sip:bob@127.0.0.1 SIP/2.0\r
+            Via: SIP/2.0/TCP 127.0.0.1:5999;branch=\(branch);rport\r
+            Max-Forwards: 70\r
+            From: <sip:alice@example.com>;tag=a\r
+            To: <sip:bob@example.com>\(toTag.map { ";tag=\($0)" } ?? "")\r
+            Call-ID: drain-call\r
+            CSeq: \(cseq ?? "1 \(method)")\r
+            Contact: <sip:alice@127.0.0.1:5999;transport=tcp>\r
+            Content-Length: 0\r
+            \r
+
+            """)
+    }
+
+    @Test func whileDrainingNewRegistrationsAreRefusedAndOtherRequestsServed() async throws {
+        let delivered = NIOLockedValueBox<[String]>([])
+        let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        server.setHandlers(onRequest: { request in
+            delivered.withLockedValue { $0.append(request.message.requestLine?.method ?? "") }
+            request.respond(SIPResponseBuilder.response(to: request.message, statusCode: 200, reasonPhrase: "OK", toTag: "s1"))
+        })
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let address = try await server.transport.listen(.tcp, host: "127.0.0.1", port: 0)
+        let flow = try await client.transport.connect(.tcp, to: address)
+        #expect(await server.drain(within: .seconds(5)), "nothing in progress")
+        let refused = try await client.send(request: Self.message("REGISTER", branch: "z9hG4bK-reg"), on: flow)
+        #expect(refused.statusLine?.statusCode == 503)
+        #expect(refused.headers[.init("Retry-After")] == "5")
+        #expect(try refused.to().parameters["tag"] != nil, "a final response carries a To tag")
+        let heartbeat = try await client.send(request: Self.message("OPTIONS", branch: "z9hG4bK-opt"), on: flow)
+        #expect(heartbeat.statusLine?.statusCode == 200, "heartbeats go on")
+        let inDialog = try await client.send(request: Self.message("INFO", branch: "z9hG4bK-info", toTag: "b1"), on: flow)
+        #expect(inDialog.statusLine?.statusCode == 200, "requests inside a dialog go on")
+        #expect(delivered.withLockedValue { $0 } == ["OPTIONS", "INFO"])
+        await client.transport.shutdown()
+        await server.transport.shutdown()
+    }
+
+    @Test func anAnsweredUDPTransactionWaitingForTimerJDoesNotHoldTheDrain() async throws {
+        let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        server.setHandlers(onRequest: { request in
+            request.respond(SIPResponseBuilder.response(to: request.message, statusCode: 200, reasonPhrase: "OK", toTag: "s1"))
+        })
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let address = try await server.transport.listen(.udp, host: "127.0.0.1", port: 0)
+        _ = try await client.transport.listen(.udp, host: "127.0.0.1", port: 0)
+        let flow = try await client.transport.connect(.udp, to: address)
+        let answer = try await client.send(request: SIPStackTests().options(branch: "z9hG4bK-udp", transport: .udp), on: flow)
+        #expect(answer.statusLine?.statusCode == 200)
+        #expect(server.state.withLockedValue { $0.servers.count } == 1, "Timer J (32 s) keeps the transaction")
+        #expect(await server.drain(within: .seconds(5)))
+        await client.transport.shutdown()
+        await server.transport.shutdown()
+    }
+
+    @Test func anInviteAnswered2xxHoldsTheDrainUntilItsACK() async throws {
+        let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        server.setHandlers(onRequest: { request in
+            guard request.message.requestLine?.method == "INVITE" else { return }
+            request.respond(SIPResponseBuilder.response(to: request.message, statusCode: 200, reasonPhrase: "OK", toTag: "b1"))
+        })
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let address = try await server.transport.listen(.tcp, host: "127.0.0.1", port: 0)
+        let flow = try await client.transport.connect(.tcp, to: address)
+        let ok = try await client.send(request: Self.message("INVITE", branch: "z9hG4bK-inv"), on: flow)
+        #expect(ok.statusLine?.statusCode == 200)
+        #expect(server.transactionCount == 1, "owed its ACK")
+        let drained = Task { await server.drain(within: .seconds(10)) }
+        client.sendStateless(Self.message("ACK", branch: "z9hG4bK-ack", cseq: "1 ACK", toTag: "b1"), on: flow)
+        #expect(await drained.value, "the ACK ended the wait")
+        #expect(server.transactionCount == 0)
+        await client.transport.shutdown()
+        await server.transport.shutdown()
+    }
+
     /// Polls `condition` for at most 10 s.
     private func eventually(_ condition: () async throws -> Bool) async throws {
         for _ in 0..<1_000 where try await condition() == false {
