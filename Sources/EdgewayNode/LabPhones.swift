@@ -73,20 +73,23 @@ public final class LabPhones: Sendable {
         }
     }
 
-    /// Reports where the phones are registered and which nodes are failed, each time that
-    /// changes (looked at every 250 ms), until the task is cancelled.
-    public func watch(lab: LabDeployment, onChange: @Sendable (String) -> Void) async {
-        var last = ""
-        while !Task.isCancelled {
+    /// Reports where the phones are registered and which nodes are failed each time that
+    /// changes, looked at every `interval` by a timer on an event loop; cancel the returned task
+    /// to stop.
+    public func watch(lab: LabDeployment, every interval: TimeAmount = .milliseconds(250),
+                      onChange: @escaping @Sendable (String) -> Void) -> RepeatedTask {
+        let last = NIOLockedValueBox("")
+        return MultiThreadedEventLoopGroup.singleton.next().scheduleRepeatedTask(initialDelay: .zero, delay: interval) { [self] _ in
             let failed = lab.faults.filter { $0.state != "Running" }.map { "\($0.node) \($0.state.lowercased())" }
             let line = "phones: \(registered(through: lab.edgeAddresses[0])) via edge-1, "
                 + "\(registered(through: lab.edgeAddresses[1])) via edge-2; nodes: "
                 + (failed.isEmpty ? "all running" : failed.joined(separator: ", "))
-            if line != last {
-                onChange(line)
-                last = line
+            let changed = last.withLockedValue { previous -> Bool in
+                defer { previous = line }
+                return previous != line
             }
-            try? await Task.sleep(for: .milliseconds(250))
+            guard changed else { return }
+            onChange(line)
         }
     }
 

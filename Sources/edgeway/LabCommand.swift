@@ -120,14 +120,12 @@ struct LabCommand: AsyncParsableCommand {
             return
         }
         // A live timeline of where the phones are registered, printed when it changes.
-        let timeline = Task { [simulated] in
-            let started = ContinuousClock.now
-            await simulated?.watch(lab: lab) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
-        }
+        let started = ContinuousClock.now
+        let timeline = simulated?.watch(lab: lab) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
         // SIGTERM or Ctrl-C: the phones stop, every node drains (within 5 s each), then all close.
         let logger = Logger(label: "edgeway.lab")
         let service = NodeService(name: "lab", logger: logger, drain: { [simulated] limit in
-            timeline.cancel()
+            timeline?.cancel()
             say("edgeway lab stopping")
             await simulated?.stop()
             await admin.stop()
