@@ -36,7 +36,7 @@ public final class CoreService: Sendable {
                 return (.tls, configuration.edges[index], configuration.edgeServerName)
             case .registrar(let name):
                 guard let registrar = configuration.registrars.first(where: { $0.name == name }) else { return nil }
-                return (registrar.transport, registrar.address, "localhost")
+                return (registrar.transport, registrar.address, registrar.serverName)
             }
         }
         observation = owner.observe(settings)

@@ -28,12 +28,15 @@ public struct CoreStateMachine: Sendable {
         public var address: SocketAddress
         /// TCP or TLS (the keepalive needs a connection).
         public var transport: SIPTransportKind
+        /// The name its TLS certificate must carry (default `localhost`, the lab certificate's).
+        public var serverName: String
 
         /// Creates a target.
-        public init(name: String, address: SocketAddress, transport: SIPTransportKind = .tcp) {
+        public init(name: String, address: SocketAddress, transport: SIPTransportKind = .tcp, serverName: String = "localhost") {
             self.name = name
             self.address = address
             self.transport = transport
+            self.serverName = serverName
         }
     }
 
