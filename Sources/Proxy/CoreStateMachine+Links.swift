@@ -107,7 +107,8 @@ extension CoreStateMachine {
     /// What the core tells the edges.
     var ownInfo: TraversalInfo {
         TraversalInfo(node: configuration.name, keepaliveEnabled: settings.keepaliveEnabled, maintenance: settings.maintenance,
-                      registrars: registrars.mapValues { $0.monitor.health == .up },
+                      // A registrar not probed yet is left out: neither reachable nor unreachable.
+                      registrars: registrars.filter { $0.value.monitor.health != .unknown }.mapValues { $0.monitor.health == .up },
                       heartbeatInterval: configuration.heartbeatInterval)
     }
 

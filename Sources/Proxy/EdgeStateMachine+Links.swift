@@ -92,8 +92,11 @@ extension EdgeStateMachine {
         links[flow.connectionID]?.up = true
         var actions: [ProxyAction] = [.startTimer(.linkSilent(flow.connectionID), after: info.heartbeatInterval + configuration.linkTimeout)]
         if before?.up != true { actions.append(.log(RoleEvent(.info, "traversal link up", metadata(links[flow.connectionID]!)))) }
-        if before?.info?.registrars != info.registrars, before?.info != nil {
-            actions.append(.log(RoleEvent(.info, "registrar reachability changed", metadata(links[flow.connectionID]!))))
+        let changed = info.registrars.filter { name, up in before?.info?.registrars[name].map { $0 != up } ?? false }
+        if !changed.isEmpty {
+            // Only a registrar known before and now different is news; one heard of first is not.
+            let words = changed.keys.sorted().map { "\($0) \(changed[$0]! ? "reachable" : "unreachable")" }.joined(separator: ", ")
+            actions.append(.log(RoleEvent(.info, "the core reports \(words)", metadata(links[flow.connectionID]!))))
         }
         return actions + alarmBook.update(currentAlarms)
     }

@@ -157,7 +157,7 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
             case .raiseAlarm(let alarm):
                 logger.warning("alarm raised: \(alarm.description)", metadata: ["alarm": "\(alarm.id)"])
             case .clearAlarm(let alarm):
-                logger.info("alarm cleared: \(alarm.description)", metadata: ["alarm": "\(alarm.id)"])
+                logger.info("alarm cleared (it said: \(alarm.description))", metadata: ["alarm": "\(alarm.id)"])
             case .log(let event):
                 let metadata = event.metadata.mapValues { Logger.MetadataValue.string($0) }
                 switch event.level {
