@@ -124,6 +124,20 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
                    addressEnd: Int32(addressEnd), hasSpacesInsideBrackets: trimmedURI.count != uri.count)
         }
 
+        /// The `<` of a name-addr whose display name is not quoted: before any `;`. In an
+        /// addr-spec every `;` starts a header parameter (RFC 3261 §20.10), whose quoted value
+        /// may hold `<` (§25.1), so a `<` after the first `;` is not an opening bracket.
+        static func openingBracket(_ bytes: UnsafeBufferPointer<UInt8>) -> Int? {
+            for index in bytes.indices {
+                switch bytes[index] {
+                case UInt8(ascii: "<"): return index
+                case UInt8(ascii: ";"): return nil
+                default: continue
+                }
+            }
+            return nil
+        }
+
         init(_ bytes: UnsafeBufferPointer<UInt8>, text: Substring, header: SIPHeaderName) throws(SIPParseError) {
             func fail(_ why: String) -> SIPParseError {
                 .badRequest(.badHeaderValue, "\(why) in \(header.canonical) \"\(text)\"")
@@ -142,7 +156,7 @@ public struct NameAddress: Hashable, Sendable, CustomStringConvertible {
                 while cursor < count, SIPText.isWhitespace(bytes[cursor]) { cursor &+= 1 }
                 guard cursor < count, bytes[cursor] == UInt8(ascii: "<") else { throw fail("display name not followed by <URI>") }
                 leadingEnd = cursor
-            } else if let open = first(UInt8(ascii: "<"), from: 0) {
+            } else if let open = Self.openingBracket(bytes) {
                 for index in 0..<open {
                     let byte = bytes[index]
                     guard SIPText.isToken(byte) || SIPText.isWhitespace(byte) || byte >= 0x80 else {

@@ -38,6 +38,36 @@ struct RegistrarBadInputTests {
         return try await client.send(request: request(2, authorization), on: flow)
     }
 
+    /// RFC 3261 §20.10, §25.1: in an addr-spec every `;` parameter is a header parameter, and a
+    /// quoted value may hold `<`. Seen answered 400 "display name … must be quoted" before.
+    @Test func anAddrSpecContactWithAQuotedInstanceRegisters() async throws {
+        let (stack, registrar, address) = try await startRegistrar()
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let flow = try await client.transport.connect(.tcp, to: address)
+        let contact = #"sip:alice@192.0.2.10:5062;+sip.instance="<urn:uuid:00000000-0000-1000-8000-00000000a0a0>";reg-id=1;expires=600"#
+        func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
+            var message = try! SIPParser.parse(MRAFixtures.register
+                .replacingOccurrences(of: "z9hG4bK3f7a1c2b9d", with: "z9hG4bKquoted\(cseq)")
+                .replacingOccurrences(of: "CSeq: 101", with: "CSeq: \(cseq)"))
+            message.headers.remove(.contact)
+            message.headers.append(.contact, contact)
+            if let authorization { message.headers.append(.authorization, authorization) }
+            return message
+        }
+        let challenge = try await client.send(request: request(1, nil), on: flow)
+        #expect(challenge.statusLine?.statusCode == 401)
+        let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
+        let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: "alice", password: "secret")
+        let ok = try await client.send(request: request(2, authorization), on: flow)
+        #expect(ok.statusLine?.statusCode == 200)
+        let bound = try #require(try ok.contacts().first)
+        #expect(bound.parameters["+sip.instance"] == #""<urn:uuid:00000000-0000-1000-8000-00000000a0a0>""#)
+        #expect(bound.parameters["expires"] == "600")
+        withExtendedLifetime(registrar) {}
+        await client.transport.shutdown()
+        await stack.transport.shutdown()
+    }
+
     @Test func anOversizedMessageClosesItsConnectionOnly() async throws {
         let (stack, registrar, address) = try await startRegistrar()
         let events = EventLog()
