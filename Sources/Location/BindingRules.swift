@@ -39,6 +39,7 @@ public enum BindingRules {
         guard let contacts = try? request.contacts() else {
             return .reject(status: 400, reasonPhrase: "Bad Request", minExpires: nil)
         }
+        if let refusal = outboundRefusal(contacts, headerExpires: headerExpires, policy: policy) { return refusal }
         let path = request.headers.lines(.path).map(String.init)
         var bindings = live
         var newOnPath: Set<BindingKey> = []
@@ -53,7 +54,7 @@ public enum BindingRules {
             let candidate = Binding(
                 aor: aor, contactURI: contact.uri.description, contactValue: Self.storedValue(of: contact),
                 instanceID: contact.parameters.unquoted("+sip.instance").map(Self.bareInstance),
-                regID: (contact.parameters["reg-id"] ?? contact.parameters["x-cisco-reg-id"]).flatMap { Int($0) },
+                regID: Self.regID(of: contact),
                 callID: callID, cseq: cseq, expiresAt: now + expires * 1_000, path: path, pathIdentity: pathIdentity)
             let key = candidate.key
             if let index = bindings.firstIndex(where: { $0.key == key }) {
@@ -74,6 +75,39 @@ public enum BindingRules {
             }
         }
         return .accept(bindings: bindings, newOnPath: newOnPath)
+    }
+
+    /// The largest reg-id (RFC 5626 §12: `1*10DIGIT ; 1 to (2^31 - 1)`).
+    static let maximumRegID = 2_147_483_647
+
+    /// RFC 5626 §6 on the Contact set: a reg-id is 1…2³¹−1, and a REGISTER in which a Contact with
+    /// a non-zero expiry carries a reg-id registers that Contact alone. `x-cisco-reg-id`, the
+    /// MRA phones' spelling (SPEC B3), follows the same rules.
+    private static func outboundRefusal(_ contacts: [NameAddress], headerExpires: Int64?, policy: RegistrationPolicy) -> BindingDecision? {
+        var registering = 0
+        var withRegID = false
+        for contact in contacts {
+            let value = contact.parameters["reg-id"] ?? contact.parameters["x-cisco-reg-id"]
+            if let value {
+                guard let number = Int(value), (1...maximumRegID).contains(number), value.utf8.allSatisfy({ (0x30...0x39).contains($0) })
+                else { return .reject(status: 400, reasonPhrase: "Bad Request (reg-id \(value) is not 1 to \(maximumRegID), RFC 5626 §12)", minExpires: nil) }
+            }
+            let expires = contact.parameters["expires"].map { SIPParameters.parseExpires($0) } ?? headerExpires ?? policy.defaultExpires
+            if expires != 0 {
+                registering += 1
+                if value != nil { withRegID = true }
+            }
+        }
+        guard registering > 1, withRegID else { return nil }
+        return .reject(status: 400, reasonPhrase: "Bad Request (a Contact with reg-id must be the only one registered, RFC 5626 §6)",
+                       minExpires: nil)
+    }
+
+    /// The reg-id that keys a binding: only with a `+sip.instance` (RFC 5626 §6: without one the
+    /// Contact is bound by RFC 3261 rules alone).
+    static func regID(of contact: NameAddress) -> Int? {
+        guard contact.parameters.contains("+sip.instance") else { return nil }
+        return (contact.parameters["reg-id"] ?? contact.parameters["x-cisco-reg-id"]).flatMap { Int($0) }
     }
 
     /// The Contact values of the 200 OK: every binding with its remaining `expires`, and

@@ -38,16 +38,14 @@ struct RegistrarBadInputTests {
         return try await client.send(request: request(2, authorization), on: flow)
     }
 
-    /// RFC 3261 §20.10, §25.1: in an addr-spec every `;` parameter is a header parameter, and a
-    /// quoted value may hold `<`. Seen answered 400 "display name … must be quoted" before.
-    @Test func anAddrSpecContactWithAQuotedInstanceRegisters() async throws {
+    /// A digest REGISTER of `contact` over TCP; the final answer.
+    func register(contact: String) async throws -> SIPMessage {
         let (stack, registrar, address) = try await startRegistrar()
         let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
         let flow = try await client.transport.connect(.tcp, to: address)
-        let contact = #"sip:alice@192.0.2.10:5062;+sip.instance="<urn:uuid:00000000-0000-1000-8000-00000000a0a0>";reg-id=1;expires=600"#
         func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
             var message = try! SIPParser.parse(MRAFixtures.register
-                .replacingOccurrences(of: "z9hG4bK3f7a1c2b9d", with: "z9hG4bKquoted\(cseq)")
+                .replacingOccurrences(of: "z9hG4bK3f7a1c2b9d", with: "z9hG4bKcontact\(cseq)")
                 .replacingOccurrences(of: "CSeq: 101", with: "CSeq: \(cseq)"))
             message.headers.remove(.contact)
             message.headers.append(.contact, contact)
@@ -58,14 +56,32 @@ struct RegistrarBadInputTests {
         #expect(challenge.statusLine?.statusCode == 401)
         let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
         let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: "alice", password: "secret")
-        let ok = try await client.send(request: request(2, authorization), on: flow)
+        let answer = try await client.send(request: request(2, authorization), on: flow)
+        withExtendedLifetime(registrar) {}
+        await client.transport.shutdown()
+        await stack.transport.shutdown()
+        return answer
+    }
+
+    /// RFC 3261 §20.10, §25.1: in an addr-spec every `;` parameter is a header parameter, and a
+    /// quoted value may hold `<`. Seen answered 400 "display name … must be quoted" before.
+    @Test func anAddrSpecContactWithAQuotedInstanceRegisters() async throws {
+        let ok = try await register(contact: #"sip:alice@192.0.2.10:5062;+sip.instance="<urn:uuid:00000000-0000-1000-8000-00000000a0a0>";reg-id=1;expires=600"#)
         #expect(ok.statusLine?.statusCode == 200)
         let bound = try #require(try ok.contacts().first)
         #expect(bound.parameters["+sip.instance"] == #""<urn:uuid:00000000-0000-1000-8000-00000000a0a0>""#)
         #expect(bound.parameters["expires"] == "600")
-        withExtendedLifetime(registrar) {}
-        await client.transport.shutdown()
-        await stack.transport.shutdown()
+    }
+
+    /// RFC 5626 §6, §12: reg-id 0 is refused, and so is a second registering Contact beside one
+    /// with a reg-id. Seen stored and answered 200 before.
+    @Test func theContactSetIsCheckedAgainstRFC5626() async throws {
+        let instance = #"+sip.instance="<urn:uuid:00000000-0000-1000-8000-00000000a0a0>""#
+        let zero = try await register(contact: "<sip:alice@192.0.2.10:5062>;\(instance);reg-id=0")
+        #expect(zero.statusLine?.statusCode == 400)
+        #expect(zero.statusLine?.reasonPhrase.contains("reg-id 0") == true)
+        let two = try await register(contact: "<sip:alice@192.0.2.10:5062>;\(instance);reg-id=1, <sip:alice@192.0.2.11:5062>")
+        #expect(two.statusLine?.statusCode == 400)
     }
 
     @Test func anOversizedMessageClosesItsConnectionOnly() async throws {
