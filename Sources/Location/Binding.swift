@@ -1,3 +1,4 @@
+import SIPCore
 /// One registered contact of an address of record (RFC 3261 §10, RFC 5626 §6).
 public struct Binding: Hashable, Sendable, Codable {
     /// The address of record, canonical (`sip:alice@example.com`).
@@ -43,7 +44,7 @@ public struct Binding: Hashable, Sendable, Codable {
         if let instanceID {
             return BindingKey(instance: instanceID, regID: regID, contactURI: nil)
         }
-        return BindingKey(instance: nil, regID: nil, contactURI: contactURI)
+        return BindingKey(instance: nil, regID: nil, contactURI: Self.comparisonForm(of: contactURI))
     }
 
     /// Seconds left before the binding lapses, at `now` (milliseconds since 1970).
@@ -60,4 +61,32 @@ public struct BindingKey: Hashable, Sendable {
     public var regID: Int?
     /// The Contact URI, when there is no instance.
     public var contactURI: String?
+}
+
+extension Binding {
+    /// A Contact URI in the form RFC 3261 §19.1.4 compares it (§10.3 step 7): the userinfo as
+    /// written, everything else in lower case, parameters in name order. Two URIs that differ
+    /// only in the case of host, parameter names and values, or in parameter order, give the same
+    /// form. (The rule that a parameter present in only one of the URIs is ignored, unless it is
+    /// `user`, `ttl`, `method`, `maddr` or `transport`, is not applied.)
+    static func comparisonForm(of uri: String) -> String {
+        // Already in the form: no upper-case letter and at most one parameter.
+        let bytes = uri.utf8
+        if !bytes.contains(where: { (0x41...0x5A).contains($0) }), bytes.lazy.filter({ $0 == UInt8(ascii: ";") }).count <= 1 {
+            return uri
+        }
+        guard let parsed = try? SIPURI(parsing: uri) else { return uri }
+        var form = parsed.scheme.lowercased() + ":"
+        if let user = parsed.user {
+            form += user
+            if let password = parsed.password { form += ":" + password }
+            form += "@"
+        }
+        form += parsed.host.lowercased()
+        if let port = parsed.port { form += ":" + String(port) }
+        let parameters = parsed.parameters.map { ($0.name.lowercased(), $0.value.map { $0.lowercased() }) }.sorted { $0.0 < $1.0 }
+        for (name, value) in parameters { form += ";" + name + (value.map { "=" + $0 } ?? "") }
+        if let headers = parsed.headers { form += "?" + headers }
+        return form
+    }
 }

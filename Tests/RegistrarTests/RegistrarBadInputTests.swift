@@ -84,6 +84,47 @@ struct RegistrarBadInputTests {
         #expect(two.statusLine?.statusCode == 400)
     }
 
+    /// RFC 3261 §10.3 step 7 with §19.1.4: Contacts that differ only in case and parameter order
+    /// are one binding, and Expires: 0 for any spelling of it removes it. Seen as three bindings,
+    /// none removed, before.
+    @Test func equivalentContactsAreOneBindingOverTheWire() async throws {
+        let locations = InMemoryLocationStore()
+        let accounts = InMemoryAccountStore()
+        await accounts.save(DigestAuthenticator.account(username: "alice", realm: "example.com", password: "secret"))
+        let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let registrar = RegistrarService(stack: stack, locations: locations, accounts: accounts, configuration: .init(),
+                                         clock: { Int64(Date().timeIntervalSince1970 * 1000) })
+        let address = try await stack.transport.listen(.tcp, host: "127.0.0.1", port: 0)
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        let flow = try await client.transport.connect(.tcp, to: address)
+        func register(_ contact: String, callID: String, expires: Int = 120) async throws -> Int? {
+            func request(_ cseq: Int, _ authorization: String?) -> SIPMessage {
+                var message = try! SIPParser.parse(MRAFixtures.register
+                    .replacingOccurrences(of: "z9hG4bK3f7a1c2b9d", with: "z9hG4bK\(callID)\(cseq)")
+                    .replacingOccurrences(of: "CSeq: 101", with: "CSeq: \(cseq)")
+                    .replacingOccurrences(of: "Expires: 120", with: "Expires: \(expires)")
+                    .replacingOccurrences(of: "Call-ID: 8d3f2c1e-5b7a4e90-9a61d2f3@192.0.2.10", with: "Call-ID: \(callID)"))
+                message.headers.remove(.contact)
+                message.headers.append(.contact, contact)
+                if let authorization { message.headers.append(.authorization, authorization) }
+                return message
+            }
+            let challenge = try await client.send(request: request(1, nil), on: flow)
+            let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
+            let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: "alice", password: "secret")
+            return try await client.send(request: request(2, authorization), on: flow).statusLine?.statusCode
+        }
+        #expect(try await register("<sip:u@host-a.example.com:5062;transport=tcp;lr>", callID: "eq1") == 200)
+        #expect(try await register("<sip:u@HOST-A.Example.COM:5062;TRANSPORT=TCP;LR>", callID: "eq2") == 200)
+        #expect(try await register("<sip:u@host-a.example.com:5062;lr;transport=tcp>", callID: "eq3") == 200)
+        #expect(try await locations.bindings(for: "sip:alice@example.com").count == 1)
+        #expect(try await register("<sip:u@Host-A.example.com:5062;Transport=Tcp;lr>", callID: "eq4", expires: 0) == 200)
+        #expect(try await locations.bindings(for: "sip:alice@example.com").isEmpty)
+        withExtendedLifetime(registrar) {}
+        await client.transport.shutdown()
+        await stack.transport.shutdown()
+    }
+
     @Test func anOversizedMessageClosesItsConnectionOnly() async throws {
         let (stack, registrar, address) = try await startRegistrar()
         let events = EventLog()
