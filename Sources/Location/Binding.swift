@@ -1,4 +1,3 @@
-import SIPCore
 /// One registered contact of an address of record (RFC 3261 §10, RFC 5626 §6).
 public struct Binding: Hashable, Sendable, Codable {
     /// The address of record, canonical (`sip:alice@example.com`).
@@ -70,23 +69,38 @@ extension Binding {
     /// form. (The rule that a parameter present in only one of the URIs is ignored, unless it is
     /// `user`, `ttl`, `method`, `maddr` or `transport`, is not applied.)
     static func comparisonForm(of uri: String) -> String {
-        // Already in the form: no upper-case letter and at most one parameter.
-        let bytes = uri.utf8
-        if !bytes.contains(where: { (0x41...0x5A).contains($0) }), bytes.lazy.filter({ $0 == UInt8(ascii: ";") }).count <= 1 {
-            return uri
+        var uri = uri
+        return uri.withUTF8 { bytes -> String in
+            // The userinfo ends at the first "@" (it cannot hold one unescaped); without one the
+            // host starts after the scheme, whose letters are lowered too.
+            let at = bytes.firstIndex(of: UInt8(ascii: "@"))
+            let schemeEnd = bytes.firstIndex(of: UInt8(ascii: ":")) ?? 0
+            let hostStart = (at ?? schemeEnd) + 1
+            let headersStart = bytes[hostStart...].firstIndex(of: UInt8(ascii: "?")) ?? bytes.count
+            let semicolons = bytes[hostStart..<headersStart].lazy.filter { $0 == UInt8(ascii: ";") }.count
+            func lowered(_ index: Int) -> UInt8 {
+                let byte = bytes[index]
+                let isUpper = byte >= 0x41 && byte <= 0x5A
+                return isUpper && (index >= hostStart || index < schemeEnd) ? byte | 0x20 : byte
+            }
+            guard semicolons > 1 else {
+                // One pass, one allocation: the common case.
+                guard bytes.indices.contains(where: { lowered($0) != bytes[$0] }) else { return String(decoding: bytes, as: UTF8.self) }
+                return String(unsafeUninitializedCapacity: bytes.count) { output in
+                    for index in bytes.indices { output[index] = lowered(index) }
+                    return bytes.count
+                }
+            }
+            let all = bytes.indices.map(lowered)
+            let firstParameter = all[hostStart..<headersStart].firstIndex(of: UInt8(ascii: ";"))!
+            let parameters = all[(firstParameter + 1)..<headersStart].split(separator: UInt8(ascii: ";"), omittingEmptySubsequences: false)
+            var form = Array(all[..<firstParameter])
+            for parameter in parameters.sorted(by: { $0.lexicographicallyPrecedes($1) }) {
+                form.append(UInt8(ascii: ";"))
+                form.append(contentsOf: parameter)
+            }
+            form.append(contentsOf: all[headersStart...])
+            return String(decoding: form, as: UTF8.self)
         }
-        guard let parsed = try? SIPURI(parsing: uri) else { return uri }
-        var form = parsed.scheme.lowercased() + ":"
-        if let user = parsed.user {
-            form += user
-            if let password = parsed.password { form += ":" + password }
-            form += "@"
-        }
-        form += parsed.host.lowercased()
-        if let port = parsed.port { form += ":" + String(port) }
-        let parameters = parsed.parameters.map { ($0.name.lowercased(), $0.value.map { $0.lowercased() }) }.sorted { $0.0 < $1.0 }
-        for (name, value) in parameters { form += ";" + name + (value.map { "=" + $0 } ?? "") }
-        if let headers = parsed.headers { form += "?" + headers }
-        return form
     }
 }

@@ -12,14 +12,14 @@ extension RegistrarStateMachine {
             byContact[contactURI]
         }
 
-        /// Remembers the flow that bindings with these Contact URIs registered on.
-        mutating func note(contactURIs: [String], flow: Flow) {
-            for uri in contactURIs {
-                if let previous = byContact.updateValue(flow, forKey: uri), previous.connectionID != flow.connectionID {
-                    contactsByConnection[previous.connectionID]?.remove(uri)
-                }
-                contactsByConnection[flow.connectionID, default: []].insert(uri)
+        /// Remembers the flow that the binding with this Contact URI registered on.
+        mutating func note(contactURI uri: String, flow: Flow) {
+            let previous = byContact.updateValue(flow, forKey: uri)
+            guard previous != flow else { return }  // a refresh on the same flow: nothing to index
+            if let previous, previous.connectionID != flow.connectionID {
+                contactsByConnection[previous.connectionID]?.remove(uri)
             }
+            contactsByConnection[flow.connectionID, default: []].insert(uri)
         }
 
         /// Forgets the Contact URIs registered on a flow that closed.

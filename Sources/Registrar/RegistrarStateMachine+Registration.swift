@@ -79,7 +79,9 @@ extension RegistrarStateMachine {
             if let minExpires { response.headers.append(.minExpires, String(minExpires)) }
             return [.respond(response)]
         case .success(.accept(let bindings, let newOnPath)):
-            flows.note(contactURIs: bindings.filter { $0.pathIdentity == pending.pathIdentity }.map(\.contactURI), flow: pending.flow)
+            for binding in bindings where binding.pathIdentity == pending.pathIdentity {
+                flows.note(contactURI: binding.contactURI, flow: pending.flow)
+            }
             var response = answer(request, 200, "OK", to: pending.to)
             // RFC 3261 §10.3 step 8: the 200 OK lists every current binding with its expiry.
             for contact in BindingRules.responseContacts(bindings, newOnPath: newOnPath, now: pending.now) {
