@@ -198,7 +198,7 @@ let package = Package(
         .testTarget(
             name: "SIPTransportTests",
             dependencies: [
-                "SIPTransport", "SIPCore", "STUNCore", "TestSupport",
+                "SIPTransport", "SIPCore", "STUNCore", "SIPStack", "TestSupport",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOTestUtils", package: "swift-nio"),

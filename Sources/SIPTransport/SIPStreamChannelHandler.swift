@@ -46,6 +46,12 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         closeReason = "\(error)"
+        // RFC 3261 §18.3: a request that cannot be framed still gets its 400 when it can be read
+        // far enough to answer; then the stream, out of step, is closed.
+        if let answer = (error as? SIPStreamFramingError)?.answer {
+            context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in context.close(promise: nil) }
+            return
+        }
         context.close(promise: nil)
     }
 

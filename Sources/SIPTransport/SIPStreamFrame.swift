@@ -21,11 +21,14 @@ public struct SIPStreamFramingError: Error, Sendable, CustomStringConvertible {
     public var detail: String
     /// The SIP-level error, when the offending bytes were a SIP message.
     public var sipError: SIPParseError?
+    /// The bytes of that message as far as they were read (its start line and headers), for ``answer``.
+    public var head: ByteBuffer?
 
     /// Creates a framing error.
-    public init(detail: String, sipError: SIPParseError? = nil) {
+    public init(detail: String, sipError: SIPParseError? = nil, head: ByteBuffer? = nil) {
         self.detail = detail
         self.sipError = sipError
+        self.head = head
     }
 
     public var description: String { "stream framing error: \(detail)" }

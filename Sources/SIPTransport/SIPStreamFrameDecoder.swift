@@ -80,13 +80,14 @@ public struct SIPStreamFrameDecoder: ByteToMessageDecoder {
     }
 
     private mutating func nextSIP(_ buffer: inout ByteBuffer) throws(SIPStreamFramingError) -> SIPStreamFrame? {
+        let unread = buffer  // shares the storage: copied only if the parser writes to it
         do {
             inSIPMessage = true
             guard let message = try parser.nextMessage(from: &buffer) else { return nil }
             inSIPMessage = false
             return .sip(message)
         } catch {
-            throw SIPStreamFramingError(detail: error.detail, sipError: error)
+            throw SIPStreamFramingError(detail: error.detail, sipError: error, head: unread)
         }
     }
 

@@ -87,7 +87,13 @@ struct MessageCommand: AsyncParsableCommand {
                 }
             } catch {
                 let sipError = error.sipError ?? SIPParseError(.badStartLine, detail: error.detail)
-                frames.append(MessageReport.json(for: sipError))
+                var report = MessageReport.json(for: sipError)
+                // What the server writes before it closes: the same code builds it.
+                if case .object(var fields) = report, let answer = error.answer {
+                    fields.append(("answer", .string(String(buffer: answer))))
+                    report = .object(fields)
+                }
+                frames.append(report)
                 ok = false
             }
             print(JSONValue.array(frames).rendered())
