@@ -6,6 +6,7 @@ import NIOCore
 import NIOPosix
 import Registrar
 import Settings
+import SIPStack
 import SIPTransport
 
 /// The whole MRA deployment on loopback (issue: the lab): a registrar, two cores and two edges,
@@ -79,8 +80,8 @@ public final class LabDeployment: Sendable {
             let name = "core-\(index)"
             try FileManager.default.createDirectory(at: data.appendingPathComponent(name), withIntermediateDirectories: true)
             let settings = try Settings(store: SQLiteSettingsStore(path: data.appendingPathComponent("\(name)/settings.sqlite").path))
-            _ = try settings.set(.stunKeepAliveInterval, to: String(options.keepalive.milliseconds))
-            _ = try settings.set(.stunKeepAliveTimeout, to: String(options.timeout.milliseconds))
+            _ = try settings.set(.stunKeepAliveInterval, to: String(options.keepalive.wholeMilliseconds))
+            _ = try settings.set(.stunKeepAliveTimeout, to: String(options.timeout.wholeMilliseconds))
             cores.append(try await CoreNode(configuration: configuration(for: name, options), group: MultiThreadedEventLoopGroup.singleton))
         }
         let caPath = data.appendingPathComponent("tls/ca.pem").path
@@ -226,12 +227,5 @@ public final class LabDeployment: Sendable {
         for edge in all.edges { await edge?.shutdown() }
         await all.registrar?.shutdown()
         for relay in relays { await relay.stop() }
-    }
-}
-
-extension Duration {
-    /// The duration in whole milliseconds (what the settings catalogue stores).
-    var milliseconds: Int64 {
-        components.seconds * 1_000 + components.attoseconds / 1_000_000_000_000_000
     }
 }

@@ -1,5 +1,6 @@
 import Foundation
 import SIPCore
+import SIPStack
 
 /// What each end of a traversal link tells the other (SPEC B1, B24), carried in the OPTIONS
 /// heartbeat the core sends over the link and in the edge's 200 OK to it, and sent at once by
@@ -33,9 +34,8 @@ public struct TraversalInfo: Equatable, Sendable {
     /// Creates the information with the heartbeat interval as a duration (whole milliseconds on the wire).
     public init(node: String, keepaliveEnabled: Bool, maintenance: Bool = false, registrars: [String: Bool] = [:],
                 heartbeatInterval: Duration) {
-        let (seconds, attoseconds) = heartbeatInterval.components
         self.init(node: node, keepaliveEnabled: keepaliveEnabled, maintenance: maintenance, registrars: registrars,
-                  heartbeatMilliseconds: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
+                  heartbeatMilliseconds: heartbeatInterval.wholeMilliseconds)
     }
 
     /// The header that carries it.

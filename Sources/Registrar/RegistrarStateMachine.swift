@@ -114,8 +114,7 @@ public struct RegistrarStateMachine: Sendable {
         self.domain = configuration.domain.lowercased()
         self.aorSuffix = "@" + configuration.domain.lowercased()
         self.tokens = tokens
-        let (seconds, attoseconds) = configuration.accountCacheLifetime.components
-        self.accounts = AccountCache(lifetime: seconds * 1_000 + attoseconds / 1_000_000_000_000_000)
+        self.accounts = AccountCache(lifetime: configuration.accountCacheLifetime.wholeMilliseconds)
     }
 
     /// A request that opened a server transaction (already validated, its Via stamped).

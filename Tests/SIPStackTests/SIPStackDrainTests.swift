@@ -20,7 +20,7 @@ struct SIPStackDrainTests {
         let answer = client.sendFuture(request: SIPStackTests().options(branch: "z9hG4bK-drain", transport: .tcp), on: flow)
         try await eventually { held.withLockedValue { $0 } != nil }
 
-        let drained = Task { await server.drain(within: .seconds(10)) }
+        let drained = Task { await server.drain(within: .seconds(60)) }  // generous: a loaded machine
         try await eventually { (try? await client.transport.connect(.tcp, to: address, fresh: true)) == nil }
         #expect(server.transactionCount == 1, "the OPTIONS is still being served")
         let request = try #require(held.withLockedValue { $0 })
@@ -115,7 +115,7 @@ struct SIPStackDrainTests {
         let ok = try await client.send(request: Self.message("INVITE", branch: "z9hG4bK-inv"), on: flow)
         #expect(ok.statusLine?.statusCode == 200)
         #expect(server.transactionCount == 1, "owed its ACK")
-        let drained = Task { await server.drain(within: .seconds(10)) }
+        let drained = Task { await server.drain(within: .seconds(60)) }  // generous: a loaded machine
         client.sendStateless(Self.message("ACK", branch: "z9hG4bK-ack", cseq: "1 ACK", toTag: "b1"), on: flow)
         #expect(await drained.value, "the ACK ended the wait")
         #expect(server.transactionCount == 0)
