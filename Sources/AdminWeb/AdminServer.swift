@@ -4,6 +4,7 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Settings
+import SIPTransport
 
 /// The admin API of a node (SPEC B22), HTTP on loopback by default, every call authorised by a
 /// bearer token. Each endpoint takes the command text as the request body and answers in the
@@ -23,10 +24,11 @@ public final class AdminServer: Sendable {
         self.task = task
     }
 
-    /// Starts serving `node` on `host:port` (port 0 picks a free one).
+    /// Starts serving `node` on `host:port` (port 0 picks a free one). A wrong token counts as an
+    /// `AdminLogin` failure in the node's intrusion protection; a blocked source gets 403.
     public static func start(node: any AdministeredNode, host: String, port: Int, token: String) async throws -> AdminServer {
-        let router = Router()
-        router.middlewares.add(BearerTokenMiddleware(token: token))
+        let router = Router(context: AdminRequestContext.self)
+        router.middlewares.add(BearerTokenMiddleware(token: token, intrusion: node.intrusion))
         router.post("/api/xconfiguration") { request, _ -> Response in
             let text = try await body(request)
             do {
@@ -100,17 +102,37 @@ public final class AdminServer: Sendable {
     }
 }
 
-/// Refuses requests without `Authorization: Bearer TOKEN`.
-struct BearerTokenMiddleware<Context: RequestContext>: RouterMiddleware {
+/// The request context of the admin API: Hummingbird's, with the client's address.
+struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
+    var coreContext: CoreRequestContextStorage
+    let remoteAddress: SocketAddress?
+
+    init(source: ApplicationRequestContextSource) {
+        coreContext = .init(source: source)
+        remoteAddress = source.channel.remoteAddress
+    }
+}
+
+/// Refuses requests without `Authorization: Bearer TOKEN`, and every request from a source that
+/// intrusion protection blocks; counts each wrong token against its source (SPEC B28).
+struct BearerTokenMiddleware: RouterMiddleware {
+    typealias Context = AdminRequestContext
     let token: String
+    let intrusion: IntrusionProtection?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        let source = context.remoteAddress?.ipAddress ?? "?"
+        if let intrusion, intrusion.isBlocked(source) {
+            return Response(status: .forbidden,
+                            body: .init(byteBuffer: ByteBuffer(string: "\(source) is blocked by intrusion protection (AdminLogin)\n")))
+        }
         let given = request.headers[.authorization] ?? ""
         let expected = "Bearer \(token)"
         // Compared in time that does not depend on where the texts differ.
         guard given.utf8.count == expected.utf8.count,
               zip(given.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
         else {
+            intrusion?.record(.adminLogin, from: source)
             return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"],
                             body: .init(byteBuffer: ByteBuffer(string: "the admin API needs Authorization: Bearer <token>\n")))
         }

@@ -1,4 +1,5 @@
 import Settings
+import SIPTransport
 
 /// What the admin API needs from a running node.
 public protocol AdministeredNode: Sendable {
@@ -12,6 +13,8 @@ public protocol AdministeredNode: Sendable {
     var commands: [String] { get }
     /// Runs one of ``commands`` and returns the lines to print.
     func run(command: String) async throws -> [String]
+    /// The node's intrusion protection, which counts wrong admin tokens (`nil`: none).
+    var intrusion: IntrusionProtection? { get }
 }
 
 /// An `xcommand` the node does not know; the message lists the ones it knows.

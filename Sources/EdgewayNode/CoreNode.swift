@@ -37,8 +37,8 @@ public final class CoreNode: Sendable {
             return CoreService.RegistrarTarget(name: parts.count == 2 ? parts[0] : "registrar-\(index + 1)",
                                                address: try NodeResources.address(parts.last!, key: "registrars"))
         }
-        let stack = SIPStack(group: group, transportConfiguration: .init(tlsServer: try resources.certificates.serverContext(),
-                                                                          tlsClient: try resources.certificates.clientContext()),
+        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(
+                                tlsServer: try resources.certificates.serverContext(), tlsClient: try resources.certificates.clientContext()),
                              logger: NodeResources.logger(role: "core", name: name))
         self.stack = stack
         do {
@@ -55,7 +55,8 @@ public final class CoreNode: Sendable {
             throw error
         }
         let service = service
-        let administration = RoleAdministration(identity: "core \(name)", settings: settings, status: { await service.status },
+        let administration = RoleAdministration(identity: "core \(name)", settings: settings, intrusion: stack.transport.intrusion,
+                                                status: { await service.status },
                                                 commands: ["Links Refresh": { service.refreshLinks() },
                                                            "Registrars Probe": { service.probeRegistrars() }])
         admin = try await resources.startAdmin(administration, configuration: configuration)

@@ -31,8 +31,8 @@ public final class EdgeNode: Sendable {
         let resources = try NodeResources(configuration)
         let name = configuration.name ?? "edge-1"
         settings = resources.settings
-        let stack = SIPStack(group: group, transportConfiguration: .init(maxConnectionsPerSource: configuration.maxConnectionsPerSource,
-                                                                          tlsServer: try resources.certificates.serverContext()),
+        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(
+                                tlsServer: try resources.certificates.serverContext()),
                              logger: NodeResources.logger(role: "edge", name: name))
         self.stack = stack
         do {
@@ -40,7 +40,8 @@ public final class EdgeNode: Sendable {
                 throw NodeConfigurationError(path: "configuration", key: "traversal", problem: "expected host:port")
             }
             traversalAddress = try await stack.transport.listen(.tls, host: host, port: port,
-                                                                tlsContext: try resources.certificates.traversalServerContext())
+                                                                tlsContext: try resources.certificates.traversalServerContext(),
+                                                                audience: .peers)
             boundAddresses = try await NodeListeners.open(configuration.listen, on: stack)
             service = EdgeService(stack: stack, settings: settings,
                                   configuration: .init(name: name, traversalAddress: traversalAddress, linkTimeout: configuration.linkTimeout))
@@ -49,7 +50,8 @@ public final class EdgeNode: Sendable {
             throw error
         }
         let service = service
-        let administration = RoleAdministration(identity: "edge \(name)", settings: settings, status: { await service.status },
+        let administration = RoleAdministration(identity: "edge \(name)", settings: settings, intrusion: stack.transport.intrusion,
+                                                status: { await service.status },
                                                 commands: ["Links Refresh": { service.refreshLinks() }])
         admin = try await resources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
@@ -82,37 +84,6 @@ enum NodeListeners {
             }
         }
         return bound
-    }
-}
-
-/// A role as the admin API sees it: its settings, its status and its commands.
-struct RoleAdministration: AdministeredNode {
-    let identity: String
-    let settings: Settings?
-    let status: @Sendable () async -> [StatusLine]
-    let actions: [String: @Sendable () -> Void]
-
-    init(identity: String, settings: Settings, status: @escaping @Sendable () async -> [StatusLine],
-         commands: [String: @Sendable () -> Void]) {
-        self.identity = identity
-        self.settings = settings
-        self.status = status
-        self.actions = commands
-    }
-
-    var commands: [String] { actions.keys.sorted() }
-
-    func statusLines() async -> [(path: String, value: String)] {
-        await status().map { ($0.path, $0.value) }
-    }
-
-    func run(command: String) async throws -> [String] {
-        let words = command.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
-        guard let (name, action) = actions.first(where: { $0.key.lowercased().split(separator: " ").map(String.init) == words }) else {
-            throw UnknownCommandError(command: command, known: commands)
-        }
-        action()
-        return ["*r \(name.replacingOccurrences(of: " ", with: ""))Result (status=OK)"]
     }
 }
 

@@ -2,6 +2,7 @@ import AdminWeb
 import Foundation
 import NIOConcurrencyHelpers
 import Settings
+import SIPTransport
 
 /// The lab as the admin API sees it (`edgeway lab fail|heal` from another terminal): faults are
 /// commands, the nodes' state is its status.
@@ -10,6 +11,7 @@ struct LabAdministration: AdministeredNode {
     let identity = "lab"
     let settings: Settings? = nil
     let commands = ["Fail NODE kill|blackhole|pause", "Heal NODE"]
+    let intrusion: IntrusionProtection? = nil
 
     func statusLines() -> [(path: String, value: String)] {
         lab.faults.map { ("Nodes \($0.node) State", $0.state) }
@@ -53,8 +55,7 @@ extension LabDeployment {
         let tokenFile = data.appendingPathComponent("lab-admin-token")
         let token = (try? String(contentsOf: tokenFile, encoding: .utf8))
             ?? (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-        try token.write(to: tokenFile, atomically: true, encoding: .utf8)
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile.path)
+        try PrivateFile.write(token, to: tokenFile)
         let server = try await AdminServer.start(node: LabAdministration(lab: self), host: "127.0.0.1", port: 0, token: token)
         try "http://127.0.0.1:\(server.port)".write(to: data.appendingPathComponent("lab-admin.url"), atomically: true, encoding: .utf8)
         return server

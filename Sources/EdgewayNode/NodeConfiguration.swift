@@ -1,4 +1,5 @@
 import Foundation
+import SIPTransport
 import Yams
 
 /// A node's configuration file (YAML). Every key is optional and has the default shown in
@@ -48,6 +49,18 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var maxConnectionsPerSource = 200
     /// A PEM CA that signs the peers' certificates, with `tlsCertificate` and `tlsKey` (instead of the lab CA).
     public var tlsCA: String?
+    /// Most TCP and TLS connections open at once (default 16,000), of which `reservedConnections`
+    /// (default 64) only the traversal port may take (SPEC B28).
+    public var maxConnections = 16_000
+    public var reservedConnections = 64
+    /// Time for a TLS handshake (10 s), for an accepted peer's first message (30 s) and to
+    /// complete a message begun (15 s); YAML in milliseconds. A peer past one is cut off.
+    public var tlsHandshakeTimeout: Duration = .seconds(10)
+    public var firstMessageTimeout: Duration = .seconds(30)
+    public var messageTimeout: Duration = .seconds(15)
+    /// Intrusion protection of the phone-facing listeners and the admin API (SPEC B28); see
+    /// ``defaultIntrusionProtection`` and ``IntrusionPolicy``.
+    public var intrusionProtection = NodeConfiguration.defaultIntrusionProtection
 
     /// The defaults.
     public init() {}
@@ -157,6 +170,16 @@ public struct NodeConfiguration: Sendable, Equatable {
                 guard let number = value.int, (1...1_000_000).contains(number) else { throw fail("expected a number, 1..1000000") }
                 maxConnectionsPerSource = number
             case "linkTimeout": linkTimeout = try milliseconds()
+            case "maxConnections":
+                guard let number = value.int, (1...1_000_000).contains(number) else { throw fail("expected a number, 1..1000000") }
+                maxConnections = number
+            case "reservedConnections":
+                guard let number = value.int, (0...100_000).contains(number) else { throw fail("expected a number, 0..100000") }
+                reservedConnections = number
+            case "tlsHandshakeTimeout": tlsHandshakeTimeout = try milliseconds()
+            case "firstMessageTimeout": firstMessageTimeout = try milliseconds()
+            case "messageTimeout": messageTimeout = try milliseconds()
+            case "intrusionProtection": intrusionProtection = try Self.intrusionPolicy(value, path: path)
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()
@@ -168,6 +191,9 @@ public struct NodeConfiguration: Sendable, Equatable {
             throw NodeConfigurationError(path: path, key: "defaultExpires",
                                          problem: "must lie between minExpires (\(minExpires)) and maxExpires (\(maxExpires))")
         }
+        guard reservedConnections < maxConnections else {
+            throw NodeConfigurationError(path: path, key: "reservedConnections", problem: "must be less than maxConnections (\(maxConnections))")
+        }
         guard (tlsCertificate == nil) == (tlsKey == nil) else {
             throw NodeConfigurationError(path: path, key: "tls", problem: "give both certificate and key, or neither")
         }
@@ -176,7 +202,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Every key a file may hold.
     public static let keys = ["domain", "data", "listen", "tls", "location", "digestAlgorithms", "defaultExpires", "minExpires",
                               "maxExpires", "name", "traversal", "edges", "registrars", "heartbeatInterval", "linkTimeout", "admin",
-                              "adminToken", "certificates", "maxConnectionsPerSource"]
+                              "adminToken", "certificates", "maxConnectionsPerSource", "maxConnections", "reservedConnections",
+                              "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection"]
 
     /// `host:port` → (host, port); IPv6 hosts in brackets.
     public static func splitHostPort(_ text: String) -> (host: String, port: Int)? {

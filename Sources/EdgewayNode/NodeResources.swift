@@ -63,8 +63,7 @@ struct NodeResources {
             token = saved
         } else {
             token = (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
-            try token.write(to: tokenFile, atomically: true, encoding: .utf8)
-            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: tokenFile.path)
+            try PrivateFile.write(token, to: tokenFile)
         }
         guard let (host, port) = NodeConfiguration.splitHostPort(configuration.admin) else {
             throw NodeConfigurationError(path: "configuration", key: "admin", problem: "expected host:port")

@@ -146,8 +146,22 @@ public struct EdgeStateMachine: Sendable {
     /// An answer to a request this edge forwarded.
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction] {
         let response = responder.relay(answer, to: relay.request)
-        guard case .edgeRegister(let request, let phone, let link) = relay else { return [.respond(response)] }
-        return [.respond(registered(response, to: request, phone: phone, link: link))]
+        let counted: [ProxyAction] = Self.isAuthenticationFailure(response, to: relay.request) ? [.recordIntrusion(.sipAuthentication)] : []
+        guard case .edgeRegister(let request, let phone, let link) = relay else { return [.respond(response)] + counted }
+        return [.respond(registered(response, to: request, phone: phone, link: link))] + counted
+    }
+
+    /// SPEC B28: a 403, or a 401/407 to a request that carried credentials unless the challenge
+    /// says only the nonce was stale (RFC 3261 §22.4, RFC 7616 §3.3). A first challenge is not a failure.
+    static func isAuthenticationFailure(_ response: SIPMessage, to request: SIPMessage) -> Bool {
+        switch response.statusLine?.statusCode {
+        case 403: return true
+        case 401, 407:
+            guard request.headers[.authorization] != nil || request.headers[.proxyAuthorization] != nil else { return false }
+            let challenges = response.headers.lines(.wwwAuthenticate) + response.headers.lines(.proxyAuthenticate)
+            return !challenges.contains { $0.lowercased().replacingOccurrences(of: " ", with: "").contains("stale=true") }
+        default: return false
+        }
     }
 
     /// Notes a phone's registration and decides whether AR_SK stays advertised (SPEC B4).

@@ -34,6 +34,9 @@ public enum ProxyAction: Sendable {
     case clearAlarm(Alarm)
     /// A state change worth logging.
     case log(RoleEvent)
+    /// Count an intrusion-protection event against the source of the request (SPEC B28); the
+    /// transport counts it only when the request came in on a phones' listener.
+    case recordIntrusion(IntrusionCategory)
 }
 
 /// Where a request goes next.

@@ -158,6 +158,8 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
                 logger.warning("alarm raised: \(alarm.description)", metadata: ["alarm": "\(alarm.id)"])
             case .clearAlarm(let alarm):
                 logger.info("alarm cleared (it said: \(alarm.description))", metadata: ["alarm": "\(alarm.id)"])
+            case .recordIntrusion(let category):
+                if let request { stack.transport.record(category, on: request.flow) }
             case .log(let event):
                 let metadata = event.metadata.mapValues { Logger.MetadataValue.string($0) }
                 switch event.level {

@@ -82,6 +82,8 @@ public final class RegistrarService: Sendable {
                 guard let request else { continue }
                 log(response, to: request)
                 request.respond(response)
+            case .recordIntrusion(let category):
+                if let request { stack.transport.record(category, on: request.flow) }
             case .lookUpAccount(let username, let realm, let pending):
                 Task(executorPreference: executor) {
                     let result: Result<Account?, any Error>

@@ -109,10 +109,11 @@ extension RegistrarStateMachine {
             }
             return [.respond(challenge)]
         case .refused:
-            return [.respond(answer(pending.request, 403, "Forbidden"))]
+            return [.respond(answer(pending.request, 403, "Forbidden")), .recordIntrusion(.sipAuthentication)]
         case .authenticated(let username) where username != pending.user:
             // RFC 3261 §10.3 step 3: the user must be allowed to register this address of record.
-            return [.respond(answer(pending.request, 403, "Forbidden (\(username) may not register \(pending.aor))"))]
+            return [.respond(answer(pending.request, 403, "Forbidden (\(username) may not register \(pending.aor))")),
+                    .recordIntrusion(.sipAuthentication)]
         case .authenticated:
             var pending = pending
             pending.pathIdentity = Self.pathIdentity(pending.request, pending.flow)

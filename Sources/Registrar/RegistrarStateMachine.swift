@@ -77,6 +77,8 @@ public struct RegistrarStateMachine: Sendable {
         case cancelForwarded(ok: SIPMessage, unknown: SIPMessage)
         /// Write this STUN message on the flow (RFC 8489 §6.3).
         case sendSTUN(ByteBuffer, on: Flow)
+        /// Count an intrusion-protection event against the request's source (SPEC B28).
+        case recordIntrusion(IntrusionCategory)
     }
 
     /// Where a forwarded request goes.

@@ -66,6 +66,8 @@ extension SIPHeaderName {
     public static var date: SIPHeaderName { SIPHeaderName(known: .date) }
     public static var authorization: SIPHeaderName { SIPHeaderName(known: .authorization) }
     public static var wwwAuthenticate: SIPHeaderName { SIPHeaderName(known: .wwwAuthenticate) }
+    public static var proxyAuthorization: SIPHeaderName { SIPHeaderName(known: .proxyAuthorization) }
+    public static var proxyAuthenticate: SIPHeaderName { SIPHeaderName(known: .proxyAuthenticate) }
     public static var userAgent: SIPHeaderName { SIPHeaderName(known: .userAgent) }
     public static var flowTimer: SIPHeaderName { SIPHeaderName(known: .flowTimer) }
 

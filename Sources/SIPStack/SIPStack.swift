@@ -124,7 +124,7 @@ public final class SIPStack: Sendable {
         self.timers = timers
         self.validation = validation
         let sink = EventSink()
-        self.transport = SIPTransportLayer(group: group, configuration: transportConfiguration, onEvent: sink.forward)
+        self.transport = SIPTransportLayer(group: group, configuration: transportConfiguration, logger: logger, onEvent: sink.forward)
         sink.attach(self)
     }
 
@@ -217,6 +217,7 @@ public final class SIPStack: Sendable {
             _ = try request.validateKeepingViews(validation)
         } catch {
             // RFC 3261 §8.2 / §16.3: a stateless answer with the parser's reason; never to an ACK.
+            transport.record(.sipMalformed, on: flow)
             guard let status = error.status, request.requestLine?.method != "ACK" else { return }
             request.stampReceived(host: flow.remoteHost, port: flow.remotePort)
             let answer = SIPResponseBuilder.response(to: request, statusCode: status,

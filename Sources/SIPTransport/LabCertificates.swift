@@ -24,10 +24,9 @@ public struct LabCertificates: Sendable {
         }
         let generated = try generate()
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        for (file, text) in zip(files, [generated.caPEM, generated.serverCertificatePEM, generated.serverKeyPEM]) {
-            try text.write(to: file, atomically: true, encoding: .utf8)
-        }
-        try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: files[2].path)
+        try generated.caPEM.write(to: files[0], atomically: true, encoding: .utf8)
+        try generated.serverCertificatePEM.write(to: files[1], atomically: true, encoding: .utf8)
+        try PrivateFile.write(generated.serverKeyPEM, to: files[2])
         return generated
     }
 
@@ -94,8 +93,18 @@ public struct LabCertificates: Sendable {
     }
 }
 
-/// TLS contexts for SIP: TLS 1.2 or later only (SPEC B28).
+/// TLS contexts for SIP: TLS 1.2 or later only, with ``cipherSuites`` (SPEC B28).
 public enum SIPTLS {
+    /// The TLS 1.2 cipher suites offered and accepted, most preferred first: ECDHE key exchange
+    /// (forward secrecy) with AEAD ciphers only, for ECDSA and RSA certificates — the suites of
+    /// the "intermediate" profile most SIP peers (PJSIP, baresip, SIPp, Kamailio on OpenSSL)
+    /// share. TLS 1.3 uses BoringSSL's fixed set (AES-GCM and ChaCha20-Poly1305).
+    public static let cipherSuites: [NIOTLSCipher] = [
+        .TLS_ECDHE_ECDSA_WITH_AES_128_GCM_SHA256, .TLS_ECDHE_RSA_WITH_AES_128_GCM_SHA256,
+        .TLS_ECDHE_ECDSA_WITH_AES_256_GCM_SHA384, .TLS_ECDHE_RSA_WITH_AES_256_GCM_SHA384,
+        .TLS_ECDHE_ECDSA_WITH_CHACHA20_POLY1305_SHA256, .TLS_ECDHE_RSA_WITH_CHACHA20_POLY1305_SHA256,
+    ]
+
     /// A server context from a PEM certificate chain and key. With `clientCAPEM`, a client must
     /// present a certificate that CA signed (a traversal port: only cores get in).
     public static func serverContext(certificateChainPEM: String, privateKeyPEM: String, clientCAPEM: String? = nil) throws -> NIOSSLContext {
@@ -103,6 +112,7 @@ public enum SIPTLS {
         let key = try NIOSSLPrivateKey(bytes: Array(privateKeyPEM.utf8), format: .pem)
         var configuration = TLSConfiguration.makeServerConfiguration(certificateChain: chain, privateKey: .privateKey(key))
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuiteValues = cipherSuites
         if let clientCAPEM {
             configuration.certificateVerification = .noHostnameVerification
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(clientCAPEM.utf8)))
@@ -117,6 +127,7 @@ public enum SIPTLS {
                                      privateKeyPEM: String? = nil) throws -> NIOSSLContext {
         var configuration = TLSConfiguration.makeClientConfiguration()
         configuration.minimumTLSVersion = .tlsv12
+        configuration.cipherSuiteValues = cipherSuites
         if !verifyPeer { configuration.certificateVerification = .none }
         if let trustedCAPEM {
             configuration.trustRoots = .certificates(try NIOSSLCertificate.fromPEMBytes(Array(trustedCAPEM.utf8)))

@@ -7,11 +7,14 @@ final class SIPDatagramChannelHandler: ChannelInboundHandler {
     typealias InboundIn = AddressedEnvelope<ByteBuffer>
 
     private let limits: SIPParser.Limits
+    /// Set on a phones' socket: blocked sources are dropped, requests and garbage counted.
+    private let intrusion: IntrusionProtection?
     private let report: @Sendable (SIPTransportEvent) -> Void
     private var localAddress: SocketAddress?
 
-    init(limits: SIPParser.Limits, report: @escaping @Sendable (SIPTransportEvent) -> Void) {
+    init(limits: SIPParser.Limits, intrusion: IntrusionProtection?, report: @escaping @Sendable (SIPTransportEvent) -> Void) {
         self.limits = limits
+        self.intrusion = intrusion
         self.report = report
     }
 
@@ -24,16 +27,22 @@ final class SIPDatagramChannelHandler: ChannelInboundHandler {
         let envelope = unwrapInboundIn(data)
         guard let local = localAddress ?? context.channel.localAddress else { return }
         let flow = Flow(transport: .udp, local: local, remote: envelope.remoteAddress, connectionID: 0)
+        if let intrusion, intrusion.isBlocked(flow.remoteHost) { return }
         switch SIPDatagramKind(classifying: envelope.data) {
         case .stun:
             report(.stun(envelope.data, flow))
         case .sip:
             do {
-                report(.sip(try SIPParser.parseDatagram(envelope.data, limits: limits), flow))
+                let message = try SIPParser.parseDatagram(envelope.data, limits: limits)
+                if let intrusion, message.isRequest { intrusion.record(.sipRequestRate, from: flow.remoteHost) }
+                report(.sip(message, flow))
             } catch {
+                intrusion?.record(.sipMalformed, from: flow.remoteHost)
                 report(.malformed(error, raw: envelope.data, flow))
             }
-        case .keepalive, .garbage:
+        case .garbage:
+            intrusion?.record(.sipMalformed, from: flow.remoteHost)
+        case .keepalive:
             // RFC 3261 §18.3 / RFC 5626: nothing to answer on UDP.
             break
         }

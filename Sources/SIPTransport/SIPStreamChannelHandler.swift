@@ -11,14 +11,17 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
     private let transport: SIPTransportKind
     private let connectionID: UInt64
     private let report: @Sendable (SIPTransportEvent) -> Void
+    /// Set on connections accepted for phones: requests and framing errors are counted.
+    private let intrusion: IntrusionProtection?
     private let closed: @Sendable (Flow) -> Void
     private var flow: Flow?
     private var closeReason = "closed by peer"
 
-    init(transport: SIPTransportKind, connectionID: UInt64, report: @escaping @Sendable (SIPTransportEvent) -> Void,
-         closed: @escaping @Sendable (Flow) -> Void) {
+    init(transport: SIPTransportKind, connectionID: UInt64, intrusion: IntrusionProtection?,
+         report: @escaping @Sendable (SIPTransportEvent) -> Void, closed: @escaping @Sendable (Flow) -> Void) {
         self.transport = transport
         self.connectionID = connectionID
+        self.intrusion = intrusion
         self.report = report
         self.closed = closed
     }
@@ -35,7 +38,9 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
         guard let flow else { return }
         switch unwrapInboundIn(data) {
-        case .sip(let message): report(.sip(message, flow))
+        case .sip(let message):
+            if let intrusion, message.isRequest { intrusion.record(.sipRequestRate, from: flow.remoteHost) }
+            report(.sip(message, flow))
         case .stun(let bytes): report(.stun(bytes, flow))
         case .ping:
             context.writeAndFlush(wrapOutboundOut(ByteBuffer(string: "\r\n")), promise: nil)
@@ -46,10 +51,12 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
         closeReason = "\(error)"
+        if let intrusion, error is SIPStreamFramingError, let flow { intrusion.record(.sipMalformed, from: flow.remoteHost) }
         // RFC 3261 §18.3: a request that cannot be framed still gets its 400 when it can be read
         // far enough to answer; then the stream, out of step, is closed.
         if let answer = (error as? SIPStreamFramingError)?.answer {
-            context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in context.close(promise: nil) }
+            let channel = context.channel
+            context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
             return
         }
         context.close(promise: nil)

@@ -25,6 +25,16 @@ public struct SIPStreamFrameDecoder: ByteToMessageDecoder {
     private let maxSTUNSize: Int
     /// Whether the parser holds part of a SIP message, so the next bytes belong to it.
     private var inSIPMessage = false
+    /// Whether ``Progress/frameBegun`` was sent for a frame not yet complete.
+    private var announcedPartialFrame = false
+
+    /// Told down the pipeline as a user event: a read left part of a SIP or STUN frame waiting
+    /// for more bytes, or completed the frame that was waiting (a lone CR or CRLF that may yet
+    /// be a keepalive does not count). The deadline handler times slow senders by it.
+    public enum Progress: Sendable {
+        case frameBegun
+        case frameEnded
+    }
 
     /// Creates a decoder.
     ///
@@ -39,8 +49,18 @@ public struct SIPStreamFrameDecoder: ByteToMessageDecoder {
     }
 
     public mutating func decode(context: ChannelHandlerContext, buffer: inout ByteBuffer) throws -> DecodingState {
-        guard let frame = try nextFrame(&buffer) else { return .needMoreData }
+        guard let frame = try nextFrame(&buffer) else {
+            if !announcedPartialFrame, inSIPMessage || buffer.readableBytesView.first.map({ $0 <= 0x03 }) == true {
+                announcedPartialFrame = true
+                context.fireUserInboundEventTriggered(Progress.frameBegun)
+            }
+            return .needMoreData
+        }
         context.fireChannelRead(wrapInboundOut(frame))
+        if announcedPartialFrame {
+            announcedPartialFrame = false
+            context.fireUserInboundEventTriggered(Progress.frameEnded)
+        }
         return .continue
     }
 

@@ -1,3 +1,4 @@
+import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
@@ -8,7 +9,13 @@ import SIPCore
 ///
 /// Every message is reported with its ``Flow``; replies and requests for a flow go back on the
 /// same connection (or, for UDP, from the same socket). Outgoing connections are reused per peer
-/// and transport. Connections from one source address are limited, and idle ones are closed.
+/// and transport.
+///
+/// Limits (SPEC B28): connections in all and from one source address; time to finish a TLS
+/// handshake, to send a first message and to complete a message; idle connections are closed.
+/// Listeners for phones (``ListenerAudience/phones``) are guarded by ``intrusion``: blocked
+/// sources are refused at accept and their datagrams dropped, and their requests and malformed
+/// messages are counted. Every refusal and cut-off is a log line naming the source and the limit.
 public final class SIPTransportLayer: Sendable {
     /// How the layer behaves; every property has a documented default.
     public struct Configuration: Sendable {
@@ -19,6 +26,22 @@ public final class SIPTransportLayer: Sendable {
         public var idleTimeout: TimeAmount
         /// Most simultaneous connections accepted from one IP address. Default 200.
         public var maxConnectionsPerSource: Int
+        /// Most TCP and TLS connections open at once, accepted and opened (default 16,000; a
+        /// process may hold 20,000 files here).
+        public var maxConnections: Int
+        /// Of ``maxConnections``, how many only ``ListenerAudience/peers`` listeners may take, so
+        /// traversal links still connect when phones fill the rest (default 64).
+        public var reservedConnections: Int
+        /// Time for a TLS peer to finish its handshake. Default 10 s.
+        public var tlsHandshakeTimeout: TimeAmount
+        /// Time for an accepted peer to send its first SIP, STUN or keepalive frame (after the
+        /// TLS handshake). Default 30 s.
+        public var firstMessageTimeout: TimeAmount
+        /// Time for a peer to complete a SIP or STUN message it has begun. Default 15 s.
+        public var messageTimeout: TimeAmount
+        /// Intrusion protection for ``ListenerAudience/phones`` listeners (default off: a client
+        /// stack has nothing to guard; nodes turn it on).
+        public var intrusionPolicy: IntrusionPolicy
         /// The TLS server context for TLS listeners (TLS 1.2 or later).
         public var tlsServer: NIOSSLContext?
         /// The TLS client context for outgoing TLS connections.
@@ -26,13 +49,31 @@ public final class SIPTransportLayer: Sendable {
 
         /// Creates a configuration.
         public init(limits: SIPParser.Limits = .init(), idleTimeout: TimeAmount = .minutes(15), maxConnectionsPerSource: Int = 200,
-                    tlsServer: NIOSSLContext? = nil, tlsClient: NIOSSLContext? = nil) {
+                    maxConnections: Int = 16_000, reservedConnections: Int = 64, tlsHandshakeTimeout: TimeAmount = .seconds(10),
+                    firstMessageTimeout: TimeAmount = .seconds(30), messageTimeout: TimeAmount = .seconds(15),
+                    intrusionPolicy: IntrusionPolicy = .off, tlsServer: NIOSSLContext? = nil, tlsClient: NIOSSLContext? = nil) {
             self.limits = limits
             self.idleTimeout = idleTimeout
             self.maxConnectionsPerSource = maxConnectionsPerSource
+            self.maxConnections = maxConnections
+            self.reservedConnections = reservedConnections
+            self.tlsHandshakeTimeout = tlsHandshakeTimeout
+            self.firstMessageTimeout = firstMessageTimeout
+            self.messageTimeout = messageTimeout
+            self.intrusionPolicy = intrusionPolicy
             self.tlsServer = tlsServer
             self.tlsClient = tlsClient
         }
+    }
+
+    /// Who connects to a listener.
+    public enum ListenerAudience: Sendable {
+        /// Phones and anyone else: guarded by intrusion protection, limited to the connections
+        /// outside the reserve.
+        case phones
+        /// Known peers that authenticate by certificate (the traversal port): not counted by
+        /// intrusion protection, and may use the reserve.
+        case peers
     }
 
     private struct State {
@@ -40,6 +81,10 @@ public final class SIPTransportLayer: Sendable {
         var connections: [UInt64: Channel] = [:]
         var outgoing: [OutgoingKey: UInt64] = [:]
         var perSource: [String: Int] = [:]
+        /// Connections accepted on ``ListenerAudience/phones`` listeners, with their source.
+        var guarded: [UInt64: String] = [:]
+        /// UDP sockets of ``ListenerAudience/phones`` listeners.
+        var guardedSockets: Set<SocketAddress> = []
         var datagramSockets: [SocketAddress: Channel] = [:]
         var listeners: [Channel] = []
     }
@@ -53,6 +98,10 @@ public final class SIPTransportLayer: Sendable {
     private let configuration: Configuration
     private let report: @Sendable (SIPTransportEvent) -> Void
     private let state = NIOLockedValueBox(State())
+    private let logger: Logger
+    private let expiry: RepeatedTask?
+    /// The node's intrusion protection; roles and the admin API record events in it too.
+    public let intrusion: IntrusionProtection
 
     /// The event loop the calling thread runs, when it is one of the transport's threads: the
     /// loop that read the message being handled.
@@ -60,18 +109,32 @@ public final class SIPTransportLayer: Sendable {
         MultiThreadedEventLoopGroup.currentEventLoop
     }
 
-    /// Creates a layer that reports events to `onEvent` (called on NIO event loops).
-    public init(group: EventLoopGroup, configuration: Configuration = .init(),
+    /// Creates a layer that reports events to `onEvent` (called on NIO event loops) and logs
+    /// refusals, cut-offs and blocks to `logger`.
+    public init(group: EventLoopGroup, configuration: Configuration = .init(), logger: Logger = Logger(label: "edgeway.transport"),
                 onEvent: @escaping @Sendable (SIPTransportEvent) -> Void) {
         self.group = group
         self.configuration = configuration
         self.report = onEvent
+        self.logger = logger
+        let intrusion = IntrusionProtection(policy: configuration.intrusionPolicy, logger: logger)
+        self.intrusion = intrusion
+        expiry = configuration.intrusionPolicy.enabled
+            ? group.next().scheduleRepeatedTask(initialDelay: .seconds(1), delay: .seconds(1)) { _ in intrusion.expire() }
+            : nil
+        intrusion.whenBlocked { [state] source in
+            let channels = state.withLockedValue { state in
+                state.guarded.filter { $0.value == source }.compactMap { state.connections[$0.key] }
+            }
+            for channel in channels { channel.close(promise: nil) }
+        }
     }
 
     /// Starts listening and returns the bound address (port 0 picks a free port). A TLS listener
     /// uses `tlsContext` when given (a traversal port that requires client certificates, say),
-    /// else the configuration's server context.
-    public func listen(_ transport: SIPTransportKind, host: String, port: Int, tlsContext: NIOSSLContext? = nil) async throws -> SocketAddress {
+    /// else the configuration's server context. `audience` says who connects (phones unless told).
+    public func listen(_ transport: SIPTransportKind, host: String, port: Int, tlsContext: NIOSSLContext? = nil,
+                       audience: ListenerAudience = .phones) async throws -> SocketAddress {
         let channel: Channel
         switch transport {
         case .udp:
@@ -84,14 +147,18 @@ public final class SIPTransportLayer: Sendable {
                 // Room for a burst of requests while the loop answers the previous ones.
                 .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
                 .channelOption(.maxMessagesPerRead, value: 16)
-                .channelInitializer { [configuration, report] channel in
+                .channelInitializer { [configuration, report, intrusion] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            SIPDatagramChannelHandler(limits: configuration.limits, report: report))
+                            SIPDatagramChannelHandler(limits: configuration.limits, intrusion: audience == .phones ? intrusion : nil,
+                                                      report: report))
                     }
                 }
                 .bind(host: host, port: port).get()
-            state.withLockedValue { $0.datagramSockets[channel.localAddress!] = channel }
+            state.withLockedValue {
+                $0.datagramSockets[channel.localAddress!] = channel
+                if audience == .phones { $0.guardedSockets.insert(channel.localAddress!) }
+            }
         case .tcp, .tls:
             let tlsServer = tlsContext ?? configuration.tlsServer
             if transport == .tls && tlsServer == nil {
@@ -103,7 +170,7 @@ public final class SIPTransportLayer: Sendable {
                 .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
                 .childChannelInitializer { [self] channel in
                     channel.eventLoop.makeCompletedFuture {
-                        try self.setUpAccepted(channel, transport: transport, tlsContext: tlsServer)
+                        try self.setUpAccepted(channel, transport: transport, tlsContext: tlsServer, audience: audience)
                     }
                 }
                 .bind(host: host, port: port).get()
@@ -136,6 +203,9 @@ public final class SIPTransportLayer: Sendable {
         }
         if transport == .tls && configuration.tlsClient == nil {
             throw SIPTransportError(detail: "a TLS connection needs a TLS client context")
+        }
+        if connectionCount >= configuration.maxConnections {
+            throw SIPTransportError(detail: "cannot connect to \(remote): \(configuration.maxConnections) connections open, the most allowed (maxConnections)")
         }
         var bootstrap = ClientBootstrap(group: group)
             .channelOption(.socketOption(.tcp_nodelay), value: 1)
@@ -200,6 +270,15 @@ public final class SIPTransportLayer: Sendable {
         return true
     }
 
+    /// Counts an intrusion-protection event against the source of `flow` when the flow came in on
+    /// a phones' listener (SPEC B28); flows this node opened and peers' flows are not counted.
+    public func record(_ category: IntrusionCategory, on flow: Flow) {
+        let guarded = state.withLockedValue { state in
+            flow.transport == .udp ? state.guardedSockets.contains(flow.local) : state.guarded[flow.connectionID] != nil
+        }
+        if guarded { intrusion.record(category, from: flow.remoteHost) }
+    }
+
     /// Closes a TCP or TLS flow.
     public func close(_ flow: Flow) {
         state.withLockedValue { $0.connections[flow.connectionID] }?.close(promise: nil)
@@ -225,6 +304,7 @@ public final class SIPTransportLayer: Sendable {
 
     /// Closes every listener and connection.
     public func shutdown() async {
+        expiry?.cancel()
         let channels = state.withLockedValue { state -> [Channel] in
             defer { state = State() }
             return state.listeners + Array(state.connections.values)
@@ -232,34 +312,57 @@ public final class SIPTransportLayer: Sendable {
         for channel in channels { try? await channel.close() }
     }
 
-    private func setUpAccepted(_ channel: Channel, transport: SIPTransportKind, tlsContext: NIOSSLContext?) throws {
+    private func setUpAccepted(_ channel: Channel, transport: SIPTransportKind, tlsContext: NIOSSLContext?,
+                               audience: ListenerAudience) throws {
         let source = channel.remoteAddress?.ipAddress ?? "?"
-        let admitted = state.withLockedValue { state -> UInt64? in
-            guard state.perSource[source, default: 0] < configuration.maxConnectionsPerSource else { return nil }
+        if audience == .phones && intrusion.isBlocked(source) {
+            channel.close(promise: nil)
+            return
+        }
+        let admitted = state.withLockedValue { state -> Result<UInt64, ConnectionLimitError> in
+            let ceiling = configuration.maxConnections - (audience == .phones ? configuration.reservedConnections : 0)
+            guard state.connections.count < ceiling else {
+                return .failure(ConnectionLimitError(description: "\(state.connections.count) connections open, the most allowed for \(audience == .phones ? "phones" : "peers") (maxConnections)"))
+            }
+            guard state.perSource[source, default: 0] < configuration.maxConnectionsPerSource else {
+                return .failure(ConnectionLimitError(description: "\(configuration.maxConnectionsPerSource) connections from this source (maxConnectionsPerSource)"))
+            }
             state.perSource[source, default: 0] += 1
             defer { state.nextConnectionID += 1 }
             state.connections[state.nextConnectionID] = channel
-            return state.nextConnectionID
+            if audience == .phones { state.guarded[state.nextConnectionID] = source }
+            return .success(state.nextConnectionID)
         }
-        guard let id = admitted else {
+        let id: UInt64
+        switch admitted {
+        case .success(let admittedID): id = admittedID
+        case .failure(let limit):
+            logger.notice("connection refused", metadata: ["source": "\(source)", "transport": "\(transport)", "limit": "\(limit)"])
             channel.close(promise: nil)
             return
         }
         if transport == .tls, let context = tlsContext {
             try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
         }
-        try addStreamHandlers(to: channel, transport: transport, connectionID: id, role: .server, source: source)
+        try addStreamHandlers(to: channel, transport: transport, connectionID: id, role: .server, source: source,
+                              guarded: audience == .phones)
     }
 
     private func addStreamHandlers(to channel: Channel, transport: SIPTransportKind, connectionID: UInt64,
-                                   role: SIPStreamFrameDecoder.KeepaliveRole, source: String? = nil) throws {
+                                   role: SIPStreamFrameDecoder.KeepaliveRole, source: String? = nil, guarded: Bool = false) throws {
+        let deadlines = StreamDeadlineHandler.Limits(handshake: transport == .tls ? configuration.tlsHandshakeTimeout : nil,
+                                                     firstMessage: role == .server ? configuration.firstMessageTimeout : nil,
+                                                     message: configuration.messageTimeout)
         let handlers: [ChannelHandler] = [
             FlushCoalescingHandler(),
             IdleConnectionHandler(timeout: configuration.idleTimeout),
             ByteToMessageHandler(SIPStreamFrameDecoder(role: role, limits: configuration.limits)),
-            SIPStreamChannelHandler(transport: transport, connectionID: connectionID, report: report) { [state] _ in
+            StreamDeadlineHandler(limits: deadlines, logger: logger),
+            SIPStreamChannelHandler(transport: transport, connectionID: connectionID, intrusion: guarded ? intrusion : nil,
+                                    report: report) { [state] _ in
                 state.withLockedValue { state in
                     state.connections[connectionID] = nil
+                    state.guarded[connectionID] = nil
                     if let source {
                         state.perSource[source, default: 1] -= 1
                         if state.perSource[source] == 0 { state.perSource[source] = nil }

@@ -2,6 +2,7 @@ import NIOCore
 import Proxy
 import SIPCore
 import SIPStack
+import SIPTransaction
 import SIPTransport
 import Testing
 import TestSupport
@@ -204,6 +205,23 @@ struct EdgeStateMachineTests {
         let closed = machine.answerReceived(.failed(SIPStackError(.connectionClosed, "the link closed")), relay: forward.relay)
         #expect(closed.responses.first?.statusLine?.statusCode == 503)
         #expect(closed.responses.first?.statusLine?.reasonPhrase == "Service Unavailable (the link closed)")
+    }
+
+    @Test func B28_aRefusedCredentialCountsAgainstThePhoneAndAFirstOrStaleChallengeDoesNot() throws {
+        var machine = linked()
+        func answered(_ request: SIPMessage, _ status: Int, challenge: String? = nil) throws -> [ProxyAction] {
+            let forward = try #require(machine.requestReceived(request, flow: Fixture.phone(10)).forwards.first)
+            var answer = SIPResponseBuilder.response(to: forward.message, statusCode: status, reasonPhrase: "X")
+            if let challenge { answer.headers.append(.wwwAuthenticate, challenge) }
+            return machine.answerReceived(.response(answer), relay: forward.relay)
+        }
+        var withCredentials = Fixture.register()
+        withCredentials.headers.append(.authorization, #"Digest username="alice", realm="example.com", nonce="n", uri="sip:example.com", response="r""#)
+        #expect(try answered(Fixture.register(), 401, challenge: #"Digest realm="example.com", nonce="n1""#).intrusions.isEmpty)
+        #expect(try answered(withCredentials, 401, challenge: #"Digest realm="example.com", nonce="n2", stale=TRUE"#).intrusions.isEmpty)
+        #expect(try answered(withCredentials, 401, challenge: #"Digest realm="example.com", nonce="n3""#).intrusions == [.sipAuthentication])
+        #expect(try answered(Fixture.register(), 403).intrusions == [.sipAuthentication])
+        #expect(try answered(withCredentials, 200).intrusions.isEmpty)
     }
 
     @Test func theSameInputsGiveTheSameActions() throws {

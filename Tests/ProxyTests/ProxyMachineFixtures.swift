@@ -128,6 +128,10 @@ extension Array where Element == ProxyAction {
         compactMap { if case .connect(let target) = $0 { target } else { nil } }
     }
 
+    var intrusions: [IntrusionCategory] {
+        compactMap { if case .recordIntrusion(let category) = $0 { category } else { nil } }
+    }
+
     var events: [RoleEvent] {
         compactMap { if case .log(let event) = $0 { event } else { nil } }
     }
@@ -148,6 +152,7 @@ extension Array where Element == ProxyAction {
             case .raiseAlarm(let alarm): "raise \(alarm.description)"
             case .clearAlarm(let alarm): "clear \(alarm.description)"
             case .log(let event): "log \(event.message)"
+            case .recordIntrusion(let category): "intrusion \(category)"
             }
         }.joined(separator: "\n")
     }

@@ -28,6 +28,8 @@ struct RegistrarStateMachineTests {
         var bindings: [Binding] = []
         var now = RegistrarStateMachineTests.t0
         var lookUps = 0
+        /// Intrusion-protection events the machine asked to count (SPEC B28).
+        var intrusions: [IntrusionCategory] = []
 
         init(seed: UInt64 = 1) {
             machine = Machine(configuration: .init(), authenticator: RegistrarStateMachineTests.authenticator, tokens: .seeded(seed))
@@ -46,6 +48,8 @@ struct RegistrarStateMachineTests {
                 case .updateBindings(_, let update, let pending):
                     let decision = update(&bindings)
                     response = run(machine.bindingsUpdated(.success(decision), for: pending), account: account)
+                case .recordIntrusion(let category):
+                    intrusions.append(category)
                 case .lookUpBindings, .forward, .cancelForwarded, .sendSTUN:
                     Issue.record("unexpected \(action)")
                 }
@@ -183,6 +187,7 @@ struct RegistrarStateMachineTests {
         let refused = try #require(refusedAnswer)
         #expect(refused.statusLine?.statusCode == 403)
         #expect(harness.bindings.isEmpty)
+        #expect(harness.intrusions == [.sipAuthentication], "the refusal counts against the source; the first challenge does not")
     }
 
     @Test func anAccountIsReadAgainOnlyAfterTheCacheLifetime() throws {
@@ -205,6 +210,7 @@ struct RegistrarStateMachineTests {
         let challengeAnswer = harness.register(Self.register(cseq: 1))
         let challenge = try #require(challengeAnswer)
         #expect(harness.register(Self.authorized(cseq: 2, challenge: challenge), account: nil)?.statusLine?.statusCode == 403)
+        #expect(harness.intrusions == [.sipAuthentication])
     }
 
     @Test func optionsForTheRegistrarIsAnswered() {

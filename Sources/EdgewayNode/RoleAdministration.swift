@@ -1,0 +1,83 @@
+import AdminWeb
+import NIOCore
+import Proxy
+import Settings
+import SIPTransport
+
+/// A role as the admin API sees it: its settings, its status and its commands, with the
+/// intrusion protection every node has (SPEC B28): `xstatus Security` lists the blocked
+/// sources and `xcommand Security Unblock Address: ADDRESS` ends a block.
+struct RoleAdministration: AdministeredNode {
+    let identity: String
+    let settings: Settings?
+    let status: @Sendable () async -> [StatusLine]
+    let actions: [String: @Sendable () -> Void]
+    let intrusion: IntrusionProtection?
+
+    init(identity: String, settings: Settings, intrusion: IntrusionProtection, status: @escaping @Sendable () async -> [StatusLine],
+         commands: [String: @Sendable () -> Void]) {
+        self.identity = identity
+        self.settings = settings
+        self.intrusion = intrusion
+        self.status = status
+        self.actions = commands
+    }
+
+    private static let unblock = "Security Unblock Address: ADDRESS"
+
+    var commands: [String] { (actions.keys + [Self.unblock]).sorted() }
+
+    func statusLines() async -> [(path: String, value: String)] {
+        await status().map { ($0.path, $0.value) } + securityLines()
+    }
+
+    func run(command: String) async throws -> [String] {
+        let words = command.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+        if words.starts(with: ["security", "unblock"]) {
+            return try unblock(command, words: words)
+        }
+        guard let (name, action) = actions.first(where: { $0.key.lowercased().split(separator: " ").map(String.init) == words }) else {
+            throw UnknownCommandError(command: command, known: commands)
+        }
+        action()
+        return ["*r \(name.replacingOccurrences(of: " ", with: ""))Result (status=OK)"]
+    }
+
+    private func unblock(_ command: String, words: [String]) throws -> [String] {
+        guard words.count == 4, words[2] == "address:", let intrusion else {
+            throw UnknownCommandError(command: command, known: commands)
+        }
+        let address = String(command.split(whereSeparator: \.isWhitespace)[3])
+        guard intrusion.unblock(address) else {
+            throw IntrusionCommandError(description: "xcommand Security Unblock: \(address) is not blocked; blocked: "
+                + (intrusion.blocked.map(\.source).joined(separator: ", ").nonEmpty ?? "none"))
+        }
+        return ["*r SecurityUnblockResult (status=OK): \(address)"]
+    }
+
+    /// `Security IntrusionProtection: On|Off`, `Security Blocked Count: N`, and per blocked
+    /// source its address, category and seconds left.
+    private func securityLines() -> [(path: String, value: String)] {
+        guard let intrusion else { return [] }
+        let blocked = intrusion.blocked
+        let now = NIODeadline.now()
+        var lines = [("Security IntrusionProtection", intrusion.policy.enabled ? "On" : "Off"),
+                     ("Security Blocked Count", "\(blocked.count)")]
+        for (index, block) in blocked.enumerated() {
+            lines.append(("Security Blocked \(index + 1) Address", block.source))
+            lines.append(("Security Blocked \(index + 1) Category", block.category.rawValue))
+            lines.append(("Security Blocked \(index + 1) SecondsLeft", "\(max((block.until - now).nanoseconds / 1_000_000_000, 0))"))
+        }
+        return lines
+    }
+}
+
+/// An `xcommand Security …` that cannot be done, saying why.
+struct IntrusionCommandError: Error, CustomStringConvertible {
+    var description: String
+}
+
+extension String {
+    /// `nil` when empty.
+    fileprivate var nonEmpty: String? { isEmpty ? nil : self }
+}
