@@ -1,9 +1,22 @@
 // swift-tools-version:6.1
+import Foundation
 import PackageDescription
 
-/// libFuzzer targets for the SIP parser and the STUN decoder. Build and run with `Fuzz/run`
-/// (see the README, "Fuzzing"); they are a separate package so the main build never needs
-/// `-sanitize=fuzzer`.
+/// SwiftPM names a package found by path after its folder: the checkout this file sits in, be it
+/// `main`, `edgeway` or any other name.
+let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent().lastPathComponent
+
+/// What the SIP parser and stream decoder targets link.
+let sipDependencies: [Target.Dependency] = [
+    "CFuzzDriver",
+    .product(name: "SIPCore", package: root),
+    .product(name: "SIPTransport", package: root),
+    .product(name: "NIOCore", package: "swift-nio"),
+]
+
+/// libFuzzer targets for the SIP parser, the stream frame decoder and the STUN decoder. Build and
+/// run with `Fuzz/run` (see the README, "Fuzzing"); they are a separate package so the main build
+/// never needs `-sanitize=fuzzer`.
 let package = Package(
     name: "EdgewayFuzz",
     dependencies: [
@@ -16,16 +29,15 @@ let package = Package(
         .target(name: "CFuzzDriver"),
         .executableTarget(
             name: "FuzzSIPParser",
-            dependencies: [
-                "CFuzzDriver",
-                .product(name: "SIPCore", package: "main"),
-                .product(name: "SIPTransport", package: "main"),
-                .product(name: "NIOCore", package: "swift-nio"),
-            ]
+            dependencies: sipDependencies
+        ),
+        .executableTarget(
+            name: "FuzzStreamDecoder",
+            dependencies: sipDependencies
         ),
         .executableTarget(
             name: "FuzzSTUNDecoder",
-            dependencies: ["CFuzzDriver", .product(name: "STUNCore", package: "main")]
+            dependencies: ["CFuzzDriver", .product(name: "STUNCore", package: root)]
         ),
     ],
     swiftLanguageModes: [.v6]

@@ -35,7 +35,8 @@ final class MRADeployment: Sendable {
     /// linked to every edge. Core settings may be preset (e.g. Path mode).
     static func start(cores coreCount: Int = 1, edges edgeCount: Int = 1, timers: Timers = .init(),
                       coreSettings: [(SettingPath, String)] = [], edgeSettings: [(SettingPath, String)] = [],
-                      loadUsers: Int = 0, minExpires: Int64 = 60) async throws -> MRADeployment {
+                      loadUsers: Int = 0, minExpires: Int64 = 60,
+                      edgeConfiguration: (inout NodeConfiguration) -> Void = { _ in }) async throws -> MRADeployment {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-mra-\(UUID().uuidString)")
         let certificates = folder.appendingPathComponent("tls").path
         let group = MultiThreadedEventLoopGroup.singleton
@@ -59,6 +60,7 @@ final class MRADeployment: Sendable {
             var configuration = base("edge-\(index)")
             configuration.traversal = "127.0.0.1:0"
             configuration.listen = ["tls": "127.0.0.1:0", "udp": "127.0.0.1:0"]
+            edgeConfiguration(&configuration)
             try preset("edge-\(index)", edgeSettings)
             edges.append(try await EdgeNode(configuration: configuration, group: group))
         }
@@ -132,6 +134,14 @@ final class MRADeployment: Sendable {
     func restartRegistrar() async throws {
         let node = try await RegistrarNode(configuration: registrarConfiguration, group: MultiThreadedEventLoopGroup.singleton)
         registrarNode.mutate { $0 = node }
+    }
+
+    /// Runs the `edgeway` CLI (`xstatus`, `xconfiguration`, `xcommand`) against a node's admin API.
+    func cli(_ command: String, _ words: String, node: String) async throws -> (status: Int32, output: String) {
+        let data = folder.appendingPathComponent(node)
+        let url = try String(contentsOf: data.appendingPathComponent("admin.url"), encoding: .utf8)
+        let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
+        return try await EdgewayProcess.run([command] + words.split(separator: " ").map(String.init) + ["--admin", url, "--token", token])
     }
 
     /// The edge's phone-facing TLS address.

@@ -9,16 +9,8 @@ import TestSupport
 /// through the admin API; a mismatch between edge and core raises an alarm on both and stops AR_SK.
 @Suite("MRA settings", .serialized)
 struct MRASettingsTests {
-    /// Runs the `edgeway` CLI against a node's admin API.
-    func cli(_ command: String, _ words: String, node: String, in lab: MRADeployment) async throws -> (status: Int32, output: String) {
-        let data = lab.folder.appendingPathComponent(node)
-        let url = try String(contentsOf: data.appendingPathComponent("admin.url"), encoding: .utf8)
-        let token = try String(contentsOf: data.appendingPathComponent("admin-token"), encoding: .utf8)
-        return try await EdgewayProcess.run([command] + words.split(separator: " ").map(String.init) + ["--admin", url, "--token", token])
-    }
-
     func alarms(_ node: String, in lab: MRADeployment) async throws -> String {
-        let result = try await cli("xstatus", "alarms", node: node, in: lab)
+        let result = try await lab.cli("xstatus", "alarms", node: node)
         #expect(result.status == 0, "\(result.output)")
         return result.output
     }
@@ -29,7 +21,7 @@ struct MRASettingsTests {
         #expect(ARSK.accepted(in: try await alice.register(at: lab.edgeAddress())))
         #expect(try await alice.keepalive() != nil)
 
-        let off = try await cli("xconfiguration", "sip advanced stunkeepaliveforregisteredpathenabled: off", node: "edge-1", in: lab)
+        let off = try await lab.cli("xconfiguration", "sip advanced stunkeepaliveforregisteredpathenabled: off", node: "edge-1")
         #expect(off.status == 0)
         #expect(off.output.contains("*c xConfiguration SIP Advanced StunKeepAliveForRegisteredPathEnabled: Off"))
         try await eventually("the mismatch alarm on both nodes") {
@@ -42,7 +34,7 @@ struct MRASettingsTests {
         #expect(!ARSK.accepted(in: plain), "no AR_SK while the edge has the feature Off")
         #expect(try await alice.keepalive(waiting: 500) == nil, "STUN unanswered while the feature is Off")
 
-        #expect(try await cli("xconfiguration", "SIP Advanced StunKeepAliveForRegisteredPathEnabled: On", node: "edge-1", in: lab).status == 0)
+        #expect(try await lab.cli("xconfiguration", "SIP Advanced StunKeepAliveForRegisteredPathEnabled: On", node: "edge-1").status == 0)
         try await eventually("the alarm cleared on both nodes") {
             let edge = try await alarms("edge-1", in: lab)
             let core = try await alarms("core-1", in: lab)
@@ -53,7 +45,7 @@ struct MRASettingsTests {
 
         // Off on both: consistent, so no alarm, and still no AR_SK.
         for node in ["edge-1", "core-1"] {
-            #expect(try await cli("xconfiguration", "SIP Advanced StunKeepAliveForRegisteredPathEnabled: Off", node: node, in: lab).status == 0)
+            #expect(try await lab.cli("xconfiguration", "SIP Advanced StunKeepAliveForRegisteredPathEnabled: Off", node: node).status == 0)
         }
         try await eventually("no alarm once both are Off") {
             let edge = try await alarms("edge-1", in: lab)
@@ -67,19 +59,19 @@ struct MRASettingsTests {
 
     @Test func theCLINamesThePathAndTheAllowedValues() async throws {
         let lab = try await MRADeployment.start()
-        let wrongValue = try await cli("xconfiguration", "SIP Advanced StunKeepAliveForRegisteredPathEnabled: maybe", node: "edge-1", in: lab)
+        let wrongValue = try await lab.cli("xconfiguration", "SIP Advanced StunKeepAliveForRegisteredPathEnabled: maybe", node: "edge-1")
         #expect(wrongValue.status == 1)
         #expect(wrongValue.output.contains("StunKeepAliveForRegisteredPathEnabled"))
         #expect(wrongValue.output.contains("On, Off"))
-        let unknown = try await cli("xconfiguration", "SIP Advanced NoSuchThing", node: "edge-1", in: lab)
+        let unknown = try await lab.cli("xconfiguration", "SIP Advanced NoSuchThing", node: "edge-1")
         #expect(unknown.status == 1)
         #expect(unknown.output.contains("StunKeepAliveForRegisteredPathEnabled"), "lists the settings of the nearest branch")
-        let read = try await cli("xconfiguration", "sip advanced", node: "core-1", in: lab)
+        let read = try await lab.cli("xconfiguration", "sip advanced", node: "core-1")
         #expect(read.output.contains("*c xConfiguration SIP Advanced SipPathHeaders: Off"))
-        let command = try await cli("xcommand", "Nonsense", node: "core-1", in: lab)
+        let command = try await lab.cli("xcommand", "Nonsense", node: "core-1")
         #expect(command.status == 1)
         #expect(command.output.contains("Links Refresh"))
-        let status = try await cli("xstatus", "links", node: "core-1", in: lab)
+        let status = try await lab.cli("xstatus", "links", node: "core-1")
         #expect(status.output.contains("*s Links Link 1 State: Up"))
         let refused = try await EdgewayProcess.run(["xstatus", "--admin", try String(contentsOf: lab.folder.appendingPathComponent("edge-1/admin.url"), encoding: .utf8),
                                               "--token", "wrong"])

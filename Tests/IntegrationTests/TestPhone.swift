@@ -20,8 +20,15 @@ final class TestPhone: Sendable {
     let ringing = LockedBox<SIPStack.IncomingRequest?>(nil)
     let instance = "<urn:uuid:00000000-0000-4000-8000-\(String(UInt64.random(in: 1...0xFFFF_FFFF_FFFF), radix: 16))>"
 
-    init(user: String, caPEM: String, answerInvites: Bool = true) throws {
+    /// The digest password (`pw-USER` unless given).
+    let password: String
+    /// The address the phone connects from (any loopback address; the system picks otherwise).
+    let source: SocketAddress?
+
+    init(user: String, caPEM: String, answerInvites: Bool = true, password: String? = nil, from source: String? = nil) throws {
         self.user = user
+        self.password = password ?? "pw-\(user)"
+        self.source = try source.map { try SocketAddress(ipAddress: $0, port: 0) }
         stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
                          transportConfiguration: .init(tlsClient: try SIPTLS.clientContext(trustedCAPEM: caPEM)))
         stack.setHandlers(onRequest: { [received, ringing, user] request in
@@ -76,11 +83,11 @@ final class TestPhone: Sendable {
     /// Registers with digest through the edge at `address` and returns the final answer.
     @discardableResult
     func register(at address: SocketAddress, offer: Bool = true) async throws -> SIPMessage {
-        let flow = try await stack.transport.connect(.tls, to: address, serverHostname: "localhost")
+        let flow = try await stack.transport.connect(.tls, to: address, serverHostname: "localhost", from: source)
         self.flow.mutate { $0 = flow }
         let start = cseq.read { $0 } + 1
         cseq.mutate { $0 += 2 }
-        return try await DigestRegistration.register(stack, on: flow, user: user, password: "pw-\(user)", cseq: start) { cseq, authorization in
+        return try await DigestRegistration.register(stack, on: flow, user: user, password: password, cseq: start) { cseq, authorization in
             self.registerRequest(cseq: cseq, via: flow, offer: offer, authorization: authorization)
         }
     }

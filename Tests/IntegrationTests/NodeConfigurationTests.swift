@@ -1,0 +1,58 @@
+import EdgewayNode
+import Foundation
+import SIPTransport
+import Testing
+
+/// The node's YAML: the documented files parse and state the defaults; mistakes name the key.
+@Suite("Node configuration")
+struct NodeConfigurationTests {
+    static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+        .deletingLastPathComponent().appendingPathComponent("docs")
+
+    @Test func theDocumentedFilesParseAndStateTheDefaultLimits() throws {
+        for name in ["edge.yaml", "core.yaml", "registrar.yaml"] {
+            _ = try NodeConfiguration(contentsOf: Self.docs.appendingPathComponent(name).path)
+        }
+        let edge = try NodeConfiguration(contentsOf: Self.docs.appendingPathComponent("edge.yaml").path)
+        let defaults = NodeConfiguration()
+        #expect(edge.intrusionProtection == defaults.intrusionProtection)
+        #expect(edge.maxConnections == defaults.maxConnections)
+        #expect(edge.reservedConnections == defaults.reservedConnections)
+        #expect(edge.maxConnectionsPerSource == defaults.maxConnectionsPerSource)
+        #expect(edge.tlsHandshakeTimeout == defaults.tlsHandshakeTimeout)
+        #expect(edge.firstMessageTimeout == defaults.firstMessageTimeout)
+        #expect(edge.messageTimeout == defaults.messageTimeout)
+    }
+
+    @Test func intrusionProtectionKeysChangeOnlyWhatTheyName() throws {
+        let configuration = try NodeConfiguration(yaml: """
+            intrusionProtection:
+              exemptions: [10.0.0.0/8, 192.0.2.10]
+              SIPRequestRate: {triggerLevel: 600}
+              AdminLogin: off
+            """)
+        let policy = configuration.intrusionProtection
+        #expect(policy.enabled)
+        #expect(policy.exemptions.map(\.description) == ["10.0.0.0/8", "192.0.2.10/32"])
+        #expect(policy.rules[.sipRequestRate] == IntrusionRule(triggerLevel: 600, detectionWindow: .seconds(10), blockDuration: .seconds(120)))
+        #expect(policy.rules[.adminLogin] == nil)
+        #expect(policy.rules[.sipMalformed] == IntrusionPolicy.defaultRules[.sipMalformed])
+    }
+
+    @Test func mistakesNameTheKeyAndWhatIsAllowed() {
+        func problem(_ yaml: String) -> String {
+            do {
+                _ = try NodeConfiguration(yaml: yaml)
+                return "accepted"
+            } catch {
+                return "\(error)"
+            }
+        }
+        #expect(problem("intrusionProtection: {SIPFlood: off}").contains(
+            "intrusionProtection.SIPFlood: unknown key; allowed: enabled, exemptions, SIPAuthentication, SIPMalformed, SIPRequestRate, AdminLogin"))
+        #expect(problem("intrusionProtection: {exemptions: [example.com]}").contains("intrusionProtection.exemptions: expected a list of IP addresses"))
+        #expect(problem("intrusionProtection: {SIPMalformed: {triggerLevel: 0}}").contains("intrusionProtection.SIPMalformed.triggerLevel: expected a whole number, at least 1"))
+        #expect(problem("maxConnections: 10\nreservedConnections: 10").contains("reservedConnections: must be less than maxConnections (10)"))
+        #expect(problem("messageTimeout: 5").contains("messageTimeout: expected milliseconds"))
+    }
+}
