@@ -39,12 +39,11 @@ struct LabAdministration: AdministeredNode {
 extension LabDeployment {
     /// Each node and whether it runs, is black-holed or is stopped.
     public var faults: [(node: String, state: String)] {
-        let (running, blackholed) = nodes.withLockedValue { nodes in
-            ([nodes.registrar != nil, nodes.cores[0] != nil, nodes.cores[1] != nil, nodes.edges[0] != nil, nodes.edges[1] != nil],
-             relays.map(\.isBlackholed))
-        }
-        return Self.nodeNames.enumerated().map { index, name in
-            let state = !running[index] ? "Killed" : index >= 3 && blackholed[index - 3] ? "Blackholed" : "Running"
+        let running = nodes.withLockedValue { Set($0.keys) }
+        let blackholed = relays.map(\.isBlackholed)
+        return Self.nodeNames.map { name in
+            let edge = ["edge-1", "edge-2"].firstIndex(of: name)
+            let state = !running.contains(name) ? "Killed" : edge.map { blackholed[$0] } == true ? "Blackholed" : "Running"
             return (name, state)
         }
     }

@@ -12,6 +12,8 @@ import SIPTransport
 /// The whole MRA deployment on loopback (issue: the lab): a registrar, two cores and two edges,
 /// each a real node with its own listeners, settings and admin API, sharing one generated CA; a
 /// fault relay in front of each edge's phone port so an edge can be black-holed as well as killed.
+/// The nodes run in this process, or each in its own `edgeway serve` process (``Options/executable``),
+/// so that a kill is a real SIGKILL.
 public final class LabDeployment: Sendable {
     /// Lab options; the defaults are the SPEC's timers.
     public struct Options: Sendable {
@@ -29,6 +31,8 @@ public final class LabDeployment: Sendable {
         /// The registrar's digest challenges, most preferred first. Default SHA-256 then MD5;
         /// `["MD5"]` for clients that fail on any SHA-256 challenge (baresip 1.0).
         public var digestAlgorithms = ["SHA-256", "MD5"]
+        /// The `edgeway` executable to run each node as its own process; `nil` runs them here.
+        public var executable: String?
 
         /// The defaults.
         public init() {}
@@ -43,16 +47,11 @@ public final class LabDeployment: Sendable {
     /// The CA phones must trust (PEM) and its file.
     public let caPEM: String
     public let caPath: String
-    let nodes: NIOLockedValueBox<Nodes>
+    /// The running nodes by name; a killed node is absent until healed.
+    let nodes: NIOLockedValueBox<[String: any LabNode]>
     /// The phone-facing addresses of the edges (their fault relays), `127.0.0.1:port`.
     public let edgeAddresses: [String]
     let relays: [FaultRelay]
-
-    struct Nodes {
-        var registrar: RegistrarNode?
-        var cores: [CoreNode?]
-        var edges: [EdgeNode?]
-    }
 
     /// The node names: `registrar`, `core-1`, `core-2`, `edge-1`, `edge-2`.
     public static let nodeNames = ["registrar", "core-1", "core-2", "edge-1", "edge-2"]
@@ -67,32 +66,46 @@ public final class LabDeployment: Sendable {
             try await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: password))
         }
         let base = options.basePort
-        var edges: [EdgeNode?] = []
+        var nodes: [String: any LabNode] = [:]
         var relays: [FaultRelay] = []
         for index in 1...2 {
-            let edge = try await EdgeNode(configuration: configuration(for: "edge-\(index)", options), group: MultiThreadedEventLoopGroup.singleton)
-            edges.append(edge)
-            relays.append(try await FaultRelay.start(to: edge.boundAddresses[.tls]!, port: base + index))
+            let edge = try await launch("edge-\(index)", options)
+            nodes["edge-\(index)"] = edge
+            let phonePort = try SocketAddress(ipAddress: "127.0.0.1", port: base + 100 + index)
+            relays.append(try await FaultRelay.start(to: phonePort, port: base + index))
         }
-        let registrar = try await RegistrarNode(configuration: configuration(for: "registrar", options), group: MultiThreadedEventLoopGroup.singleton)
-        var cores: [CoreNode?] = []
+        nodes["registrar"] = try await launch("registrar", options)
         for index in 1...2 {
             let name = "core-\(index)"
             try FileManager.default.createDirectory(at: data.appendingPathComponent(name), withIntermediateDirectories: true)
             let settings = try Settings(store: SQLiteSettingsStore(path: data.appendingPathComponent("\(name)/settings.sqlite").path))
             _ = try settings.set(.stunKeepAliveInterval, to: String(options.keepalive.wholeMilliseconds))
             _ = try settings.set(.stunKeepAliveTimeout, to: String(options.timeout.wholeMilliseconds))
-            cores.append(try await CoreNode(configuration: configuration(for: name, options), group: MultiThreadedEventLoopGroup.singleton))
+            nodes[name] = try await launch(name, options)
         }
         let caPath = data.appendingPathComponent("tls/ca.pem").path
         let lab = LabDeployment(options: options, caPEM: try String(contentsOfFile: caPath, encoding: .utf8), caPath: caPath,
-                                nodes: Nodes(registrar: registrar, cores: cores, edges: edges),
-                                edgeAddresses: relays.map { "127.0.0.1:\($0.address.port!)" }, relays: relays)
+                                nodes: nodes, edgeAddresses: relays.map { "127.0.0.1:\($0.address.port!)" }, relays: relays)
         try await lab.waitUntilLinked()
         return lab
     }
 
-    private init(options: Options, caPEM: String, caPath: String, nodes: Nodes, edgeAddresses: [String], relays: [FaultRelay]) {
+    /// Starts a node here or as a process, as the options say.
+    static func launch(_ name: String, _ options: Options) async throws -> any LabNode {
+        let configuration = configuration(for: name, options)
+        let role = String(name.prefix { $0 != "-" })
+        if let executable = options.executable {
+            return try await NodeProcess.launch(executable: executable, role: role, configuration: configuration)
+        }
+        let group = MultiThreadedEventLoopGroup.singleton
+        switch role {
+        case "registrar": return try await RegistrarNode(configuration: configuration, group: group)
+        case "core": return try await CoreNode(configuration: configuration, group: group)
+        default: return try await EdgeNode(configuration: configuration, group: group)
+        }
+    }
+
+    private init(options: Options, caPEM: String, caPath: String, nodes: [String: any LabNode], edgeAddresses: [String], relays: [FaultRelay]) {
         self.options = options
         self.caPEM = caPEM
         self.caPath = caPath
@@ -129,30 +142,28 @@ public final class LabDeployment: Sendable {
 
     /// Waits (up to 30 s) until both cores have both links up and reach the registrar.
     func waitUntilLinked() async throws {
-        let cores = nodes.withLockedValue { $0.cores.compactMap { $0 } }
+        let running = nodes.withLockedValue { $0 }
         let deadline = ContinuousClock.now + .seconds(30)
-        for core in cores where !(await core.service.linked(within: max(.zero, deadline - ContinuousClock.now))) {
-            throw NodeConfigurationError(path: options.data, key: nil, problem: "the lab's links did not come up within 30 s")
+        for name in ["core-1", "core-2"] {
+            guard let core = running[name] else { continue }
+            if !(await core.linked(within: max(.zero, deadline - ContinuousClock.now))) {
+                throw NodeConfigurationError(path: options.data, key: nil, problem: "the lab's links did not come up within 30 s")
+            }
         }
     }
 
     /// The endpoints an operator needs: name, role, address.
     public var endpoints: [(name: String, what: String, address: String)] {
-        nodes.withLockedValue { nodes in
-            var rows: [(String, String, String)] = []
-            if let registrar = nodes.registrar {
-                rows.append(("registrar", "SIP tcp", "127.0.0.1:\(registrar.boundAddresses[.tcp]?.port ?? 0)"))
-            }
-            for (index, core) in nodes.cores.enumerated() {
-                guard let core else { continue }
-                rows.append(("core-\(index + 1)", "admin", "http://127.0.0.1:\(core.adminPort)"))
-            }
-            for (index, edge) in nodes.edges.enumerated() {
-                rows.append(("edge-\(index + 1)", "phones SIP tls", edgeAddresses[index]))
-                if let edge { rows.append(("edge-\(index + 1)", "admin", "http://127.0.0.1:\(edge.adminPort)")) }
-            }
-            return rows
+        let running = nodes.withLockedValue { $0 }
+        var rows: [(String, String, String)] = [("registrar", "SIP tcp", "127.0.0.1:\(options.basePort)")]
+        for name in ["core-1", "core-2"] {
+            if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }
         }
+        for (index, name) in ["edge-1", "edge-2"].enumerated() {
+            rows.append((name, "phones SIP tls", edgeAddresses[index]))
+            if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }
+        }
+        return rows
     }
 
     /// How a fault is injected.
@@ -165,67 +176,44 @@ public final class LabDeployment: Sendable {
 
     /// Injects a fault into a node.
     public func fail(_ node: String, mode: FaultMode) async throws {
-        guard let index = Self.nodeNames.firstIndex(of: node) else {
+        guard Self.nodeNames.contains(node) else {
             throw NodeConfigurationError(path: "lab", key: node, problem: "unknown node; allowed: \(Self.nodeNames.joined(separator: ", "))")
         }
-        switch (mode, index) {
-        case (.blackhole, 3...4):
-            relays[index - 3].blackhole()
-        case (.blackhole, _):
-            throw NodeConfigurationError(path: "lab", key: node, problem: "blackhole applies to edges only; allowed: edge-1, edge-2")
-        case (.kill, 0):
-            let registrar = nodes.withLockedValue { nodes in defer { nodes.registrar = nil }; return nodes.registrar }
-            await registrar?.shutdown()
-        case (.kill, 1...2):
-            let core = nodes.withLockedValue { nodes in defer { nodes.cores[index - 1] = nil }; return nodes.cores[index - 1] }
-            await core?.shutdown()
-        case (.kill, _):
-            let edge = nodes.withLockedValue { nodes in defer { nodes.edges[index - 3] = nil }; return nodes.edges[index - 3] }
-            await edge?.shutdown()
+        switch mode {
+        case .blackhole:
+            guard let index = ["edge-1", "edge-2"].firstIndex(of: node) else {
+                throw NodeConfigurationError(path: "lab", key: node, problem: "blackhole applies to edges only; allowed: edge-1, edge-2")
+            }
+            relays[index].blackhole()
+        case .kill:
+            let running = nodes.withLockedValue { $0.removeValue(forKey: node) }
+            await running?.kill()
         }
     }
 
     /// Heals a node: restarts it when it was killed, lets bytes pass again when black-holed.
     public func heal(_ node: String) async throws {
-        let group = MultiThreadedEventLoopGroup.singleton
-        switch node {
-        case "registrar" where nodes.withLockedValue({ $0.registrar == nil }):
-            let registrar = try await RegistrarNode(configuration: Self.configuration(for: node, options), group: group)
-            nodes.withLockedValue { $0.registrar = registrar }
-        case "core-1", "core-2":
-            let index = node == "core-1" ? 0 : 1
-            guard nodes.withLockedValue({ $0.cores[index] == nil }) else { return }
-            let core = try await CoreNode(configuration: Self.configuration(for: node, options), group: group)
-            nodes.withLockedValue { $0.cores[index] = core }
-        case "edge-1", "edge-2":
-            let index = node == "edge-1" ? 0 : 1
-            relays[index].heal()
-            guard nodes.withLockedValue({ $0.edges[index] == nil }) else { return }
-            let edge = try await EdgeNode(configuration: Self.configuration(for: node, options), group: group)
-            nodes.withLockedValue { $0.edges[index] = edge }
-        default:
-            return
-        }
+        guard Self.nodeNames.contains(node) else { return }
+        if let index = ["edge-1", "edge-2"].firstIndex(of: node) { relays[index].heal() }
+        guard nodes.withLockedValue({ $0[node] == nil }) else { return }
+        let restarted = try await Self.launch(node, options)
+        nodes.withLockedValue { $0[node] = restarted }
     }
 
     /// Drains every running node (``EdgeNode/drain(within:)``); `true` when all finished in time.
     public func drain(within limit: Duration) async -> Bool {
-        let all = nodes.withLockedValue { $0 }
+        let running = nodes.withLockedValue { $0 }
         // All at once, so the whole lab takes at most `limit`.
         return await withTaskGroup(of: Bool.self) { group in
-            for core in all.cores.compactMap({ $0 }) { group.addTask { await core.drain(within: limit) } }
-            for edge in all.edges.compactMap({ $0 }) { group.addTask { await edge.drain(within: limit) } }
-            if let registrar = all.registrar { group.addTask { await registrar.drain(within: limit) } }
+            for node in running.values { group.addTask { await node.drain(within: limit) } }
             return await group.reduce(true) { $0 && $1 }
         }
     }
 
     /// Stops every node and relay.
     public func shutdown() async {
-        let all = nodes.withLockedValue { nodes in defer { nodes = Nodes(registrar: nil, cores: [nil, nil], edges: [nil, nil]) }; return nodes }
-        for core in all.cores { await core?.shutdown() }
-        for edge in all.edges { await edge?.shutdown() }
-        await all.registrar?.shutdown()
+        let running = nodes.withLockedValue { nodes in defer { nodes = [:] }; return nodes }
+        for name in ["core-1", "core-2", "edge-1", "edge-2", "registrar"] { await running[name]?.shutdown() }
         for relay in relays { await relay.stop() }
     }
 }

@@ -18,11 +18,16 @@ struct LabCommand: AsyncParsableCommand {
             moved to edge-2, heals edge-1, prints percentiles and exits 1 if a phone was lost or a
             budget was exceeded. From another terminal: edgeway lab fail edge-1 --mode blackhole
             --lab DATA, edgeway lab heal edge-1 --lab DATA.
+            edgeway lab --processes --scenario chaos --phones 300 --duration 3m
+            Each node runs as its own edgeway serve process (logs in DATA/NODE/node.log), so a kill
+            is a real kill -9. The chaos scenario kills and restarts random nodes and black-holes
+            edges, one fault at a time, then waits until every phone is registered with exactly one
+            binding; it prints what it did and exits 1 if a phone was lost.
             """,
         subcommands: [Fault.self, Heal.self]
     )
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case failover }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case failover, chaos }
 
     /// `edgeway lab fail NODE --mode kill|blackhole|pause` and `edgeway lab heal NODE`, from another terminal.
     struct Fault: AsyncParsableCommand {
@@ -65,7 +70,10 @@ struct LabCommand: AsyncParsableCommand {
     @Option(help: "Simulated phones (phone1 … phoneN), 0…2000.") var phones = 0
     @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms.") var keepalive = "30s"
     @Option(help: "Keepalive timeout, e.g. 3s, 300ms.") var timeout = "3s"
-    @Option(help: "Run a scenario and exit: failover.") var scenario: Scenario?
+    @Option(help: "Run a scenario and exit: failover or chaos.") var scenario: Scenario?
+    @Flag(help: "Run each node as its own edgeway serve process (a kill fault is then kill -9).") var processes = false
+    @Option(help: "How long the chaos scenario injects faults, e.g. 3m, 90s.") var duration = "3m"
+    @Option(help: "The chaos scenario's random seed (printed; give it again to repeat a run).") var seed: UInt64?
     @Option(help: "How the scenario fails edge-1: blackhole or kill.") var fault = "blackhole"
     @Option(help: "The registrar's digest algorithms, most preferred first: SHA-256,MD5 (default) or MD5 for old clients such as baresip 1.0.")
     var digest = "SHA-256,MD5"
@@ -86,6 +94,9 @@ struct LabCommand: AsyncParsableCommand {
             throw ValidationError("--digest must list SHA-256 and/or MD5, e.g. SHA-256,MD5 or MD5")
         }
         options.digestAlgorithms = algorithms
+        if processes {
+            options.executable = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
+        }
         let lab = try await LabDeployment.start(options)
         let admin = try await lab.startAdmin()
         say("edgeway lab ready: registrar, core-1, core-2, edge-1, edge-2 on 127.0.0.1; data \(data)")
@@ -104,6 +115,21 @@ struct LabCommand: AsyncParsableCommand {
             simulated = try await LabPhones(count: phones, lab: lab, keepalive: interval, timeout: wait)
             say("\(phones) phones registered: \(simulated!.registered(through: lab.edgeAddresses[0])) via edge-1, "
                 + "\(simulated!.registered(through: lab.edgeAddresses[1])) via edge-2")
+        }
+        if scenario == .chaos {
+            guard let simulated else { throw ValidationError("the chaos scenario needs --phones N") }
+            let length = try Self.milliseconds(duration, option: "--duration")
+            let started = ContinuousClock.now
+            let timeline = simulated.watch(lab: lab) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
+            let report = try await simulated.chaos(lab: lab, duration: .milliseconds(length),
+                                                   settle: .milliseconds(2 * (interval + wait)) + .seconds(60),
+                                                   seed: seed ?? UInt64.random(in: 1...UInt64(UInt32.max))) { say("\(PhoneTimeline.stamp(since: started)) \($0)") }
+            timeline.cancel()
+            await simulated.stop()
+            await admin.stop()
+            await lab.shutdown()
+            if !report.passed { throw ExitCode(1) }
+            return
         }
         if scenario == .failover {
             guard let simulated else { throw ValidationError("the failover scenario needs --phones N") }
@@ -135,18 +161,20 @@ struct LabCommand: AsyncParsableCommand {
         say("edgeway lab stopped")
     }
 
-    /// `30s`, `300ms`, `1.5s` → milliseconds.
+    /// `30s`, `300ms`, `1.5s`, `3m` → milliseconds.
     static func milliseconds(_ text: String, option: String) throws -> Int64 {
         let value: Double?
         if text.hasSuffix("ms") {
             value = Double(text.dropLast(2))
+        } else if text.hasSuffix("m") {
+            value = Double(text.dropLast()).map { $0 * 60_000 }
         } else if text.hasSuffix("s") {
             value = Double(text.dropLast()).map { $0 * 1_000 }
         } else {
             value = nil
         }
         guard let value, value >= 50, value <= 3_600_000 else {
-            throw ValidationError("\(option) must be a duration like 30s or 300ms, 50ms…3600s")
+            throw ValidationError("\(option) must be a duration like 3m, 30s or 300ms, 50ms…60m")
         }
         return Int64(value)
     }

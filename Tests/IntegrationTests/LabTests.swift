@@ -42,6 +42,27 @@ struct LabTests {
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("phones on the failed edge: 30; moved: 30; lost: 0"))
     }
+
+    @Test func theChaosScenarioWithNodesAsProcessesLosesNoPhone() async throws {
+        let data = try folder()
+        defer { try? FileManager.default.removeItem(at: data) }
+        // Seed 7 kills core-2, kills edge-1, black-holes edge-1 and kills the registrar.
+        let result = try await EdgewayProcess.run([
+            "lab", "--processes", "--data", data.path, "--base-port", String(LabPorts.base()), "--scenario", "chaos",
+            "--phones", "30", "--duration", "30s", "--keepalive", "1s", "--timeout", "500ms", "--seed", "7",
+        ])
+        #expect(result.status == 0, "\(result.output.suffix(3_000))")
+        #expect(result.output.contains("chaos for 30.0 seconds with seed 7: 30 phones"))
+        for line in ["kill -9 core-2 (pid ", "kill -9 edge-1 (pid ", "black-hole edge-1", "kill -9 registrar (pid ", "registrar restarted (pid "] {
+            #expect(result.output.contains(line), "\(line) in \(result.output.suffix(3_000))")
+        }
+        #expect(result.output.contains("phones 30, registered 30, bindings 30, lost 0; passed"), "\(result.output.suffix(3_000))")
+        let pids = result.output.split(separator: "\n").filter { $0.contains("registrar") && $0.contains("(pid ") }
+            .compactMap { $0.split(separator: "(pid ").last?.prefix { $0.isNumber } }
+        #expect(pids.count == 2 && pids[0] != pids[1], "the registrar was killed and a new process started: \(pids)")
+        let log = try String(contentsOf: data.appendingPathComponent("registrar/node.log"), encoding: .utf8)
+        #expect(log.components(separatedBy: "edgeway registrar ready").count == 3, "two starts in the registrar's own log")
+    }
 }
 
 /// `edgeway lab fail|heal` from another terminal, through the lab's admin API.

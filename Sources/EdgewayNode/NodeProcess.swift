@@ -1,0 +1,134 @@
+import Foundation
+#if canImport(FoundationNetworking)
+import FoundationNetworking
+#endif
+#if canImport(Glibc)
+import Glibc
+#endif
+import SIPStack
+import Yams
+
+/// A lab node as its own `edgeway serve` process (`edgeway lab --processes`), so a kill fault is
+/// a real SIGKILL. Its configuration is written to `DATA/NAME/node.yaml` and its standard output
+/// and error go to `DATA/NAME/node.log`.
+final class NodeProcess: LabNode, @unchecked Sendable {
+    let name: String
+    let adminURL: String?
+    private let process: Process
+    private let token: String?
+
+    private init(name: String, process: Process, adminURL: String?, token: String?) {
+        self.name = name
+        self.process = process
+        self.adminURL = adminURL
+        self.token = token
+    }
+
+    /// Starts `edgeway serve --role ROLE` from `executable` and waits (at most 30 s) for its ready line.
+    ///
+    /// - Throws: ``NodeConfigurationError`` naming the node and quoting the end of its log when
+    ///   it exits or does not get ready.
+    static func launch(executable: String, role: String, configuration: NodeConfiguration) async throws -> NodeProcess {
+        let name = configuration.name ?? role
+        let folder = URL(fileURLWithPath: configuration.data)
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let configPath = folder.appendingPathComponent("node.yaml")
+        try yaml(configuration).write(to: configPath, atomically: true, encoding: .utf8)
+        let logPath = folder.appendingPathComponent("node.log")
+        if !FileManager.default.fileExists(atPath: logPath.path) { FileManager.default.createFile(atPath: logPath.path, contents: nil) }
+        let log = try FileHandle(forWritingTo: logPath)
+        let start = try log.seekToEnd()
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: executable)
+        process.arguments = ["serve", "--role", role, "--config", configPath.path]
+        process.standardOutput = log
+        process.standardError = log
+        process.standardInput = FileHandle.nullDevice
+        try process.run()
+        try? log.close()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while ContinuousClock.now < deadline {
+            let text = (try? Data(contentsOf: logPath)).map { String(decoding: $0.dropFirst(Int(start)), as: UTF8.self) } ?? ""
+            if let ready = text.split(separator: "\n").first(where: { $0.contains(" ready: ") }) {
+                let admin = ready.range(of: "admin http://").map { range in
+                    "http://" + ready[range.upperBound...].prefix { $0 != ";" && $0 != " " }
+                }
+                let token = try? String(contentsOf: folder.appendingPathComponent("admin-token"), encoding: .utf8)
+                return NodeProcess(name: name, process: process, adminURL: admin, token: token)
+            }
+            guard process.isRunning else {
+                throw NodeConfigurationError(path: logPath.path, key: name, problem: "exited with status \(process.terminationStatus): "
+                                             + text.split(separator: "\n").suffix(3).joined(separator: " | "))
+            }
+            try await Task.sleep(for: .milliseconds(50))
+        }
+        Glibc.kill(process.processIdentifier, SIGKILL)
+        throw NodeConfigurationError(path: logPath.path, key: name, problem: "not ready within 30 s")
+    }
+
+    /// The process id.
+    var pid: Int32 { process.processIdentifier }
+
+    func linked(within limit: Duration) async -> Bool {
+        guard name.hasPrefix("core") else { return true }
+        let deadline = ContinuousClock.now + limit
+        repeat {
+            if let lines = try? await status() {
+                let states = lines.filter { $0.contains(" State: ") }
+                if !states.isEmpty, states.allSatisfy({ $0.hasSuffix(": Up") || $0.hasSuffix(": Reachable") }) { return true }
+            }
+            try? await Task.sleep(for: .milliseconds(100))
+        } while ContinuousClock.now < deadline
+        return false
+    }
+
+    func drain(within limit: Duration) async -> Bool {
+        process.terminate()
+        return await exited(within: limit + .seconds(5)) && process.terminationStatus == 0
+    }
+
+    func shutdown() async {
+        if process.isRunning {
+            process.terminate()
+            if await exited(within: .seconds(15)) { return }
+        }
+        await kill()
+    }
+
+    func kill() async {
+        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
+        _ = await exited(within: .seconds(10))
+    }
+
+    /// `xstatus` lines from the node's admin API.
+    private func status() async throws -> [String] {
+        guard let adminURL, let token, let url = URL(string: "\(adminURL)/api/xstatus") else { return [] }
+        var request = URLRequest(url: url)
+        request.httpMethod = "POST"
+        request.setValue("Bearer \(token.trimmingCharacters(in: .whitespacesAndNewlines))", forHTTPHeaderField: "Authorization")
+        request.timeoutInterval = 2
+        let (body, _) = try await URLSession.shared.data(for: request)
+        return String(decoding: body, as: UTF8.self).split(separator: "\n").map(String.init)
+    }
+
+    private func exited(within limit: Duration) async -> Bool {
+        let deadline = ContinuousClock.now + limit
+        while process.isRunning, ContinuousClock.now < deadline {
+            try? await Task.sleep(for: .milliseconds(20))
+        }
+        return !process.isRunning
+    }
+
+    /// The keys of `configuration` the lab sets, as YAML the node reads back.
+    static func yaml(_ configuration: NodeConfiguration) throws -> String {
+        var keys: [String: Any] = [
+            "name": configuration.name ?? "", "data": configuration.data, "certificates": configuration.certificates ?? "",
+            "listen": configuration.listen, "heartbeatInterval": Int(configuration.heartbeatInterval.wholeMilliseconds),
+            "linkTimeout": Int(configuration.linkTimeout.wholeMilliseconds), "digestAlgorithms": configuration.digestAlgorithms,
+            "maxConnectionsPerSource": configuration.maxConnectionsPerSource, "traversal": configuration.traversal,
+        ]
+        if !configuration.edges.isEmpty { keys["edges"] = configuration.edges }
+        if !configuration.registrars.isEmpty { keys["registrars"] = configuration.registrars }
+        return try Yams.dump(object: keys, sortKeys: true)
+    }
+}
