@@ -37,7 +37,7 @@ public final class CoreNode: Sendable {
             return CoreService.RegistrarTarget(name: parts.count == 2 ? parts[0] : "registrar-\(index + 1)",
                                                address: try NodeResources.address(parts.last!, key: "registrars"))
         }
-        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(
+        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false,
                                 tlsServer: try resources.certificates.serverContext(), tlsClient: try resources.certificates.clientContext()),
                              logger: NodeResources.logger(role: "core", name: name))
         self.stack = stack

@@ -31,7 +31,7 @@ public final class EdgeNode: Sendable {
         let resources = try NodeResources(configuration)
         let name = configuration.name ?? "edge-1"
         settings = resources.settings
-        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(
+        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: true,
                                 tlsServer: try resources.certificates.serverContext()),
                              logger: NodeResources.logger(role: "edge", name: name))
         self.stack = stack

@@ -6,13 +6,16 @@ import Yams
 
 extension NodeConfiguration {
     /// The node's transport: its limits and intrusion protection with the given TLS contexts.
-    func transportConfiguration(tlsServer: NIOSSLContext?, tlsClient: NIOSSLContext? = nil) -> SIPTransportLayer.Configuration {
+    /// `facesPhones` says whether phones reach the node directly (an edge) or only through
+    /// proxies (a core, a registrar behind cores), which picks the default intrusion protection.
+    func transportConfiguration(facesPhones: Bool, tlsServer: NIOSSLContext?, tlsClient: NIOSSLContext? = nil) -> SIPTransportLayer.Configuration {
         SIPTransportLayer.Configuration(
             maxConnectionsPerSource: maxConnectionsPerSource, maxConnections: maxConnections, reservedConnections: reservedConnections,
             tlsHandshakeTimeout: .milliseconds(tlsHandshakeTimeout.wholeMilliseconds),
             firstMessageTimeout: .milliseconds(firstMessageTimeout.wholeMilliseconds),
             messageTimeout: .milliseconds(messageTimeout.wholeMilliseconds),
-            intrusionPolicy: intrusionProtection, tlsServer: tlsServer, tlsClient: tlsClient)
+            intrusionPolicy: intrusionProtection ?? (facesPhones ? Self.defaultIntrusionProtection : Self.internalIntrusionProtection),
+            tlsServer: tlsServer, tlsClient: tlsClient)
     }
 
     /// A node's default intrusion protection: every category on with the default rules, the
@@ -20,7 +23,15 @@ extension NodeConfiguration {
     public static let defaultIntrusionProtection = IntrusionPolicy(
         enabled: true, rules: IntrusionPolicy.defaultRules, exemptions: ["127.0.0.0/8", "::1"].compactMap(AddressPrefix.init))
 
-    /// Parses the `intrusionProtection:` mapping: `enabled`, `exemptions` (a list of
+    /// A core's and a registrar's default: only `AdminLogin` counted. Their SIP comes from the
+    /// proxies in front of them, which carry every phone's requests, failures and mistakes: counted
+    /// per source it would block a proxy and with it every phone behind it. A registrar that
+    /// phones reach directly turns the SIP categories on with an `intrusionProtection:` section.
+    public static let internalIntrusionProtection = IntrusionPolicy(
+        enabled: true, rules: IntrusionPolicy.defaultRules.filter { $0.key == .adminLogin }, exemptions: defaultIntrusionProtection.exemptions)
+
+    /// Parses the `intrusionProtection:` mapping, which starts from ``defaultIntrusionProtection``
+    /// (every category) whatever the role: `enabled`, `exemptions` (a list of
     /// `ADDRESS[/LENGTH]`) and per category (`SIPAuthentication`, `SIPMalformed`,
     /// `SIPRequestRate`, `AdminLogin`) `triggerLevel`, `detectionWindow` and `blockDuration` in
     /// seconds, or `off`. Keys left out keep their defaults.

@@ -58,9 +58,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var tlsHandshakeTimeout: Duration = .seconds(10)
     public var firstMessageTimeout: Duration = .seconds(30)
     public var messageTimeout: Duration = .seconds(15)
-    /// Intrusion protection of the phone-facing listeners and the admin API (SPEC B28); see
-    /// ``defaultIntrusionProtection`` and ``IntrusionPolicy``.
-    public var intrusionProtection = NodeConfiguration.defaultIntrusionProtection
+    /// Intrusion protection of the phone-facing listeners and the admin API (SPEC B28); `nil`
+    /// (no `intrusionProtection:` key) takes the role's default: ``defaultIntrusionProtection`` on
+    /// an edge, ``internalIntrusionProtection`` on a core or a registrar.
+    public var intrusionProtection: IntrusionPolicy?
 
     /// The defaults.
     public init() {}

@@ -31,7 +31,7 @@ public final class RegistrarNode: Sendable {
         let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path)
         let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
         let logger = NodeResources.logger(role: "registrar", name: configuration.name ?? "registrar")
-        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(tlsServer: tlsServer), logger: logger)
+        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false, tlsServer: tlsServer), logger: logger)
         self.stack = stack
         let policy = RegistrationPolicy(defaultExpires: configuration.defaultExpires, minExpires: configuration.minExpires,
                                         maxExpires: configuration.maxExpires)

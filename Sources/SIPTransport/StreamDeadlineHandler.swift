@@ -100,7 +100,7 @@ final class StreamDeadlineHandler: ChannelInboundHandler {
         timer = nil
         guard context.channel.isActive else { return }
         logger.notice("connection cut off", metadata: [
-            "source": "\(context.channel.remoteAddress.map { "\($0)" } ?? "?")", "limit": "\(reason)",
+            "source": "\(context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")", "limit": "\(reason)",
         ])
         context.fireErrorCaught(ConnectionLimitError(description: reason))
     }

@@ -120,7 +120,8 @@ struct LabCommand: AsyncParsableCommand {
             guard let simulated else { throw ValidationError("the chaos scenario needs --phones N") }
             let length = try Self.milliseconds(duration, option: "--duration")
             let started = ContinuousClock.now
-            let timeline = simulated.watch(lab: lab) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
+            // Every 2 s rather than at each change: hundreds of phones moving make a line each.
+            let timeline = simulated.watch(lab: lab, every: .seconds(2)) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
             let report = try await simulated.chaos(lab: lab, duration: .milliseconds(length),
                                                    settle: .milliseconds(2 * (interval + wait)) + .seconds(60),
                                                    seed: seed ?? UInt64.random(in: 1...UInt64(UInt32.max))) { say("\(PhoneTimeline.stamp(since: started)) \($0)") }

@@ -15,7 +15,8 @@ struct NodeConfigurationTests {
         }
         let edge = try NodeConfiguration(contentsOf: Self.docs.appendingPathComponent("edge.yaml").path)
         let defaults = NodeConfiguration()
-        #expect(edge.intrusionProtection == defaults.intrusionProtection)
+        #expect(edge.intrusionProtection == NodeConfiguration.defaultIntrusionProtection)
+        #expect(defaults.intrusionProtection == nil, "without the key, the role's default")
         #expect(edge.maxConnections == defaults.maxConnections)
         #expect(edge.reservedConnections == defaults.reservedConnections)
         #expect(edge.maxConnectionsPerSource == defaults.maxConnectionsPerSource)
@@ -31,7 +32,7 @@ struct NodeConfigurationTests {
               SIPRequestRate: {triggerLevel: 600}
               AdminLogin: off
             """)
-        let policy = configuration.intrusionProtection
+        let policy = try #require(configuration.intrusionProtection)
         #expect(policy.enabled)
         #expect(policy.exemptions.map(\.description) == ["10.0.0.0/8", "192.0.2.10/32"])
         #expect(policy.rules[.sipRequestRate] == IntrusionRule(triggerLevel: 600, detectionWindow: .seconds(10), blockDuration: .seconds(120)))
