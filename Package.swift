@@ -190,6 +190,10 @@ let package = Package(
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
         .testTarget(name: "PhoneLogicTests", dependencies: ["PhoneLogic", "TestSupport"]),
+        .testTarget(name: "PhoneTests", dependencies: ["Phone", "PhoneLogic", "SIPCore", "SIPStack", "SIPTransport", "SIPTransaction",
+                                                   "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
+                                                   .product(name: "NIOCore", package: "swift-nio"),
+                                                   .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "SIPCore", "STUNCore", "SIPStack", "SIPTransport", "SIPTransaction", "TestSupport",
                                                    .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(

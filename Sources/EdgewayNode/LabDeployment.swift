@@ -68,6 +68,18 @@ public final class LabDeployment: Sendable {
         let base = options.basePort
         var nodes: [String: any LabNode] = [:]
         var relays: [FaultRelay] = []
+        do {
+            return try await start(options, nodes: &nodes, relays: &relays, data: data, base: base)
+        } catch {
+            // Nothing started is left behind: nodes (processes too) and relays close.
+            for node in nodes.values { await node.shutdown() }
+            for relay in relays { await relay.stop() }
+            throw error
+        }
+    }
+
+    private static func start(_ options: Options, nodes: inout [String: any LabNode], relays: inout [FaultRelay],
+                              data: URL, base: Int) async throws -> LabDeployment {
         for index in 1...2 {
             let edge = try await launch("edge-\(index)", options)
             nodes["edge-\(index)"] = edge
@@ -86,7 +98,14 @@ public final class LabDeployment: Sendable {
         let caPath = data.appendingPathComponent("tls/ca.pem").path
         let lab = LabDeployment(options: options, caPEM: try String(contentsOfFile: caPath, encoding: .utf8), caPath: caPath,
                                 nodes: nodes, edgeAddresses: relays.map { "127.0.0.1:\($0.address.port!)" }, relays: relays)
-        try await lab.waitUntilLinked()
+        do {
+            try await lab.waitUntilLinked()
+        } catch {
+            await lab.shutdown()
+            nodes = [:]
+            relays = []
+            throw error
+        }
         return lab
     }
 

@@ -58,10 +58,10 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var tlsHandshakeTimeout: Duration = .seconds(10)
     public var firstMessageTimeout: Duration = .seconds(30)
     public var messageTimeout: Duration = .seconds(15)
-    /// Intrusion protection of the phone-facing listeners and the admin API (SPEC B28); `nil`
-    /// (no `intrusionProtection:` key) takes the role's default: ``defaultIntrusionProtection`` on
-    /// an edge, ``internalIntrusionProtection`` on a core or a registrar.
-    public var intrusionProtection: IntrusionPolicy?
+    /// Changes to the role's intrusion protection of the user agents' listeners and the admin
+    /// API (SPEC B28), from the `intrusionProtection:` key; ``intrusionPolicy(facesPhones:)`` gives
+    /// the policy in force.
+    public var intrusionProtection: IntrusionSettings?
 
     /// The defaults.
     public init() {}
@@ -180,7 +180,7 @@ public struct NodeConfiguration: Sendable, Equatable {
             case "tlsHandshakeTimeout": tlsHandshakeTimeout = try milliseconds()
             case "firstMessageTimeout": firstMessageTimeout = try milliseconds()
             case "messageTimeout": messageTimeout = try milliseconds()
-            case "intrusionProtection": intrusionProtection = try Self.intrusionPolicy(value, path: path)
+            case "intrusionProtection": intrusionProtection = try Self.intrusionSettings(value, path: path)
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()

@@ -11,7 +11,7 @@ import Yams
 /// A lab node as its own `edgeway serve` process (`edgeway lab --processes`), so a kill fault is
 /// a real SIGKILL. Its configuration is written to `DATA/NAME/node.yaml` and its standard output
 /// and error go to `DATA/NAME/node.log`.
-final class NodeProcess: LabNode, @unchecked Sendable {
+public final class NodeProcess: LabNode, @unchecked Sendable {
     let name: String
     let adminURL: String?
     private let process: Process
@@ -44,11 +44,27 @@ final class NodeProcess: LabNode, @unchecked Sendable {
         process.standardOutput = log
         process.standardError = log
         process.standardInput = FileHandle.nullDevice
+        // The node stops by itself when the lab is gone, however the lab ended (`edgeway serve`
+        // watches this parent).
+        process.environment = ProcessInfo.processInfo.environment.merging([parentVariable: "\(getpid())"]) { $1 }
         try process.run()
         try? log.close()
+        do {
+            return try await ready(process, name: name, log: logPath, from: Int(start), folder: folder)
+        } catch {
+            Glibc.kill(process.processIdentifier, SIGKILL)
+            throw error
+        }
+    }
+
+    /// The environment variable that names the lab's process id to a node it started.
+    public static let parentVariable = "EDGEWAY_PARENT_PID"
+
+    /// Waits for the ready line in the node's log; throws when the node exits or takes 30 s.
+    private static func ready(_ process: Process, name: String, log logPath: URL, from start: Int, folder: URL) async throws -> NodeProcess {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
-            let text = (try? Data(contentsOf: logPath)).map { String(decoding: $0.dropFirst(Int(start)), as: UTF8.self) } ?? ""
+            let text = (try? Data(contentsOf: logPath)).map { String(decoding: $0.dropFirst(start), as: UTF8.self) } ?? ""
             if let ready = text.split(separator: "\n").first(where: { $0.contains(" ready: ") }) {
                 let admin = ready.range(of: "admin http://").map { range in
                     "http://" + ready[range.upperBound...].prefix { $0 != ";" && $0 != " " }
@@ -62,7 +78,6 @@ final class NodeProcess: LabNode, @unchecked Sendable {
             }
             try await Task.sleep(for: .milliseconds(50))
         }
-        Glibc.kill(process.processIdentifier, SIGKILL)
         throw NodeConfigurationError(path: logPath.path, key: name, problem: "not ready within 30 s")
     }
 

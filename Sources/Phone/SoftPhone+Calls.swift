@@ -12,6 +12,8 @@ extension SoftPhone {
         var invite: SIPMessage
         var flow: Flow
         var outgoing: Bool
+        /// This phone's tag in the dialog (From of its INVITE, or To of its answers).
+        var localTag: String
         var answer: SIPMessage?
         var incoming: SIPStack.IncomingRequest?
         var cseq = 1
@@ -22,30 +24,40 @@ extension SoftPhone {
     public func call(_ user: String, sdp: String = "v=0\r\n") throws -> String {
         guard let flow = currentFlow else { throw SIPTransportError(detail: "not connected to an edge") }
         let callID = "call-\(UUID().uuidString.lowercased())"
+        let tag = String(UInt32.random(in: 1...UInt32.max))
         let local = ProxyForwarder.hostPort(flow.local)
         var invite = SIPMessage.request(method: "INVITE", uri: "sip:\(user)@\(configuration.domain)")
         invite.headers.append(.via, "SIP/2.0/TLS \(local);branch=z9hG4bK-inv-\(UInt64.random(in: 1...UInt64.max));rport")
         invite.headers.append(.maxForwards, "70")
-        invite.headers.append(.from, "<sip:\(configuration.user)@\(configuration.domain)>;tag=\(UInt32.random(in: 1...UInt32.max))")
+        invite.headers.append(.from, "<sip:\(configuration.user)@\(configuration.domain)>;tag=\(tag)")
         invite.headers.append(.to, "<sip:\(user)@\(configuration.domain)>")
         invite.headers.append(.callID, callID)
         invite.headers.append(.cseq, "1 INVITE")
         invite.headers.append(.contact, "<sip:\(configuration.user)@\(local);transport=tls>")
         invite.setBody(ByteBuffer(string: sdp), contentType: "application/sdp")
         state.withLockedValue { state in
-            state.calls[callID] = CallRecord(invite: invite, flow: flow, outgoing: true)
+            state.calls[callID] = CallRecord(invite: invite, flow: flow, outgoing: true, localTag: tag)
+            state.dialogs.calling(callID, localTag: tag)
             state.machine.callStarted()
         }
         Task {
-            let answer = try? await stack.send(request: invite, on: flow) { [weak self] provisional in
+            // A challenged INVITE goes again with credentials; CANCEL and ACK follow the one last sent.
+            let result = try? await sendAnswering(invite, on: flow, resent: { [state] sent in
+                state.withLockedValue { $0.calls[callID]?.invite = sent }
+            }, onProvisional: { [weak self] provisional in
                 if provisional.statusLine?.statusCode == 180 { self?.continuation.yield(.call(id: callID, .ringing)) }
-            }
-            guard let answer, let status = answer.statusLine?.statusCode, (200..<300).contains(status) else {
-                endCall(callID, reason: answer?.statusLine.map { "\($0.statusCode) \($0.reasonPhrase)" } ?? "no answer")
+            })
+            guard let (sent, answer) = result, let status = answer.statusLine?.statusCode, (200..<300).contains(status) else {
+                endCall(callID, reason: result.flatMap { $0.answer.statusLine.map { "\($0.statusCode) \($0.reasonPhrase)" } } ?? "no answer")
                 return
             }
-            state.withLockedValue { $0.calls[callID]?.answer = answer }
-            if let ack = try? inDialog("ACK", callID: callID, cseq: 1) { stack.sendStateless(ack, on: flow) }
+            let remoteTag = (try? answer.to())?.parameters["tag"].map(String.init)
+            state.withLockedValue { state in
+                state.calls[callID]?.answer = answer
+                state.dialogs.confirmed(callID, remoteTag: remoteTag)
+            }
+            let number = sent.headers[.cseq].flatMap { Int($0.split(separator: " ").first ?? "") } ?? 1
+            if let ack = try? inDialog("ACK", callID: callID, cseq: number) { stack.sendStateless(ack, on: flow) }
             continuation.yield(.call(id: callID, .established))
         }
         return callID
@@ -54,11 +66,14 @@ extension SoftPhone {
     /// Answers a ringing incoming call with 200 OK.
     public func answer(_ callID: String, sdp: String = "v=0\r\n") {
         guard let record = state.withLockedValue({ $0.calls[callID] }), let incoming = record.incoming else { return }
-        var ok = SIPResponseBuilder.response(to: incoming.message, statusCode: 200, reasonPhrase: "OK", toTag: "ph\(configuration.user)")
+        var ok = SIPResponseBuilder.response(to: incoming.message, statusCode: 200, reasonPhrase: "OK", toTag: record.localTag)
         ok.headers.append(.contact, "<sip:\(configuration.user)@\(ProxyForwarder.hostPort(record.flow.local));transport=tls>")
         for route in incoming.message.headers.lines(.recordRoute) { ok.headers.append(.recordRoute, route) }
         ok.setBody(ByteBuffer(string: sdp), contentType: "application/sdp")
-        state.withLockedValue { $0.calls[callID]?.answer = ok }
+        state.withLockedValue { state in
+            state.calls[callID]?.answer = ok
+            state.dialogs.confirmed(callID)
+        }
         incoming.respond(ok)
         continuation.yield(.call(id: callID, .established))
     }
@@ -68,15 +83,17 @@ extension SoftPhone {
     public func hangUp(_ callID: String) async {
         guard let record = state.withLockedValue({ $0.calls[callID] }) else { return }
         if record.answer != nil, let bye = try? inDialog("BYE", callID: callID, cseq: record.cseq + 1) {
-            _ = try? await stack.send(request: bye, on: record.flow)
+            _ = try? await sendAnswering(bye, on: record.flow)
         } else if let incoming = record.incoming {
-            incoming.respond(SIPResponseBuilder.response(to: incoming.message, statusCode: 603, reasonPhrase: "Decline", toTag: "ph\(configuration.user)"))
+            incoming.respond(SIPResponseBuilder.response(to: incoming.message, statusCode: 603, reasonPhrase: "Decline", toTag: record.localTag))
         } else {
             var cancel = SIPMessage.request(method: "CANCEL", uri: record.invite.requestLine!.uri)
             for name in [SIPHeaderName.via, .from, .to, .callID] {
                 for value in record.invite.headers.lines(name) { cancel.headers.append(name, value) }
             }
-            cancel.headers.append(.cseq, "1 CANCEL")
+            // RFC 3261 §9.1: the CSeq number of the INVITE it cancels; a CANCEL is never challenged (§22.1).
+            let number = record.invite.headers[.cseq].flatMap { $0.split(separator: " ").first } ?? "1"
+            cancel.headers.append(.cseq, "\(number) CANCEL")
             cancel.headers.append(.maxForwards, "70")
             cancel.headers.append(.contentLength, "0")
             _ = try? await stack.send(request: cancel, on: record.flow)
@@ -91,6 +108,7 @@ extension SoftPhone {
 
     func endCall(_ callID: String, reason: String) {
         let (removed, last) = state.withLockedValue { state -> (Bool, Bool) in
+            state.dialogs.ended(callID)
             guard state.calls.removeValue(forKey: callID) != nil else { return (false, false) }
             return (true, state.calls.isEmpty)
         }
@@ -127,33 +145,58 @@ extension SoftPhone {
         return request
     }
 
-    /// Requests from the edge: a new call rings; BYE and CANCEL end one; OPTIONS is answered.
+    /// Requests from the edge, by the dialog they belong to (RFC 3261 §12.2.2): a new call rings;
+    /// a re-INVITE is answered 200 and the call goes on; BYE ends a call, CANCEL one not yet
+    /// answered; a request for no dialog gets 481.
     func incoming(_ request: SIPStack.IncomingRequest) {
         let message = request.message
         let callID = String(message.callID ?? "")
-        switch message.requestLine?.method {
-        case "INVITE":
-            let from = (try? message.from().uri.description) ?? "?"
+        let method = message.requestLine?.method ?? ""
+        let verdict = state.withLockedValue { state in
+            state.dialogs.classify(method: method, callID: callID,
+                                   fromTag: (try? message.from())?.parameters["tag"].map(String.init),
+                                   toTag: (try? message.to())?.parameters["tag"].map(String.init),
+                                   cseq: message.headers[.cseq].flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0)
+        }
+        func respond(_ status: Int, _ reason: String, to message: SIPMessage = message, toTag: String? = nil) -> SIPMessage {
+            SIPResponseBuilder.response(to: message, statusCode: status, reasonPhrase: reason, toTag: toTag)
+        }
+        switch verdict {
+        case .newCall:
+            let tag = "ph" + String(UInt32.random(in: 1...UInt32.max))
+            let from = (try? message.from())
             state.withLockedValue { state in
-                state.calls[callID] = CallRecord(invite: message, flow: request.flow, outgoing: false, incoming: request)
+                state.calls[callID] = CallRecord(invite: message, flow: request.flow, outgoing: false, localTag: tag, incoming: request)
+                state.dialogs.ringing(callID, localTag: tag, remoteTag: from?.parameters["tag"].map(String.init),
+                                      cseq: message.headers[.cseq].flatMap { Int($0.split(separator: " ").first ?? "") } ?? 0)
                 state.machine.callStarted()
             }
-            request.respond(SIPResponseBuilder.response(to: message, statusCode: 180, reasonPhrase: "Ringing", toTag: "ph\(configuration.user)"))
-            continuation.yield(.call(id: callID, .incoming(from: from)))
-        case "BYE":
-            request.respond(SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK"))
-            endCall(callID, reason: "the other side hung up")
-        case "CANCEL":
-            request.respond(SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK"))
-            if let invite = state.withLockedValue({ $0.calls[callID]?.incoming }) {
-                invite.respond(SIPResponseBuilder.response(to: invite.message, statusCode: 487, reasonPhrase: "Request Terminated",
-                                                           toTag: "ph\(configuration.user)"))
+            request.respond(respond(180, "Ringing", toTag: tag))
+            continuation.yield(.call(id: callID, .incoming(from: from?.uri.description ?? "?")))
+        case .reInvite(let id):
+            // §14.2: the session goes on; the answer repeats this phone's session description.
+            let record = state.withLockedValue { $0.calls[id] }
+            var ok = respond(200, "OK")
+            ok.headers.append(.contact, "<sip:\(configuration.user)@\(ProxyForwarder.hostPort(request.flow.local));transport=tls>")
+            if let body = (record?.outgoing == true ? record?.invite : record?.answer)?.body, body.readableBytes > 0 {
+                ok.setBody(body, contentType: "application/sdp")
             }
-            endCall(callID, reason: "cancelled")
-        case "ACK":
+            request.respond(ok)
+        case .bye(let id):
+            request.respond(respond(200, "OK"))
+            endCall(id, reason: "the other side hung up")
+        case .cancel(let id):
+            request.respond(respond(200, "OK"))
+            if let record = state.withLockedValue({ $0.calls[id] }), let invite = record.incoming {
+                invite.respond(respond(487, "Request Terminated", to: invite.message, toTag: record.localTag))
+            }
+            endCall(id, reason: "cancelled")
+        case .cancelTooLate, .inDialog, .outOfDialog:
+            request.respond(respond(200, "OK"))
+        case .ack, .ignore:
             break
-        default:
-            request.respond(SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK"))
+        case .reject(let status, let reason):
+            request.respond(respond(status, reason))
         }
     }
 }

@@ -76,7 +76,13 @@ public final class SoftPhone: Sendable {
         var flows: [String: Flow] = [:]
         var timer: Scheduled<Void>?
         var calls: [String: CallRecord] = [:]
+        /// The calls' dialogs (RFC 3261 §12): which call a request belongs to.
+        var dialogs = PhoneDialogs()
         var stopped = false
+        /// The registrar's last challenge this phone can answer (RFC 8760 §2.4), for the
+        /// machine's next REGISTER; and how often each nonce was used (the digest `nc`).
+        var challenge: DigestChallenge?
+        var nonceUses: [String: Int] = [:]
     }
 
     /// Creates a phone on an event loop group; ``start()`` registers it.
@@ -106,14 +112,7 @@ public final class SoftPhone: Sendable {
             return (edge, edge.flatMap { state.flows[$0] }, state.machine.cseq + 1)
         }
         if let edge, let flow, state.withLockedValue({ $0.machine.isRegistered }) {
-            let unregister = registerRequest(edge: edge, flow: flow, cseq: cseq, expires: 0, authorization: nil)
-            if let challenge = try? await stack.send(request: unregister, on: flow),
-               challenge.statusLine?.statusCode == 401, let offer = challenge.headers.lines(.wwwAuthenticate).first {
-                let authorization = DigestClient.authorization(for: unregister, challenge: offer, username: configuration.user,
-                                                               password: configuration.password)
-                _ = try? await stack.send(request: registerRequest(edge: edge, flow: flow, cseq: cseq + 1, expires: 0,
-                                                                   authorization: authorization), on: flow)
-            }
+            _ = try? await sendAnswering(registerRequest(edge: edge, flow: flow, cseq: cseq, expires: 0, credentials: nil), on: flow)
         }
         await stack.transport.shutdown()
         continuation.finish()
@@ -191,11 +190,9 @@ public final class SoftPhone: Sendable {
 
     private func register(edge: String, cseq: Int, expires: Int, challenge: String?) async {
         guard let flow = state.withLockedValue({ $0.flows[edge] }) else { return }
-        var request = registerRequest(edge: edge, flow: flow, cseq: cseq, expires: expires, authorization: nil)
-        if let challenge {
-            let authorization = DigestClient.authorization(for: request, challenge: Substring(challenge), username: configuration.user,
-                                                           password: configuration.password)
-            request = registerRequest(edge: edge, flow: flow, cseq: cseq, expires: expires, authorization: authorization)
+        var request = registerRequest(edge: edge, flow: flow, cseq: cseq, expires: expires, credentials: nil)
+        if challenge != nil, let answering = state.withLockedValue({ $0.challenge }) {
+            request = registerRequest(edge: edge, flow: flow, cseq: cseq, expires: expires, credentials: credentials(for: request, answering: answering))
         }
         continuation.yield(.registerSent(edge: edge, cseq: cseq))
         guard let answer = try? await stack.send(request: request, on: flow), let status = answer.statusLine?.statusCode else {
@@ -203,17 +200,22 @@ public final class SoftPhone: Sendable {
         }
         let ours = (try? answer.contacts())?.first { $0.parameters.unquoted("+sip.instance") == "<\(configuration.instance)>" }
         let granted = ours?.parameters["expires"].flatMap { Int($0) } ?? answer.expires.map(Int.init)
+        // The machine only needs to know a challenge came that can be answered; the phone keeps it.
+        let challenge = status == 401 || status == 407 ? DigestClient.challenge(in: answer) : nil
+        state.withLockedValue { $0.challenge = challenge }
         step { machine, now in
-            machine.registerAnswered(status: status, challenge: answer.headers.lines(.wwwAuthenticate).first.map(String.init),
+            machine.registerAnswered(status: status, challenge: challenge.map { "Digest realm=\"\($0.realm)\", nonce=\"\($0.nonce)\"" },
                                      expires: granted, arsk: answer.hasOptionTag("X-cisco-supports-AR_SK", in: .supported),
                                      outbound: answer.hasOptionTag("outbound", in: .require),
                                      flowTimer: answer.headers[.flowTimer].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) },
+                                     minExpires: answer.headers[.minExpires].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) },
+                                     retryAfter: answer.headers[.retryAfter].flatMap { Int($0.prefix { $0.isNumber }) },
                                      now: now)
         }
     }
 
     /// The REGISTER of SPEC B3 on a flow.
-    func registerRequest(edge: String, flow: Flow, cseq: Int, expires: Int, authorization: String?) -> SIPMessage {
+    func registerRequest(edge: String, flow: Flow, cseq: Int, expires: Int, credentials: (header: SIPHeaderName, value: String)?) -> SIPMessage {
         let local = ProxyForwarder.hostPort(flow.local)
         let callID = state.withLockedValue { $0.machine.callID }
         var message = SIPMessage.request(method: "REGISTER", uri: "sip:\(configuration.domain)")
@@ -227,7 +229,7 @@ public final class SoftPhone: Sendable {
                                + "+u.sip!devicename.ccm.cisco.com=\"\(configuration.deviceName)\";x-cisco-mra-ha=AR_SK;x-cisco-reg-id=1;reg-id=1")
         message.headers.append(.supported, "path, outbound")
         message.headers.append(.expires, String(expires))
-        if let authorization { message.headers.append(.authorization, authorization) }
+        if let credentials { message.headers.append(credentials.header, credentials.value) }
         message.headers.append(.userAgent, "Edgeway phone")
         message.headers.append(.contentLength, "0")
         return message

@@ -73,10 +73,15 @@ public struct RegistrationMachine: Sendable {
         case failoverDeferred(edge: String, reason: FailureReason)
         case failoverStarted(from: String?, to: String)
         case backingOff(milliseconds: Int64, round: Int)
+        /// The registrar refused the account or the request itself (403, 404, a challenge that
+        /// keeps coming, another 4xx or a 6xx): no other edge would answer otherwise, so the phone
+        /// stops trying until it is started again.
+        case registrationRefused(status: Int)
     }
 
     private enum Phase: Sendable, Equatable {
         case idle
+        case refused
         case connecting(edge: String)
         case registering(edge: String, deadline: Int64)
         case registered(edge: String, refreshAt: Int64)
@@ -102,6 +107,11 @@ public struct RegistrationMachine: Sendable {
     private var lastEdge: String?
     private var challengesAnswered = 0
     private var random: SplitMix64
+    /// The expiry asked for: the configuration's, raised by a 423's Min-Expires (RFC 3261 §10.2.8).
+    private var requestedExpires: Int
+    private var intervalsTooBrief = 0
+    /// Edges a 503 (or 429) with Retry-After asked not to try again before a time (RFC 3261 §21.5.4, RFC 3263 §4.3).
+    private var notBefore: [String: Int64] = [:]
 
     /// A machine for a phone with this Call-ID trying `candidates` in order; `seed` drives the
     /// backoff's random waits.
@@ -110,13 +120,14 @@ public struct RegistrationMachine: Sendable {
         self.candidates = candidates
         self.configuration = configuration
         self.random = SplitMix64(seed: seed)
+        self.requestedExpires = configuration.expires
     }
 
     /// The edge registered through (or being tried), if any.
     public var currentEdge: String? {
         switch phase {
         case .connecting(let edge), .registering(let edge, _), .registered(let edge, _): edge
-        case .idle, .backingOff: nil
+        case .idle, .refused, .backingOff: nil
         }
     }
 
@@ -135,7 +146,7 @@ public struct RegistrationMachine: Sendable {
     /// When ``poll(now:random:newID:)`` must run next (`nil`: only on an event).
     public var nextWakeUp: Int64? {
         switch phase {
-        case .idle, .connecting: return nil
+        case .idle, .refused, .connecting: return nil
         case .registering(_, let deadline): return deadline
         case .backingOff(let until): return until
         case .registered(_, let refreshAt):
@@ -168,10 +179,17 @@ public struct RegistrationMachine: Sendable {
         return fail(edge: edge, reason: .connectFailed, now: now)
     }
 
-    /// A final answer to the current REGISTER: `status`, and from a 2xx the granted expiry, whether
-    /// it accepted AR_SK, and the RFC 5626 outbound details; from a 401/407 the challenge.
+    /// A final answer to the current REGISTER: `status`; from a 2xx the granted expiry (seconds),
+    /// whether it accepted AR_SK, and the RFC 5626 outbound details; from a 401/407 the challenge
+    /// the phone can answer; from a 423 its Min-Expires; from a 503 or 429 its Retry-After (seconds).
+    ///
+    /// Only a failure of the edge or its path fails the edge over (408, 480, 5xx): a 423 is
+    /// retried at once with Min-Expires (RFC 3261 §10.2.8), a 503 with Retry-After moves to the
+    /// next edge now and keeps this one until then (§21.5.4), and a refusal of the account or the
+    /// request (403, 404, other 4xx, 6xx, a challenge answered twice) stops the phone (``Event/registrationRefused(status:)``).
     public mutating func registerAnswered(status: Int, challenge: String? = nil, expires: Int? = nil, arsk: Bool = false,
-                                          outbound: Bool = false, flowTimer: Int? = nil, now: Int64) -> [Action] {
+                                          outbound: Bool = false, flowTimer: Int? = nil, minExpires: Int? = nil,
+                                          retryAfter: Int? = nil, now: Int64) -> [Action] {
         let edge: String
         switch phase {
         case .registering(let registering, _): edge = registering
@@ -179,13 +197,25 @@ public struct RegistrationMachine: Sendable {
         default: return []
         }
         if status == 401 || status == 407, let challenge, challengesAnswered < 2 {
-            // One answer to a challenge, and one more for a stale nonce; then the edge refused us.
+            // One answer to a challenge, and one more for a stale nonce; then the registrar refused us.
             challengesAnswered += 1
             return [register(edge: edge, challenge: challenge)]
         }
         challengesAnswered = 0
+        if status == 423, let minExpires, minExpires > requestedExpires, intervalsTooBrief < 2 {
+            intervalsTooBrief += 1
+            requestedExpires = minExpires
+            return [register(edge: edge, challenge: nil)]
+        }
+        intervalsTooBrief = 0
         guard (200..<300).contains(status) else {
-            return fail(edge: edge, reason: .registerRefused(status), now: now)
+            switch status {
+            case 408, 429, 480, 500...599:
+                if let retryAfter, status == 503 || status == 429 { notBefore[edge] = now + Int64(retryAfter) * 1_000 }
+                return fail(edge: edge, reason: .registerRefused(status), now: now)
+            default:
+                return refuse(edge: edge, status: status)
+            }
         }
         let granted = Int64(expires ?? configuration.expires) * 1_000
         let wasRegistered = isRegistered
@@ -242,7 +272,7 @@ public struct RegistrationMachine: Sendable {
     /// `newID` makes a 12-byte STUN transaction id.
     public mutating func poll(now: Int64, newID: () -> [UInt8]) -> [Action] {
         switch phase {
-        case .idle, .connecting:
+        case .idle, .refused, .connecting:
             return []
         case .registering(let edge, let deadline):
             return now >= deadline ? fail(edge: edge, reason: .registerTimeout, now: now) : []
@@ -287,7 +317,15 @@ public struct RegistrationMachine: Sendable {
 
     private mutating func register(edge: String, challenge: String?) -> Action {
         cseq += 1
-        return .sendRegister(edge: edge, cseq: cseq, expires: configuration.expires, challenge: challenge)
+        return .sendRegister(edge: edge, cseq: cseq, expires: requestedExpires, challenge: challenge)
+    }
+
+    /// The registrar refused the account or the request: stop, closing the connection.
+    private mutating func refuse(edge: String, status: Int) -> [Action] {
+        phase = .refused
+        outstanding = nil
+        keepalive = .none
+        return [.report(.registrationRefused(status: status)), .close(edge: edge)]
     }
 
     private mutating func fail(edge: String, reason: FailureReason, now: Int64) -> [Action] {
@@ -311,14 +349,19 @@ public struct RegistrationMachine: Sendable {
         return actions
     }
 
-    /// The next candidate not failed this round, or a backoff when every one failed (B15, B16).
+    /// The next candidate not failed this round nor held back by a Retry-After, or a backoff when
+    /// there is none (B15, B16).
     private mutating func tryNextEdge(after failed: String?, now: Int64) -> [Action] {
         let start = failed.flatMap { candidates.firstIndex(of: $0) }.map { $0 + 1 } ?? 0
         let rotated = Array(candidates[min(start, candidates.count)...]) + Array(candidates[..<min(start, candidates.count)])
-        guard let next = rotated.first(where: { !failedThisRound.contains($0) }) else {
-            // W = min(max, base · 2^n); wait a random time in [W/2, W] (RFC 5626 §4.5).
+        guard let next = rotated.first(where: { !failedThisRound.contains($0) && notBefore[$0, default: now] <= now }) else {
+            // W = min(max, base · 2^n); wait a random time in [W/2, W] (RFC 5626 §4.5), and at
+            // least until the first edge a Retry-After held back may be tried.
             let window = min(configuration.backoffMax, configuration.backoffBase << min(backoffRound, 20))
-            let wait = window / 2 + Int64(Double(window / 2) * random.nextUnit())
+            var wait = window / 2 + Int64(Double(window / 2) * random.nextUnit())
+            if let earliest = candidates.compactMap({ notBefore[$0] }).min(), earliest > now, candidates.allSatisfy({ notBefore[$0] != nil }) {
+                wait = max(wait, earliest - now)
+            }
             backoffRound += 1
             phase = .backingOff(until: now + wait)
             return [.report(.backingOff(milliseconds: wait, round: backoffRound))]

@@ -151,15 +151,19 @@ public struct EdgeStateMachine: Sendable {
         return [.respond(registered(response, to: request, phone: phone, link: link))] + counted
     }
 
-    /// SPEC B28: a 403, or a 401/407 to a request that carried credentials unless the challenge
-    /// says only the nonce was stale (RFC 3261 §22.4, RFC 7616 §3.3). A first challenge is not a failure.
+    /// SPEC B28: a 403 to a REGISTER (the registrar refusing the account; a 403 to an INVITE is
+    /// the callee's, not the caller's fault), or a 401/407 to a request that carried credentials
+    /// unless the challenge says only the nonce was stale (RFC 3261 §22.4, RFC 7616 §3.3). A first
+    /// challenge is not a failure.
     static func isAuthenticationFailure(_ response: SIPMessage, to request: SIPMessage) -> Bool {
         switch response.statusLine?.statusCode {
-        case 403: return true
+        case 403: return request.requestLine?.method == "REGISTER"
         case 401, 407:
             guard request.headers[.authorization] != nil || request.headers[.proxyAuthorization] != nil else { return false }
             let challenges = response.headers.lines(.wwwAuthenticate) + response.headers.lines(.proxyAuthenticate)
-            return !challenges.contains { $0.lowercased().replacingOccurrences(of: " ", with: "").contains("stale=true") }
+            return !challenges.contains { challenge in
+                challenge.lowercased().filter { !" \t\"".contains($0) }.contains("stale=true")
+            }
         default: return false
         }
     }

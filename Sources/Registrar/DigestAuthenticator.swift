@@ -132,8 +132,10 @@ public struct DigestAuthenticator: Sendable {
         guard expected.caseInsensitiveEquals(credentials.response) else { return .refused }
         switch nonceAge(credentials.nonce, now: now) {
         case .some(let age) where age <= nonceLifetime: return .authenticated(username: String(credentials.username))
-        case .some: return .stale
-        case .none: return .missing
+        // A nonce this process did not sign (another registrar of the cluster, or this one before
+        // a restart) with the right password is stale too: the phone answers again without
+        // counting as a failure (RFC 7616 §3.3).
+        case .some, .none: return .stale
         }
     }
 

@@ -68,6 +68,7 @@ extension SIPHeaderName {
     public static var wwwAuthenticate: SIPHeaderName { SIPHeaderName(known: .wwwAuthenticate) }
     public static var proxyAuthorization: SIPHeaderName { SIPHeaderName(known: .proxyAuthorization) }
     public static var proxyAuthenticate: SIPHeaderName { SIPHeaderName(known: .proxyAuthenticate) }
+    public static var retryAfter: SIPHeaderName { SIPHeaderName(known: .retryAfter) }
     public static var userAgent: SIPHeaderName { SIPHeaderName(known: .userAgent) }
     public static var flowTimer: SIPHeaderName { SIPHeaderName(known: .flowTimer) }
 

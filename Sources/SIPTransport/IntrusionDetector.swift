@@ -25,7 +25,7 @@ public struct IntrusionDetector: Sendable {
     }
 
     /// The policy in force.
-    public private(set) var policy: IntrusionPolicy
+    public let policy: IntrusionPolicy
     private var sources: [String: Source] = [:]
     private var blocks: [String: Block] = [:]
     /// At most this many sources are counted at once; past it the oldest windows are dropped
@@ -75,6 +75,9 @@ public struct IntrusionDetector: Sendable {
     /// Whether any source is blocked (or waits for ``expire(at:)`` to end its block).
     public var hasBlocks: Bool { !blocks.isEmpty }
 
+    /// How many sources have counters (bounded by `maxSources`).
+    public var countedSources: Int { sources.count }
+
     /// Ends the blocks whose time has passed and forgets counters whose window has; returns the
     /// blocks ended.
     public mutating func expire(at now: NIODeadline) -> [Block] {
@@ -89,12 +92,6 @@ public struct IntrusionDetector: Sendable {
         blocks.removeValue(forKey: source)
     }
 
-    /// Takes a new policy; counters restart, blocks stay (an exemption added later does not lift
-    /// a block, as operators of the original expect: unblock it by command).
-    public mutating func update(_ policy: IntrusionPolicy) {
-        self.policy = policy
-        sources = [:]
-    }
 
     private mutating func prune(at now: NIODeadline, keeping limit: Int) {
         sources = sources.filter { _, source in source.counters.values.contains { now < $0.windowEnds } }

@@ -120,7 +120,10 @@ public struct AddressPrefix: Sendable, Hashable, CustomStringConvertible {
         guard let socket = try? SocketAddress(ipAddress: address, port: 0) else { return nil }
         switch socket {
         case .v4(let v4): return withUnsafeBytes(of: v4.address.sin_addr) { Array($0) }
-        case .v6(let v6): return withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+        case .v6(let v6):
+            let bytes = withUnsafeBytes(of: v6.address.sin6_addr) { Array($0) }
+            // ::ffff:a.b.c.d, as a dual-stack listener sees an IPv4 peer, is that IPv4 address.
+            return bytes.prefix(12) == [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xFF, 0xFF] ? Array(bytes.suffix(4)) : bytes
         case .unixDomainSocket: return nil
         }
     }

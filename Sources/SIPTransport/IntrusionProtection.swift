@@ -23,17 +23,18 @@ public final class IntrusionProtection: Sendable {
     /// The policy in force.
     public var policy: IntrusionPolicy { detector.withLockedValue { $0.policy } }
 
-    /// Takes a new policy (counters restart; blocks stay).
-    public func update(_ policy: IntrusionPolicy) {
-        detector.withLockedValue { $0.update(policy) }
-    }
-
     /// Counts one event of `category` from the IP address `source`; blocks it when the category's
     /// trigger level is reached, logs the block and tells the ``whenBlocked(_:)`` hooks.
     public func record(_ category: IntrusionCategory, from source: String) {
         let now = NIODeadline.now()
-        guard let block = detector.withLockedValue({ $0.record(category, from: source, at: now) }) else { return }
-        anyBlocked.store(true, ordering: .releasing)
+        // The flag changes under the lock, so an expiry running at the same time cannot clear it
+        // after this block was added.
+        let block = detector.withLockedValue { detector -> IntrusionDetector.Block? in
+            let block = detector.record(category, from: source, at: now)
+            if block != nil { anyBlocked.store(true, ordering: .releasing) }
+            return block
+        }
+        guard let block else { return }
         let seconds = (block.until - block.since).nanoseconds / 1_000_000_000
         logger.notice("source blocked by intrusion protection", metadata: [
             "source": "\(source)", "category": "\(category)", "seconds": "\(seconds)",
@@ -56,9 +57,12 @@ public final class IntrusionProtection: Sendable {
     /// Ends the block of `source` (an operator's command); returns whether it was blocked.
     @discardableResult
     public func unblock(_ source: String) -> Bool {
-        guard let block = detector.withLockedValue({ $0.unblock(source) }) else { return false }
+        let block = detector.withLockedValue { detector -> IntrusionDetector.Block? in
+            defer { anyBlocked.store(detector.hasBlocks, ordering: .releasing) }
+            return detector.unblock(source)
+        }
+        guard let block else { return false }
         logger.notice("source unblocked by command", metadata: ["source": "\(block.source)", "category": "\(block.category)"])
-        refreshFastPath()
         return true
     }
 
@@ -66,11 +70,13 @@ public final class IntrusionProtection: Sendable {
     /// calls it every second.
     public func expire() {
         let now = NIODeadline.now()
-        let ended = detector.withLockedValue { $0.expire(at: now) }
+        let ended = detector.withLockedValue { detector -> [IntrusionDetector.Block] in
+            defer { anyBlocked.store(detector.hasBlocks, ordering: .releasing) }
+            return detector.expire(at: now)
+        }
         for block in ended {
             logger.notice("source unblocked: block time over", metadata: ["source": "\(block.source)", "category": "\(block.category)"])
         }
-        if !ended.isEmpty { refreshFastPath() }
     }
 
     /// Adds a hook called with each newly blocked source (the transport closes its connections).
@@ -78,7 +84,4 @@ public final class IntrusionProtection: Sendable {
         onBlock.withLockedValue { $0.append(hook) }
     }
 
-    private func refreshFastPath() {
-        anyBlocked.store(detector.withLockedValue { $0.hasBlocks }, ordering: .releasing)
-    }
 }

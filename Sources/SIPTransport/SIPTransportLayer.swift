@@ -13,7 +13,7 @@ import SIPCore
 ///
 /// Limits (SPEC B28): connections in all and from one source address; time to finish a TLS
 /// handshake, to send a first message and to complete a message; idle connections are closed.
-/// Listeners for phones (``ListenerAudience/phones``) are guarded by ``intrusion``: blocked
+/// Listeners for user agents (``ListenerAudience/userAgents``) are guarded by ``intrusion``: blocked
 /// sources are refused at accept and their datagrams dropped, and their requests and malformed
 /// messages are counted. Every refusal and cut-off is a log line naming the source and the limit.
 public final class SIPTransportLayer: Sendable {
@@ -26,6 +26,9 @@ public final class SIPTransportLayer: Sendable {
         public var idleTimeout: TimeAmount
         /// Most simultaneous connections accepted from one IP address. Default 200.
         public var maxConnectionsPerSource: Int
+        /// Most simultaneous connections from one IP address on a ``ListenerAudience/peers``
+        /// listener (cores linking to an edge). Default 16.
+        public var maxPeerConnectionsPerSource = 16
         /// Most TCP and TLS connections open at once, accepted and opened (default 16,000; a
         /// process may hold 20,000 files here).
         public var maxConnections: Int
@@ -39,7 +42,7 @@ public final class SIPTransportLayer: Sendable {
         public var firstMessageTimeout: TimeAmount
         /// Time for a peer to complete a SIP or STUN message it has begun. Default 15 s.
         public var messageTimeout: TimeAmount
-        /// Intrusion protection for ``ListenerAudience/phones`` listeners (default off: a client
+        /// Intrusion protection for ``ListenerAudience/userAgents`` listeners (default off: a client
         /// stack has nothing to guard; nodes turn it on).
         public var intrusionPolicy: IntrusionPolicy
         /// The TLS server context for TLS listeners (TLS 1.2 or later).
@@ -68,37 +71,38 @@ public final class SIPTransportLayer: Sendable {
 
     /// Who connects to a listener.
     public enum ListenerAudience: Sendable {
-        /// Phones and anyone else: guarded by intrusion protection, limited to the connections
-        /// outside the reserve.
-        case phones
+        /// User agents — phones, trunks, anyone (RFC 3261 §6): guarded by intrusion protection,
+        /// limited to the connections outside the reserve.
+        case userAgents
         /// Known peers that authenticate by certificate (the traversal port): not counted by
-        /// intrusion protection, and may use the reserve.
+        /// intrusion protection; may use the reserve, at most ``Configuration/maxPeerConnectionsPerSource``
+        /// from one address, so strangers stalling handshakes cannot hold it.
         case peers
     }
 
-    private struct State {
+    struct State {
         var nextConnectionID: UInt64 = 1
         var connections: [UInt64: Channel] = [:]
         var outgoing: [OutgoingKey: UInt64] = [:]
         var perSource: [String: Int] = [:]
-        /// Connections accepted on ``ListenerAudience/phones`` listeners, with their source.
+        /// Connections accepted on ``ListenerAudience/userAgents`` listeners, with their source.
         var guarded: [UInt64: String] = [:]
-        /// UDP sockets of ``ListenerAudience/phones`` listeners.
+        /// UDP sockets of ``ListenerAudience/userAgents`` listeners.
         var guardedSockets: Set<SocketAddress> = []
         var datagramSockets: [SocketAddress: Channel] = [:]
         var listeners: [Channel] = []
     }
 
-    private struct OutgoingKey: Hashable {
+    struct OutgoingKey: Hashable {
         var transport: SIPTransportKind
         var remote: SocketAddress
     }
 
     private let group: EventLoopGroup
-    private let configuration: Configuration
-    private let report: @Sendable (SIPTransportEvent) -> Void
-    private let state = NIOLockedValueBox(State())
-    private let logger: Logger
+    let configuration: Configuration
+    let report: @Sendable (SIPTransportEvent) -> Void
+    let state = NIOLockedValueBox(State())
+    let logger: Logger
     private let expiry: RepeatedTask?
     /// The node's intrusion protection; roles and the admin API record events in it too.
     public let intrusion: IntrusionProtection
@@ -134,7 +138,7 @@ public final class SIPTransportLayer: Sendable {
     /// uses `tlsContext` when given (a traversal port that requires client certificates, say),
     /// else the configuration's server context. `audience` says who connects (phones unless told).
     public func listen(_ transport: SIPTransportKind, host: String, port: Int, tlsContext: NIOSSLContext? = nil,
-                       audience: ListenerAudience = .phones) async throws -> SocketAddress {
+                       audience: ListenerAudience = .userAgents) async throws -> SocketAddress {
         let channel: Channel
         switch transport {
         case .udp:
@@ -150,14 +154,14 @@ public final class SIPTransportLayer: Sendable {
                 .channelInitializer { [configuration, report, intrusion] channel in
                     channel.eventLoop.makeCompletedFuture {
                         try channel.pipeline.syncOperations.addHandler(
-                            SIPDatagramChannelHandler(limits: configuration.limits, intrusion: audience == .phones ? intrusion : nil,
+                            SIPDatagramChannelHandler(limits: configuration.limits, intrusion: audience == .userAgents ? intrusion : nil,
                                                       report: report))
                     }
                 }
                 .bind(host: host, port: port).get()
             state.withLockedValue {
                 $0.datagramSockets[channel.localAddress!] = channel
-                if audience == .phones { $0.guardedSockets.insert(channel.localAddress!) }
+                if audience == .userAgents { $0.guardedSockets.insert(channel.localAddress!) }
             }
         case .tcp, .tls:
             let tlsServer = tlsContext ?? configuration.tlsServer
@@ -271,7 +275,7 @@ public final class SIPTransportLayer: Sendable {
     }
 
     /// Counts an intrusion-protection event against the source of `flow` when the flow came in on
-    /// a phones' listener (SPEC B28); flows this node opened and peers' flows are not counted.
+    /// a user agents' listener (SPEC B28); flows this node opened and peers' flows are not counted.
     public func record(_ category: IntrusionCategory, on flow: Flow) {
         let guarded = state.withLockedValue { state in
             flow.transport == .udp ? state.guardedSockets.contains(flow.local) : state.guarded[flow.connectionID] != nil
@@ -310,68 +314,6 @@ public final class SIPTransportLayer: Sendable {
             return state.listeners + Array(state.connections.values)
         }
         for channel in channels { try? await channel.close() }
-    }
-
-    private func setUpAccepted(_ channel: Channel, transport: SIPTransportKind, tlsContext: NIOSSLContext?,
-                               audience: ListenerAudience) throws {
-        let source = channel.remoteAddress?.ipAddress ?? "?"
-        if audience == .phones && intrusion.isBlocked(source) {
-            channel.close(promise: nil)
-            return
-        }
-        let admitted = state.withLockedValue { state -> Result<UInt64, ConnectionLimitError> in
-            let ceiling = configuration.maxConnections - (audience == .phones ? configuration.reservedConnections : 0)
-            guard state.connections.count < ceiling else {
-                return .failure(ConnectionLimitError(description: "\(state.connections.count) connections open, the most allowed for \(audience == .phones ? "phones" : "peers") (maxConnections)"))
-            }
-            guard state.perSource[source, default: 0] < configuration.maxConnectionsPerSource else {
-                return .failure(ConnectionLimitError(description: "\(configuration.maxConnectionsPerSource) connections from this source (maxConnectionsPerSource)"))
-            }
-            state.perSource[source, default: 0] += 1
-            defer { state.nextConnectionID += 1 }
-            state.connections[state.nextConnectionID] = channel
-            if audience == .phones { state.guarded[state.nextConnectionID] = source }
-            return .success(state.nextConnectionID)
-        }
-        let id: UInt64
-        switch admitted {
-        case .success(let admittedID): id = admittedID
-        case .failure(let limit):
-            logger.notice("connection refused", metadata: ["source": "\(source)", "transport": "\(transport)", "limit": "\(limit)"])
-            channel.close(promise: nil)
-            return
-        }
-        if transport == .tls, let context = tlsContext {
-            try channel.pipeline.syncOperations.addHandler(NIOSSLServerHandler(context: context))
-        }
-        try addStreamHandlers(to: channel, transport: transport, connectionID: id, role: .server, source: source,
-                              guarded: audience == .phones)
-    }
-
-    private func addStreamHandlers(to channel: Channel, transport: SIPTransportKind, connectionID: UInt64,
-                                   role: SIPStreamFrameDecoder.KeepaliveRole, source: String? = nil, guarded: Bool = false) throws {
-        let deadlines = StreamDeadlineHandler.Limits(handshake: transport == .tls ? configuration.tlsHandshakeTimeout : nil,
-                                                     firstMessage: role == .server ? configuration.firstMessageTimeout : nil,
-                                                     message: configuration.messageTimeout)
-        let handlers: [ChannelHandler] = [
-            FlushCoalescingHandler(),
-            IdleConnectionHandler(timeout: configuration.idleTimeout),
-            ByteToMessageHandler(SIPStreamFrameDecoder(role: role, limits: configuration.limits)),
-            StreamDeadlineHandler(limits: deadlines, logger: logger),
-            SIPStreamChannelHandler(transport: transport, connectionID: connectionID, intrusion: guarded ? intrusion : nil,
-                                    report: report) { [state] _ in
-                state.withLockedValue { state in
-                    state.connections[connectionID] = nil
-                    state.guarded[connectionID] = nil
-                    if let source {
-                        state.perSource[source, default: 1] -= 1
-                        if state.perSource[source] == 0 { state.perSource[source] = nil }
-                    }
-                    state.outgoing = state.outgoing.filter { $0.value != connectionID }
-                }
-            },
-        ]
-        try channel.pipeline.syncOperations.addHandlers(handlers)
     }
 }
 

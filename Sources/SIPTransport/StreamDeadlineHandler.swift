@@ -9,9 +9,10 @@ struct ConnectionLimitError: Error, CustomStringConvertible {
 }
 
 /// Cuts off a TCP or TLS peer that takes too long (SPEC B28): to finish its TLS handshake, to
-/// send its first frame after accept, or to complete a frame it has begun (a slow sender). Sits
-/// after the frame decoder, which tells it when a frame begins and ends
-/// (``SIPStreamFrameDecoder/Progress``); logs a line naming the source and the limit.
+/// send its first SIP message after accept (keepalives and STUN do not count: a flow begins with
+/// a request, RFC 5626 §4.2), or to complete a frame it has begun (a slow sender). Sits after the
+/// frame decoder, which tells it when a frame begins and ends (``SIPStreamFrameDecoder/Progress``);
+/// logs a line naming the source and the limit.
 final class StreamDeadlineHandler: ChannelInboundHandler {
     typealias InboundIn = SIPStreamFrame
     typealias InboundOut = SIPStreamFrame
@@ -25,15 +26,18 @@ final class StreamDeadlineHandler: ChannelInboundHandler {
 
     private let limits: Limits
     private let logger: Logger
-    private var timer: Scheduled<Void>?
+    /// The handshake's deadline, then the first SIP message's.
+    private var opening: Scheduled<Void>?
+    /// The deadline of the frame begun.
+    private var frame: Scheduled<Void>?
     private var awaitingHandshake: Bool
-    private var awaitingFirstFrame: Bool
+    private var awaitingFirstMessage: Bool
 
     init(limits: Limits, logger: Logger) {
         self.limits = limits
         self.logger = logger
         awaitingHandshake = limits.handshake != nil
-        awaitingFirstFrame = limits.firstMessage != nil
+        awaitingFirstMessage = limits.firstMessage != nil
     }
 
     func handlerAdded(context: ChannelHandlerContext) {
@@ -46,18 +50,19 @@ final class StreamDeadlineHandler: ChannelInboundHandler {
     }
 
     func handlerRemoved(context: ChannelHandlerContext) {
-        cancel()
+        cancelAll()
     }
 
     func channelInactive(context: ChannelHandlerContext) {
-        cancel()
+        cancelAll()
         context.fireChannelInactive()
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if awaitingFirstFrame {
-            awaitingFirstFrame = false
-            cancel()
+        if awaitingFirstMessage, case .sip = unwrapInboundIn(data) {
+            awaitingFirstMessage = false
+            opening?.cancel()
+            opening = nil
         }
         context.fireChannelRead(data)
     }
@@ -65,39 +70,35 @@ final class StreamDeadlineHandler: ChannelInboundHandler {
     func userInboundEventTriggered(context: ChannelHandlerContext, event: Any) {
         if let tls = event as? TLSUserEvent, case .handshakeCompleted = tls, awaitingHandshake {
             awaitingHandshake = false
-            cancel()
-            if awaitingFirstFrame, let limit = limits.firstMessage { arm(context, limit, "no SIP or STUN message within") }
-        } else if let progress = event as? SIPStreamFrameDecoder.Progress, !awaitingHandshake {
-            switch progress {
-            case .frameBegun:
-                awaitingFirstFrame = false
-                arm(context, limits.message, "message not complete within")
-            case .frameEnded:
-                if !awaitingFirstFrame { cancel() }
-            }
+            opening?.cancel()
+            opening = awaitingFirstMessage ? limits.firstMessage.map { arm(context, $0, Self.firstMessageLimit) } : nil
+        } else if let progress = event as? SIPStreamFrameDecoder.Progress {
+            frame?.cancel()
+            frame = progress == .frameBegun ? arm(context, limits.message, "message not complete within") : nil
         }
         context.fireUserInboundEventTriggered(event)
     }
 
+    private static let firstMessageLimit = "no SIP message within"
+
     private func start(_ context: ChannelHandlerContext) {
-        guard timer == nil else { return }
+        guard opening == nil else { return }
         if awaitingHandshake, let limit = limits.handshake {
-            arm(context, limit, "TLS handshake not complete within")
-        } else if awaitingFirstFrame, let limit = limits.firstMessage {
-            arm(context, limit, "no SIP or STUN message within")
+            opening = arm(context, limit, "TLS handshake not complete within")
+        } else if awaitingFirstMessage, let limit = limits.firstMessage {
+            opening = arm(context, limit, Self.firstMessageLimit)
         }
     }
 
-    private func arm(_ context: ChannelHandlerContext, _ limit: TimeAmount, _ what: String) {
-        cancel()
+    private func arm(_ context: ChannelHandlerContext, _ limit: TimeAmount, _ what: String) -> Scheduled<Void> {
         let bound = NIOLoopBound((handler: self, context: context), eventLoop: context.eventLoop)
-        timer = context.eventLoop.scheduleTask(in: limit) {
+        return context.eventLoop.scheduleTask(in: limit) {
             bound.value.handler.expired(bound.value.context, "\(what) \(Self.text(limit))")
         }
     }
 
     private func expired(_ context: ChannelHandlerContext, _ reason: String) {
-        timer = nil
+        cancelAll()
         guard context.channel.isActive else { return }
         logger.notice("connection cut off", metadata: [
             "source": "\(context.channel.remoteAddress.map { "\($0.ipAddress ?? "?"):\($0.port ?? 0)" } ?? "?")", "limit": "\(reason)",
@@ -105,9 +106,11 @@ final class StreamDeadlineHandler: ChannelInboundHandler {
         context.fireErrorCaught(ConnectionLimitError(description: reason))
     }
 
-    private func cancel() {
-        timer?.cancel()
-        timer = nil
+    private func cancelAll() {
+        opening?.cancel()
+        frame?.cancel()
+        opening = nil
+        frame = nil
     }
 
     private static func text(_ amount: TimeAmount) -> String {

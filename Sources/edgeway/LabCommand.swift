@@ -122,14 +122,20 @@ struct LabCommand: AsyncParsableCommand {
             let started = ContinuousClock.now
             // Every 2 s rather than at each change: hundreds of phones moving make a line each.
             let timeline = simulated.watch(lab: lab, every: .seconds(2)) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
-            let report = try await simulated.chaos(lab: lab, duration: .milliseconds(length),
-                                                   settle: .milliseconds(2 * (interval + wait)) + .seconds(60),
-                                                   seed: seed ?? UInt64.random(in: 1...UInt64(UInt32.max))) { say("\(PhoneTimeline.stamp(since: started)) \($0)") }
+            let outcome: Result<ChaosReport, any Error>
+            do {
+                outcome = .success(try await simulated.chaos(
+                    lab: lab, duration: .milliseconds(length), settle: .milliseconds(2 * (interval + wait)) + .seconds(60),
+                    seed: seed ?? UInt64.random(in: 1...UInt64(UInt32.max))) { say("\(PhoneTimeline.stamp(since: started)) \($0)") })
+            } catch {
+                outcome = .failure(error)
+            }
+            // Whatever happened, the phones, the admin API and every node stop.
             timeline.cancel()
             await simulated.stop()
             await admin.stop()
             await lab.shutdown()
-            if !report.passed { throw ExitCode(1) }
+            if try !outcome.get().passed { throw ExitCode(1) }
             return
         }
         if scenario == .failover {

@@ -127,9 +127,9 @@ struct LoadgenCommand: AsyncParsableCommand {
             }
             let first = try await stack.send(request: request(user: user, instance: instance, cseq: cseq, flow: flow, authorization: nil), on: flow)
             var final = first
-            if first.statusLine?.statusCode == 401, let challenge = first.headers.lines(.wwwAuthenticate).first {
-                let authorization = DigestClient.authorization(for: request(user: user, instance: instance, cseq: cseq + 1, flow: flow, authorization: nil),
-                                                               challenge: challenge, username: user, password: password)
+            if first.statusLine?.statusCode == 401,
+               let authorization = DigestClient.authorization(for: request(user: user, instance: instance, cseq: cseq + 1, flow: flow, authorization: nil),
+                                                              challenges: first.headers.lines(.wwwAuthenticate), username: user, password: password) {
                 final = try await stack.send(request: request(user: user, instance: instance, cseq: cseq + 1, flow: flow, authorization: authorization), on: flow)
             }
             guard let line = final.statusLine, (200..<300).contains(line.statusCode) else {

@@ -98,6 +98,8 @@ enum PhoneTimeline {
             case .failoverDeferred(let edge, let reason): "edge \(edge) failed (\(reason)); failover deferred until the call ends"
             case .failoverStarted(let from, let to): from.map { "failover from \($0) to \(to)" } ?? "connecting to \(to)"
             case .backingOff(let wait, let round): "every edge failed (round \(round)); retrying in \(wait) ms"
+            case .registrationRefused(let status):
+                "the registrar refused the registration (\(status)): check the user, password and domain; not retrying"
             }
         }
     }

@@ -53,6 +53,14 @@ struct ServeCommand: AsyncParsableCommand {
                 + "admin http://127.0.0.1:\(node.adminPort); data \(configuration.data)")
             service = NodeService(name: configuration.name ?? "core-1", logger: logger, drain: node.drain(within:), shutdown: node.shutdown)
         }
+        // A node the lab started (`edgeway lab --processes`) stops when the lab is gone, however it
+        // ended: its parent changes, and it sends itself SIGTERM.
+        let orphanWatch = ProcessInfo.processInfo.environment[NodeProcess.parentVariable].flatMap(Int32.init).map { parent in
+            group.next().scheduleRepeatedTask(initialDelay: .milliseconds(500), delay: .milliseconds(500)) { _ in
+                if getppid() != parent { kill(getpid(), SIGTERM) }
+            }
+        }
+        defer { orphanWatch?.cancel() }
         // SIGTERM or Ctrl-C: drain (no new connections, transactions finish within 5 s), then close.
         try await ServiceGroup(services: [service], gracefulShutdownSignals: [.sigterm, .sigint], logger: logger).run()
         say("edgeway \(role) stopped")

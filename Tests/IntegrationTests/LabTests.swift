@@ -46,22 +46,41 @@ struct LabTests {
     @Test func theChaosScenarioWithNodesAsProcessesLosesNoPhone() async throws {
         let data = try folder()
         defer { try? FileManager.default.removeItem(at: data) }
-        // Seed 7 kills core-2, kills edge-1, black-holes edge-1 and kills the registrar.
+        // Seed 7 kills core-2, kills edge-1, black-holes edge-1 and kills the registrar, each fault
+        // held 2–8 s with 2–5 s between: about 30 s, so 45 s leaves room on a loaded machine.
         let result = try await EdgewayProcess.run([
             "lab", "--processes", "--data", data.path, "--base-port", String(LabPorts.base()), "--scenario", "chaos",
-            "--phones", "30", "--duration", "30s", "--keepalive", "1s", "--timeout", "500ms", "--seed", "7",
+            "--phones", "30", "--duration", "45s", "--keepalive", "1s", "--timeout", "500ms", "--seed", "7",
         ])
         #expect(result.status == 0, "\(result.output.suffix(3_000))")
-        #expect(result.output.contains("chaos for 30.0 seconds with seed 7: 30 phones"))
+        #expect(result.output.contains("chaos for 45.0 seconds with seed 7: 30 phones"))
         for line in ["kill -9 core-2 (pid ", "kill -9 edge-1 (pid ", "black-hole edge-1", "kill -9 registrar (pid ", "registrar restarted (pid "] {
             #expect(result.output.contains(line), "\(line) in \(result.output.suffix(3_000))")
         }
         #expect(result.output.contains("phones 30, registered 30, bindings 30, lost 0; passed"), "\(result.output.suffix(3_000))")
         let pids = result.output.split(separator: "\n").filter { $0.contains("registrar") && $0.contains("(pid ") }
             .compactMap { $0.split(separator: "(pid ").last?.prefix { $0.isNumber } }
-        #expect(pids.count == 2 && pids[0] != pids[1], "the registrar was killed and a new process started: \(pids)")
+        #expect(pids.count >= 2 && zip(pids, pids.dropFirst()).allSatisfy { $0 != $1 }, "the registrar was killed and a new process started: \(pids)")
         let log = try String(contentsOf: data.appendingPathComponent("registrar/node.log"), encoding: .utf8)
-        #expect(log.components(separatedBy: "edgeway registrar ready").count == 3, "two starts in the registrar's own log")
+        #expect(log.components(separatedBy: "edgeway registrar ready").count >= 3, "at least two starts in the registrar's own log")
+    }
+
+    @Test func nodesStartedAsProcessesStopWhenTheLabIsKilled() async throws {
+        let data = try folder()
+        defer { try? FileManager.default.removeItem(at: data) }
+        let lab = try EdgewayProcess(["lab", "--processes", "--data", data.path, "--base-port", String(LabPorts.base()), "--keepalive", "1s"])
+        try await eventually("lab ready; it printed: \(lab.text.suffix(500))", seconds: 60) { lab.text.contains("edgeway lab ready") || !lab.isRunning }
+        /// The `edgeway serve` processes of this lab, from /proc.
+        func nodes() -> [String] {
+            ((try? FileManager.default.contentsOfDirectory(atPath: "/proc")) ?? []).filter { $0.allSatisfy(\.isNumber) }.filter { pid in
+                let command = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))).map { String(decoding: $0, as: UTF8.self) } ?? ""
+                return command.contains("serve") && command.contains(data.path)
+            }
+        }
+        try #require(lab.text.contains("edgeway lab ready"), "\(lab.text.suffix(1_000))")
+        #expect(nodes().count == 5, "five node processes")
+        try await lab.stop(signal: SIGKILL)
+        try await eventually("every node stopped by itself", seconds: 30) { nodes().isEmpty }
     }
 }
 

@@ -15,8 +15,9 @@ struct NodeConfigurationTests {
         }
         let edge = try NodeConfiguration(contentsOf: Self.docs.appendingPathComponent("edge.yaml").path)
         let defaults = NodeConfiguration()
-        #expect(edge.intrusionProtection == NodeConfiguration.defaultIntrusionProtection)
+        #expect(edge.intrusionPolicy(facesPhones: true) == NodeConfiguration.defaultIntrusionProtection)
         #expect(defaults.intrusionProtection == nil, "without the key, the role's default")
+        #expect(defaults.intrusionPolicy(facesPhones: false) == NodeConfiguration.internalIntrusionProtection)
         #expect(edge.maxConnections == defaults.maxConnections)
         #expect(edge.reservedConnections == defaults.reservedConnections)
         #expect(edge.maxConnectionsPerSource == defaults.maxConnectionsPerSource)
@@ -25,19 +26,24 @@ struct NodeConfigurationTests {
         #expect(edge.messageTimeout == defaults.messageTimeout)
     }
 
-    @Test func intrusionProtectionKeysChangeOnlyWhatTheyName() throws {
+    @Test func intrusionProtectionKeysChangeOnlyWhatTheyNameFromTheRolesDefault() throws {
         let configuration = try NodeConfiguration(yaml: """
             intrusionProtection:
               exemptions: [10.0.0.0/8, 192.0.2.10]
               SIPRequestRate: {triggerLevel: 600}
               AdminLogin: off
             """)
-        let policy = try #require(configuration.intrusionProtection)
-        #expect(policy.enabled)
-        #expect(policy.exemptions.map(\.description) == ["10.0.0.0/8", "192.0.2.10/32"])
-        #expect(policy.rules[.sipRequestRate] == IntrusionRule(triggerLevel: 600, detectionWindow: .seconds(10), blockDuration: .seconds(120)))
-        #expect(policy.rules[.adminLogin] == nil)
-        #expect(policy.rules[.sipMalformed] == IntrusionPolicy.defaultRules[.sipMalformed])
+        let edge = configuration.intrusionPolicy(facesPhones: true)
+        #expect(edge.enabled)
+        #expect(edge.exemptions.map(\.description) == ["10.0.0.0/8", "192.0.2.10/32"])
+        #expect(edge.rules[.sipRequestRate] == IntrusionRule(triggerLevel: 600, detectionWindow: .seconds(10), blockDuration: .seconds(120)))
+        #expect(edge.rules[.adminLogin] == nil)
+        #expect(edge.rules[.sipMalformed] == IntrusionPolicy.defaultRules[.sipMalformed])
+        let core = configuration.intrusionPolicy(facesPhones: false)
+        #expect(Set(core.rules.keys) == [.sipRequestRate], "a core counts only what its section turns on")
+        let exemptionsOnly = try NodeConfiguration(yaml: "intrusionProtection: {exemptions: [10.0.0.0/8]}")
+        #expect(exemptionsOnly.intrusionPolicy(facesPhones: false).rules.keys.sorted { $0.rawValue < $1.rawValue } == [.adminLogin],
+                "exemptions alone do not turn SIP counting on at a core")
     }
 
     @Test func mistakesNameTheKeyAndWhatIsAllowed() {

@@ -34,15 +34,68 @@ struct RegistrationMachineTests {
         #expect(probes(machine.poll(now: 60_000, newID: { Self.id(1) })).isEmpty, "no AR_SK, no STUN")
     }
 
-    @Test func credentialsRefusedAgainFailTheEdgeInsteadOfLooping() {
+    @Test func credentialsRefusedAgainStopThePhoneInsteadOfFailingEdges() {
         var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
         _ = machine.start(now: 0)
         _ = machine.connected(edge: "edge-1", now: 0)
         #expect(machine.registerAnswered(status: 401, challenge: "Digest a", now: 1).count == 1)
         #expect(machine.registerAnswered(status: 401, challenge: "Digest stale", now: 2).count == 1, "one more for a stale nonce")
         let refused = machine.registerAnswered(status: 401, challenge: "Digest b", now: 3)
-        #expect(refused.contains(.report(.edgeFailed(edge: "edge-1", reason: .registerRefused(401)))))
-        #expect(refused.contains(.connect(edge: "edge-2")))
+        #expect(refused == [.report(.registrationRefused(status: 401)), .close(edge: "edge-1")], "the account's problem, not the edge's")
+        #expect(machine.nextWakeUp == nil && machine.currentEdge == nil)
+    }
+
+    @Test func forbiddenAndOther4xxStopThePhoneWhile5xxFailTheEdge() {
+        for status in [403, 404, 400, 603] {
+            var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
+            _ = machine.start(now: 0)
+            _ = machine.connected(edge: "edge-1", now: 0)
+            #expect(machine.registerAnswered(status: status, now: 1) == [.report(.registrationRefused(status: status)), .close(edge: "edge-1")])
+            #expect(machine.poll(now: 3_600_000, newID: { Self.id(1) }).isEmpty, "\(status): no retry")
+        }
+        for status in [408, 480, 500, 503, 504] {
+            var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
+            _ = machine.start(now: 0)
+            _ = machine.connected(edge: "edge-1", now: 0)
+            #expect(machine.registerAnswered(status: status, now: 1).contains(.connect(edge: "edge-2")), "\(status): the next edge")
+        }
+    }
+
+    @Test func intervalTooBriefIsRetriedAtOnceOnTheSameEdgeWithMinExpires() {
+        var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
+        _ = machine.start(now: 0)
+        _ = machine.connected(edge: "edge-1", now: 0)
+        #expect(machine.registerAnswered(status: 423, minExpires: 300, now: 1)
+            == [.sendRegister(edge: "edge-1", cseq: 2, expires: 300, challenge: nil)], "RFC 3261 §10.2.8")
+        _ = machine.registerAnswered(status: 200, expires: 300, arsk: true, now: 2)
+        #expect(machine.currentEdge == "edge-1")
+        let refresh = machine.poll(now: 2 + 295_000, newID: { Self.id(1) })
+        #expect(refresh.contains(.sendRegister(edge: "edge-1", cseq: 3, expires: 300, challenge: nil)), "refreshes ask 300 too")
+        var stubborn = Machine(callID: "c", candidates: ["edge-1"], seed: 1)
+        _ = stubborn.start(now: 0)
+        _ = stubborn.connected(edge: "edge-1", now: 0)
+        #expect(stubborn.registerAnswered(status: 423, minExpires: 120, now: 1) == [.report(.registrationRefused(status: 423)), .close(edge: "edge-1")],
+                "a Min-Expires not above what was asked cannot help")
+    }
+
+    @Test func serviceUnavailableWithRetryAfterMovesOnNowAndHoldsTheEdgeUntilThen() {
+        var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
+        _ = machine.start(now: 0)
+        _ = machine.connected(edge: "edge-1", now: 0)
+        let moved = machine.registerAnswered(status: 503, retryAfter: 60, now: 1_000)
+        #expect(moved.contains(.connect(edge: "edge-2")), "the next edge now (RFC 3263 §4.3)")
+        // With one edge only, the phone waits for the Retry-After, not just the backoff.
+        var single = Machine(callID: "c", candidates: ["edge-1"], seed: 1)
+        _ = single.start(now: 0)
+        _ = single.connected(edge: "edge-1", now: 0)
+        let held = single.registerAnswered(status: 503, retryAfter: 60, now: 2_000)
+        guard case .report(.backingOff(let wait, _))? = held.last else {
+            Issue.record("expected a backoff, got \(held)")
+            return
+        }
+        #expect(wait >= 60_000, "held until 62 s: \(wait)")
+        #expect(single.poll(now: 2_000 + wait - 1, newID: { Self.id(1) }).isEmpty)
+        #expect(single.poll(now: 2_000 + wait, newID: { Self.id(1) }).contains(.connect(edge: "edge-1")))
     }
 
     @Test func plainOutboundGetsCRLFKeepalivesAtFlowTimerPace() {

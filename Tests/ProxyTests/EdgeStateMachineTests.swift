@@ -219,9 +219,13 @@ struct EdgeStateMachineTests {
         withCredentials.headers.append(.authorization, #"Digest username="alice", realm="example.com", nonce="n", uri="sip:example.com", response="r""#)
         #expect(try answered(Fixture.register(), 401, challenge: #"Digest realm="example.com", nonce="n1""#).intrusions.isEmpty)
         #expect(try answered(withCredentials, 401, challenge: #"Digest realm="example.com", nonce="n2", stale=TRUE"#).intrusions.isEmpty)
+        #expect(try answered(withCredentials, 401, challenge: "Digest realm=\"example.com\", nonce=\"n2\",\tstale = \"true\"").intrusions.isEmpty)
         #expect(try answered(withCredentials, 401, challenge: #"Digest realm="example.com", nonce="n3""#).intrusions == [.sipAuthentication])
         #expect(try answered(Fixture.register(), 403).intrusions == [.sipAuthentication])
         #expect(try answered(withCredentials, 200).intrusions.isEmpty)
+        var invite = Fixture.register()
+        invite.startLine = .request(.init(method: "INVITE", uri: "sip:bob@example.com"))
+        #expect(try answered(invite, 403).intrusions.isEmpty, "a callee's 403 is not the caller's failure")
     }
 
     @Test func theSameInputsGiveTheSameActions() throws {

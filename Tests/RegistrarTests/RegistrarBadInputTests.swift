@@ -34,7 +34,7 @@ struct RegistrarBadInputTests {
         }
         let challenge = try await client.send(request: request(1, nil), on: flow)
         let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
-        let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: "alice", password: "secret")
+        let authorization = DigestClient.authorization(for: request(2, nil), challenges: [offer], username: "alice", password: "secret")
         return try await client.send(request: request(2, authorization), on: flow)
     }
 
@@ -55,7 +55,7 @@ struct RegistrarBadInputTests {
         let challenge = try await client.send(request: request(1, nil), on: flow)
         #expect(challenge.statusLine?.statusCode == 401)
         let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
-        let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: "alice", password: "secret")
+        let authorization = DigestClient.authorization(for: request(2, nil), challenges: [offer], username: "alice", password: "secret")
         let answer = try await client.send(request: request(2, authorization), on: flow)
         withExtendedLifetime(registrar) {}
         await client.transport.shutdown()
@@ -111,7 +111,7 @@ struct RegistrarBadInputTests {
             }
             let challenge = try await client.send(request: request(1, nil), on: flow)
             let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
-            let authorization = DigestClient.authorization(for: request(2, nil), challenge: offer, username: "alice", password: "secret")
+            let authorization = DigestClient.authorization(for: request(2, nil), challenges: [offer], username: "alice", password: "secret")
             return try await client.send(request: request(2, authorization), on: flow).statusLine?.statusCode
         }
         #expect(try await register("<sip:u@host-a.example.com:5062;transport=tcp;lr>", callID: "eq1") == 200)

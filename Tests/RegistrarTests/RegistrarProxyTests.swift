@@ -149,7 +149,7 @@ struct RegistrarProxyTests {
         }
         let challenge = try await core.stack.send(request: register(1, nil), on: coreFlow)
         let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
-        let authorization = DigestClient.authorization(for: register(2, nil), challenge: offer, username: "bob", password: "pw-bob")
+        let authorization = DigestClient.authorization(for: register(2, nil), challenges: [offer], username: "bob", password: "pw-bob")
         #expect(try await core.stack.send(request: register(2, authorization), on: coreFlow).statusLine?.statusCode == 200)
 
         let alice = TestUA(user: "alice")

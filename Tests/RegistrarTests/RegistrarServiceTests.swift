@@ -64,7 +64,7 @@ struct RegistrarServiceTests {
         #expect(offers.count == 2 && offers[0].contains("algorithm=SHA-256") && offers[1].contains("algorithm=MD5"))
         for (index, offer) in offers.enumerated() {
             let request = register(transport, cseq: 2 + index)
-            let authorization = DigestClient.authorization(for: request, challenge: offer, username: "alice", password: "secret")
+            let authorization = DigestClient.authorization(for: request, challenges: [offer], username: "alice", password: "secret")
             let ok = try await setup.client.send(request: register(transport, cseq: 2 + index, authorization: authorization), on: flow)
             #expect(ok.statusLine?.statusCode == 200, "algorithm \(index)")
             let contact = try #require(try ok.contacts().first)
@@ -83,7 +83,7 @@ struct RegistrarServiceTests {
         let challenge = try await setup.client.send(request: register(.tcp, cseq: 1), on: flow)
         let offer = try #require(challenge.headers.lines(.wwwAuthenticate).first)
         let request = register(.tcp, cseq: 2)
-        let authorization = DigestClient.authorization(for: request, challenge: offer, username: "alice", password: "wrong")
+        let authorization = DigestClient.authorization(for: request, challenges: [offer], username: "alice", password: "wrong")
         let refused = try await setup.client.send(request: register(.tcp, cseq: 2, authorization: authorization), on: flow)
         #expect(refused.statusLine?.statusCode == 403)
         #expect(try await setup.locations.count() == 0)

@@ -80,7 +80,7 @@ struct RegistrarStateMachineTests {
 
     static func authorized(cseq: Int, expires: Int = 120, challenge: SIPMessage, password: String = "secret") -> SIPMessage {
         let offer = challenge.headers.lines(.wwwAuthenticate).first ?? ""
-        let authorization = DigestClient.authorization(for: register(cseq: cseq, expires: expires), challenge: offer,
+        let authorization = DigestClient.authorization(for: register(cseq: cseq, expires: expires), challenges: [offer],
                                                        username: "alice", password: password)
         return register(cseq: cseq, expires: expires, authorization: authorization)
     }

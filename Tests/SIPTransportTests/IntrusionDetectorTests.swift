@@ -77,6 +77,7 @@ struct IntrusionDetectorTests {
         for index in 0..<1_000 {
             _ = detector.record(.sipMalformed, from: "198.51.\(index / 256).\(index % 256)", at: at(0))
         }
+        #expect(detector.countedSources <= 100, "at most maxSources counted: \(detector.countedSources)")
         // The newest sources are still counted: two more events block the last one.
         _ = detector.record(.sipMalformed, from: "198.51.3.231", at: at(1))
         #expect(detector.record(.sipMalformed, from: "198.51.3.231", at: at(1)) != nil)

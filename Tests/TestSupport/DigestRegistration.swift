@@ -30,11 +30,10 @@ public enum DigestRegistration {
     public static func register(_ stack: SIPStack, on flow: Flow, user: String, password: String, cseq: Int = 1,
                                 build: (Int, String?) -> SIPMessage) async throws -> SIPMessage {
         let challenge = try await stack.send(request: build(cseq, nil), on: flow)
-        guard challenge.statusLine?.statusCode == 401, let offer = challenge.headers.lines(.wwwAuthenticate).first else {
-            return challenge
-        }
-        let authorization = DigestClient.authorization(for: build(cseq + 1, nil), challenge: offer, username: user,
-                                                       password: password)
+        guard challenge.statusLine?.statusCode == 401,
+              let authorization = DigestClient.authorization(for: build(cseq + 1, nil), challenges: challenge.headers.lines(.wwwAuthenticate),
+                                                             username: user, password: password)
+        else { return challenge }
         return try await stack.send(request: build(cseq + 1, authorization), on: flow)
     }
 

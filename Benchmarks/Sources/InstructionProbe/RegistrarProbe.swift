@@ -28,8 +28,8 @@ struct RegistrarProbe {
         first = ByteBuffer(string: Self.register(cseq: 1, authorization: nil))
         let challenge = authenticator.challenges(now: now)[0]
         let unsigned = try SIPParser.parse(Self.register(cseq: 2, authorization: nil))
-        let authorization = DigestClient.authorization(for: unsigned, challenge: Substring(challenge), username: "user0001",
-                                                       password: "pw0001")
+        let authorization = DigestClient.authorization(for: unsigned, challenges: [Substring(challenge)], username: "user0001",
+                                                       password: "pw0001", cnonce: "0a4f113b")
         second = ByteBuffer(string: Self.register(cseq: 2, authorization: authorization))
         var machine = RegistrarStateMachine(configuration: .init(domain: "example.com", digestAlgorithms: [.md5]),
                                             authenticator: authenticator, tokens: .seeded(1))
