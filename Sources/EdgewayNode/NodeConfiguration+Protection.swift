@@ -82,9 +82,15 @@ extension NodeConfiguration {
                 guard let flag = value.bool else { throw fail(key, "expected true or false") }
                 settings.enabled = flag
             case "exemptions":
-                guard let list = value.sequence?.map({ $0.string.flatMap(AddressPrefix.init) }), !list.contains(where: { $0 == nil })
-                else { throw fail(key, "expected a list of IP addresses or ADDRESS/LENGTH prefixes, e.g. 10.0.0.0/8") }
-                settings.exemptions = list.compactMap { $0 }
+                guard let entries = value.sequence else {
+                    throw fail(key, "expected a list of IP addresses or ADDRESS/LENGTH prefixes, e.g. [10.0.0.0/8, 192.0.2.10]")
+                }
+                settings.exemptions = try entries.map { entry in
+                    guard let prefix = entry.string.flatMap(AddressPrefix.init) else {
+                        throw fail(key, "\(entry.string ?? "?") is not an IP address or ADDRESS/LENGTH prefix (IPv4 /0–/32, IPv6 /0–/128)")
+                    }
+                    return prefix
+                }
             default:
                 guard let category = IntrusionCategory(rawValue: key) else {
                     throw fail(key, "unknown key; allowed: enabled, exemptions, \(categories.joined(separator: ", "))")

@@ -37,7 +37,8 @@ struct NodeResources {
 
     init(_ configuration: NodeConfiguration) throws {
         data = URL(fileURLWithPath: configuration.data)
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        // Owner only: the folder holds keys, tokens and account hashes (SPEC B28).
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         settings = try Settings(store: SQLiteSettingsStore(path: data.appendingPathComponent("settings.sqlite").path))
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             guard let ca = configuration.tlsCA else {

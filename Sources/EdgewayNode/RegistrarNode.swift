@@ -23,7 +23,8 @@ public final class RegistrarNode: Sendable {
     /// Opens the stores and starts listening.
     public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
         let data = URL(fileURLWithPath: configuration.data)
-        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true)
+        // Owner only: the folder holds keys, tokens and account hashes (SPEC B28).
+        try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         let locations: any LocationStore = configuration.location == "memory"
             ? InMemoryLocationStore()
             : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)

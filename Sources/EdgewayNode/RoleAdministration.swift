@@ -48,6 +48,9 @@ struct RoleAdministration: AdministeredNode {
             throw UnknownCommandError(command: command, known: commands)
         }
         let address = String(command.split(whereSeparator: \.isWhitespace)[3])
+        guard AddressPrefix(address) != nil, !address.contains("/") else {
+            throw IntrusionCommandError(description: "xcommand Security Unblock: \(address) is not an IP address")
+        }
         guard intrusion.unblock(address) else {
             throw IntrusionCommandError(description: "xcommand Security Unblock: \(address) is not blocked; blocked: "
                 + (intrusion.blocked.map(\.source).joined(separator: ", ").nonEmpty ?? "none"))
@@ -55,14 +58,23 @@ struct RoleAdministration: AdministeredNode {
         return ["*r SecurityUnblockResult (status=OK): \(address)"]
     }
 
-    /// `Security IntrusionProtection: On|Off`, `Security Blocked Count: N`, and per blocked
-    /// source its address, category and seconds left.
+    /// `Security IntrusionProtection: On|Off`, the exemptions, each category's rule (or `Off`),
+    /// `Security Blocked Count: N`, and per blocked source its address, category and seconds left.
     private func securityLines() -> [(path: String, value: String)] {
         guard let intrusion else { return [] }
         let blocked = intrusion.blocked
         let now = NIODeadline.now()
-        var lines = [("Security IntrusionProtection", intrusion.policy.enabled ? "On" : "Off"),
-                     ("Security Blocked Count", "\(blocked.count)")]
+        let policy = intrusion.policy
+        var lines = [("Security IntrusionProtection", policy.enabled ? "On" : "Off"),
+                     ("Security Exemptions", policy.exemptions.map(\.description).joined(separator: ", "))]
+        for category in IntrusionCategory.allCases {
+            let rule = policy.rules[category]
+            lines.append(("Security \(category.rawValue)", rule.map {
+                "TriggerLevel \($0.triggerLevel), DetectionWindow \($0.detectionWindow.components.seconds) s, "
+                    + "BlockDuration \($0.blockDuration.components.seconds) s"
+            } ?? "Off"))
+        }
+        lines.append(("Security Blocked Count", "\(blocked.count)"))
         for (index, block) in blocked.enumerated() {
             lines.append(("Security Blocked \(index + 1) Address", block.source))
             lines.append(("Security Blocked \(index + 1) Category", block.category.rawValue))

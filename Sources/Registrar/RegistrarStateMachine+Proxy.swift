@@ -6,8 +6,10 @@ import SIPTransport
 
 /// The registrar's location service (RFC 3261 §16, RFC 3327 §5.3, RFC 5626 §5.3): a request for
 /// a registered address of record goes to its newest binding — over the very flow the binding was
-/// registered on when that flow is open, else through its Path, else to its Contact. The registrar
-/// record-routes dialog-creating requests, so ACK and BYE come back through it.
+/// registered on when that flow is open, else through its Path, else to its Contact. When that
+/// flow has failed (430, or no connection) the next flow of the same instance is tried (RFC 5626
+/// §5.3, §7); a 430 is never sent upstream (no flow left: 480), nor a 503 (500, RFC 3261 §16.7
+/// step 6). The registrar record-routes dialog-creating requests, so ACK and BYE come back through it.
 extension RegistrarStateMachine {
     /// A request being proxied: waiting for its bindings, its connection or its answers.
     public struct PendingProxy: Sendable {
@@ -24,6 +26,10 @@ extension RegistrarStateMachine {
         let method: String
         /// The route set to send it with, this registrar's own entry removed.
         var routes: [NameAddress]
+        /// The route set as received (this registrar's entry removed), before a binding's Path.
+        let requestRoutes: [NameAddress]
+        /// The other flows of the target's instance, newest first, for when its flow fails.
+        var otherFlows: [Binding] = []
     }
 
     /// Proxies a request that is not addressed to the registrar itself.
@@ -42,7 +48,7 @@ extension RegistrarStateMachine {
         if let first = routes.first, first.uri.parameters.contains(Self.routeMarker) { routes.removeFirst() }
         let aor = uri.host.lowercased() == domain ? uri.user.map { "sip:\($0)@\(domain)" } : nil
         var pending = PendingProxy(request: request, flow: flow, upstreamBranch: try? request.topVia().branch,
-                                   targetURI: uri.description, aor: aor, method: method, routes: routes)
+                                   targetURI: uri.description, aor: aor, method: method, routes: routes, requestRoutes: routes)
         if let aor {
             // RFC 3261 §16.5: the location service gives the target set.
             return [.lookUpBindings(aor: aor, pending: pending)]
@@ -58,14 +64,32 @@ extension RegistrarStateMachine {
         case .success(let found): bindings = found
         case .failure(let error): return respondUnlessACK(pending, 500, "Server Internal Error (location store: \(error))")
         }
-        // RFC 3261 §16.5: the newest binding wins.
-        guard let binding = bindings.max(by: { $0.expiresAt < $1.expiresAt }) else {
+        // RFC 3261 §16.5: the newest binding wins; the other flows of its instance wait their turn.
+        let newestFirst = bindings.sorted { $0.expiresAt > $1.expiresAt }
+        guard let binding = newestFirst.first else {
             return respondUnlessACK(pending, 480, "Temporarily Unavailable (\(pending.aor ?? pending.targetURI) is not registered)")
         }
+        if let instance = binding.instanceID {
+            pending.otherFlows = newestFirst.dropFirst().filter { $0.instanceID == instance }
+        }
+        return forward(&pending, to: binding)
+    }
+
+    /// Forwards to one binding: its Contact as the target, its Path (RFC 3327 §5.3) before the
+    /// route set as received.
+    private mutating func forward(_ pending: inout PendingProxy, to binding: Binding) -> [Action] {
         pending.targetURI = binding.contactURI
-        // RFC 3327 §5.3: the Path of the binding becomes the route set.
-        pending.routes = binding.path.compactMap { try? NameAddress(parsing: $0, header: .route) } + pending.routes
+        pending.routes = binding.path.compactMap { try? NameAddress(parsing: $0, header: .route) } + pending.requestRoutes
         return forward(&pending)
+    }
+
+    /// The flow of the target failed: the next flow of its instance, or `status` upstream when
+    /// there is none (RFC 5626 §5.3: 430 becomes 480 here).
+    private mutating func nextFlow(_ pending: PendingProxy, else status: Int, _ reason: String) -> [Action] {
+        var pending = pending
+        guard pending.method != "ACK", !pending.otherFlows.isEmpty else { return respondUnlessACK(pending, status, reason) }
+        let next = pending.otherFlows.removeFirst()
+        return forward(&pending, to: next)
     }
 
     /// The answer to a forwarded request: a response is relayed (RFC 3261 §16.7 step 9); a
@@ -74,7 +98,19 @@ extension RegistrarStateMachine {
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, for pending: PendingProxy) -> [Action] {
         switch answer {
         case .response(let response):
-            return [.respond(response)]
+            switch response.statusLine?.statusCode {
+            case 430:
+                // RFC 5626 §5.3: the flow failed; another flow of the instance, never a 430 upstream.
+                return nextFlow(pending, else: 480, "Temporarily Unavailable (no flow of \(pending.aor ?? pending.targetURI) is left)")
+            case 503:
+                // RFC 3261 §16.7 step 6: a proxy does not relay a 503; the element behind it is unavailable, not this one.
+                let reason = response.statusLine.map { "\($0.reasonPhrase)" } ?? ""
+                return respondUnlessACK(pending, 500, "Server Internal Error (downstream 503 \(reason))")
+            default:
+                return [.respond(response)]
+            }
+        case .failed(let error) where error.code == .connectionClosed || error.code == .transportFailed:
+            return nextFlow(pending, else: 480, "Temporarily Unavailable (\(error.detail))")
         case .failed(let error):
             let status = error.impliedStatus
             return respondUnlessACK(pending, status.code, "\(status.reason) (\(error.detail))")
@@ -83,7 +119,7 @@ extension RegistrarStateMachine {
 
     /// No connection to the ``NextHop/address(transport:host:port:)`` of a ``Action/forward(_:to:pending:)``.
     public mutating func forwardFailed(_ error: SIPStackError, for pending: PendingProxy) -> [Action] {
-        respondUnlessACK(pending, 480, "Temporarily Unavailable (no route to \(pending.targetURI))")
+        nextFlow(pending, else: 480, "Temporarily Unavailable (no route to \(pending.targetURI))")
     }
 
     /// The request with its target, route set and Record-Route, and where it goes.

@@ -109,9 +109,7 @@ public struct AddressPrefix: Sendable, Hashable, CustomStringConvertible {
     }
 
     public var description: String {
-        let address = network.count == 4
-            ? network.map(String.init).joined(separator: ".")
-            : stride(from: 0, to: 16, by: 2).map { String(UInt16(network[$0]) << 8 | UInt16(network[$0 + 1]), radix: 16) }.joined(separator: ":")
+        let address = (try? SocketAddress(packedIPAddress: ByteBuffer(bytes: network), port: 0))?.ipAddress ?? "?"
         return "\(address)/\(length)"
     }
 

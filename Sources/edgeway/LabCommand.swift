@@ -66,7 +66,8 @@ struct LabCommand: AsyncParsableCommand {
     }
 
     @Option(help: "The data folder.") var data = "./.edgeway-lab"
-    @Option(help: "The first of the lab's ports (registrar TCP; edges' phone TLS at +1 and +2).") var basePort = 15_060
+    @Option(help: "The first of the lab's ports: registrar TCP at it; phones' TLS to the edges at +1 and +2; cores at +10 and +11; the edges' own TLS behind the fault relays at +101 and +102; traversal at +1941 and +1942. Keep the range below 32768, out of the system's ephemeral ports.")
+    var basePort = 15_060
     @Option(help: "Simulated phones (phone1 … phoneN), 0…2000.") var phones = 0
     @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms.") var keepalive = "30s"
     @Option(help: "Keepalive timeout, e.g. 3s, 300ms.") var timeout = "3s"

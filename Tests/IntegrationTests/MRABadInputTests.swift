@@ -78,7 +78,7 @@ struct MRABadInputTests {
         await lab.shutdown()
     }
 
-    @Test func aForgedFlowTokenGets403AndAClosedFlowGets430() async throws {
+    @Test func aForgedFlowTokenGets403AndAClosedFlowGets430ThatTheCallerSeesAs480() async throws {
         let lab = try await MRADeployment.start()
         let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
         let bob = try TestPhone(user: "bob", caPEM: lab.caPEM)
@@ -108,11 +108,13 @@ struct MRABadInputTests {
         let refused = try await fakeCore.stack.send(request: forged, on: link)
         #expect(refused.statusLine?.statusCode == 403)
 
-        // alice's connection closes; a request for her comes back with 430 Flow Failed.
+        // alice's connection closes: the edge answers 430 Flow Failed to the registrar, which has
+        // no other flow of hers and answers the caller 480 (RFC 5626 §5.3: a 430 never goes upstream).
         await alice.close()
         let bobFlow = try #require(bob.flow.read { $0 })
         let response = try await bob.stack.send(request: bob.invite("alice", callID: "to-a-closed-flow"), on: bobFlow)
-        #expect(response.statusLine?.statusCode == 430)
+        #expect(response.statusLine?.statusCode == 480)
+        #expect(response.statusLine?.reasonPhrase.contains("no flow of sip:alice@example.com is left") == true, "after the edge's 430")
         #expect(try await bob.keepalive() != nil)
         await fakeCore.stack.transport.shutdown()
         await bob.close()

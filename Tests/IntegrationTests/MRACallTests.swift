@@ -49,6 +49,47 @@ struct MRACallTests {
         await lab.shutdown()
     }
 
+    /// Issue 18, fault 1 (RFC 5626 §5.3, §7; RFC 3261 §16.7 step 6): one instance registered with
+    /// two flows (reg-id 1 via edge-1, reg-id 2 via edge-2); when the newer flow's connection is
+    /// gone the call goes to the other flow, and with none left the caller gets 480, never 430.
+    @Test func aCallForAnInstanceWhoseFlowFailedTakesItsOtherFlowAndNeverGets430() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let instance = "<urn:uuid:00000000-0000-4000-8000-00000000b0b0>"
+        let bobOnEdge1 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 1)
+        let bobOnEdge2 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 2)
+        try expectOK(try await bobOnEdge1.register(at: lab.edgeAddress(0)))
+        try expectOK(try await bobOnEdge2.register(at: lab.edgeAddress(1)))
+        #expect(try await lab.bindings(of: "bob").count == 2, "two flows of one instance")
+        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
+        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        let aliceFlow = try #require(alice.flow.read { $0 })
+
+        await bobOnEdge2.close()
+        let answer = try await alice.stack.send(request: alice.invite("bob", callID: "call-flow-failed"), on: aliceFlow)
+        try expectOK(answer)
+        #expect(bobOnEdge1.requests("INVITE").count == 1, "the call took the flow that is left")
+
+        await bobOnEdge1.close()
+        let none = try await alice.stack.send(request: alice.invite("bob", callID: "call-no-flow"), on: aliceFlow)
+        #expect(none.statusLine?.statusCode == 480, "got \(none.statusLine.map { "\($0.statusCode) \($0.reasonPhrase)" } ?? "?")")
+        await alice.close()
+        await lab.shutdown()
+    }
+
+    @Test func aCalleesServiceUnavailableReachesTheCallerAs500() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let bob = try TestPhone(user: "bob", caPEM: lab.caPEM, refuseInvites: 503)
+        try expectOK(try await bob.register(at: lab.edgeAddress(1)))
+        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
+        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        let answer = try await alice.stack.send(request: alice.invite("bob", callID: "call-503"), on: try #require(alice.flow.read { $0 }))
+        #expect(answer.statusLine?.statusCode == 500, "RFC 3261 §16.7 step 6: a proxy does not relay a 503")
+        #expect(answer.headers[.retryAfter] == nil, "the callee's Retry-After is not the registrar's")
+        await alice.close()
+        await bob.close()
+        await lab.shutdown()
+    }
+
     @Test func aCancelledCallEndsWith487() async throws {
         let lab = try await MRADeployment.start(edges: 2)
         let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)

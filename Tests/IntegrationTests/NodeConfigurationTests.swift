@@ -57,7 +57,9 @@ struct NodeConfigurationTests {
         }
         #expect(problem("intrusionProtection: {SIPFlood: off}").contains(
             "intrusionProtection.SIPFlood: unknown key; allowed: enabled, exemptions, SIPAuthentication, SIPMalformed, SIPRequestRate, AdminLogin"))
-        #expect(problem("intrusionProtection: {exemptions: [example.com]}").contains("intrusionProtection.exemptions: expected a list of IP addresses"))
+        #expect(problem("intrusionProtection: {exemptions: [10.0.0.0/8, 10.0.0.0/33]}").contains(
+            "intrusionProtection.exemptions: 10.0.0.0/33 is not an IP address or ADDRESS/LENGTH prefix"), "names the entry")
+        #expect(problem("intrusionProtection: {exemptions: 10.0.0.0/8}").contains("intrusionProtection.exemptions: expected a list"))
         #expect(problem("intrusionProtection: {SIPMalformed: {triggerLevel: 0}}").contains("intrusionProtection.SIPMalformed.triggerLevel: expected a whole number, at least 1"))
         #expect(problem("maxConnections: 10\nreservedConnections: 10").contains("reservedConnections: must be less than maxConnections (10)"))
         #expect(problem("messageTimeout: 5").contains("messageTimeout: expected milliseconds"))

@@ -18,15 +18,22 @@ final class TestPhone: Sendable {
     let cseq = LockedBox(0)
     /// An INVITE left ringing (when the phone does not answer), for CANCEL.
     let ringing = LockedBox<SIPStack.IncomingRequest?>(nil)
-    let instance = "<urn:uuid:00000000-0000-4000-8000-\(String(UInt64.random(in: 1...0xFFFF_FFFF_FFFF), radix: 16))>"
+    /// The `+sip.instance` value and the reg-id (RFC 5626 §4.1): two phones given the same
+    /// instance and other reg-ids are one device's two flows.
+    let instance: String
+    let regID: Int
 
     /// The digest password (`pw-USER` unless given).
     let password: String
     /// The address the phone connects from (any loopback address; the system picks otherwise).
     let source: SocketAddress?
 
-    init(user: String, caPEM: String, answerInvites: Bool = true, password: String? = nil, from source: String? = nil) throws {
+    /// `refuseInvites` answers every INVITE with that status (and `Retry-After: 120`).
+    init(user: String, caPEM: String, answerInvites: Bool = true, refuseInvites: Int? = nil, password: String? = nil,
+         from source: String? = nil, instance: String? = nil, regID: Int = 1) throws {
         self.user = user
+        self.instance = instance ?? "<urn:uuid:00000000-0000-4000-8000-\(String(UInt64.random(in: 1...0xFFFF_FFFF_FFFF), radix: 16))>"
+        self.regID = regID
         self.password = password ?? "pw-\(user)"
         self.source = try source.map { try SocketAddress(ipAddress: $0, port: 0) }
         stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
@@ -35,6 +42,10 @@ final class TestPhone: Sendable {
             received.mutate { $0.append(request.message) }
             let message = request.message
             switch message.requestLine?.method {
+            case "INVITE" where refuseInvites != nil:
+                var refusal = SIPResponseBuilder.response(to: message, statusCode: refuseInvites!, reasonPhrase: "Refused", toTag: "t-\(user)")
+                refusal.headers.append(.retryAfter, "120")
+                request.respond(refusal)
             case "INVITE" where answerInvites:
                 request.respond(SIPResponseBuilder.response(to: message, statusCode: 180, reasonPhrase: "Ringing", toTag: "t-\(user)"))
                 var ok = SIPResponseBuilder.response(to: message, statusCode: 200, reasonPhrase: "OK", toTag: "t-\(user)")
@@ -71,7 +82,7 @@ final class TestPhone: Sendable {
             To: <sip:\(user)@example.com>\r
             Call-ID: reg-\(user)\r
             CSeq: \(cseq) REGISTER\r
-            Contact: <sip:\(user)@\(local);transport=tls>;+sip.instance="\(instance)";+u.sip!devicename.ccm.cisco.com="CSF\(user.uppercased())"\(offer ? ";x-cisco-mra-ha=AR_SK" : "");x-cisco-reg-id=1\r
+            Contact: <sip:\(user)@\(local);transport=tls>;+sip.instance="\(instance)";+u.sip!devicename.ccm.cisco.com="CSF\(user.uppercased())"\(offer ? ";x-cisco-mra-ha=AR_SK" : "");x-cisco-reg-id=\(regID)\r
             Content-Length: 0\r
             \r
 

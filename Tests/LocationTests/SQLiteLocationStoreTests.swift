@@ -24,6 +24,19 @@ struct SQLiteLocationStoreTests {
         #expect(try await reopened.bindings(for: binding.aor) == [binding])
     }
 
+    /// SPEC B28: account hashes are as good as passwords for digest sign-in; only the owner reads them.
+    @Test func newStoreFilesAndTheirJournalsAreOwnerOnly() async throws {
+        let folder = try Self.temporaryFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let path = folder.appendingPathComponent("accounts.sqlite").path
+        let store = try SQLiteAccountStore(path: path)
+        try await store.save(Account(username: "alice", realm: "example.com", ha1MD5: "a", ha1SHA256: "b"))
+        for file in [path, path + "-wal"] where FileManager.default.fileExists(atPath: file) {
+            let mode = try FileManager.default.attributesOfItem(atPath: file)[.posixPermissions] as? Int
+            #expect(mode == 0o600, "\(file): \(String(mode ?? 0, radix: 8))")
+        }
+    }
+
     /// A file written by the first schema (one JSON record per binding) opens with every binding.
     @Test func bindingsOfTheFirstSchemaAreMigrated() async throws {
         let folder = try Self.temporaryFolder()

@@ -4,6 +4,7 @@ import Phone
 import Registrar
 import SIPCore
 import SIPStack
+import SIPTransaction
 import SIPTransport
 import Testing
 import TestSupport
@@ -236,6 +237,67 @@ struct RegistrarStateMachineTests {
             return nil
         }
         return (outgoing, hop)
+    }
+
+    /// Two flows of one instance (reg-id 1 via edge-1, newer reg-id 2 via edge-2) and an older
+    /// binding of another instance.
+    static func twoFlows() -> [Binding] {
+        func binding(_ regID: Int, edge: String, instance: String = "urn:uuid:1", expiresAt: Int64) -> Binding {
+            Binding(aor: "sip:alice@example.com", contactURI: "sip:alice@192.0.2.10:\(5060 + regID);transport=tls",
+                    contactValue: "<sip:alice@192.0.2.10:\(5060 + regID);transport=tls>", instanceID: instance, regID: regID,
+                    callID: "c", cseq: 1, expiresAt: expiresAt, path: ["<sip:flow\(regID)@\(edge).example.com;lr;ob>"],
+                    pathIdentity: edge)
+        }
+        return [binding(1, edge: "edge-1", expiresAt: t0 + 60_000), binding(2, edge: "edge-2", expiresAt: t0 + 90_000),
+                binding(1, edge: "edge-1", instance: "urn:uuid:other", expiresAt: t0 + 30_000)]
+    }
+
+    /// The INVITE for alice forwarded to the first flow, with the pending state its answers need.
+    static func forwardedWithPending(_ machine: inout Machine, bindings: [Binding]) -> (SIPMessage, Machine.PendingProxy)? {
+        let actions = machine.requestReceived(request("INVITE", to: "sip:alice@example.com"), flow: callerFlow, now: t0)
+        guard case .lookUpBindings(_, let pending)? = actions.first,
+              case .forward(let outgoing, _, let next)? = machine.bindingsFound(.success(bindings), for: pending).first
+        else { return nil }
+        return (outgoing, next)
+    }
+
+    @Test func aFailedFlowIsFollowedByTheNextFlowOfTheInstanceAndA430NeverGoesUpstream() throws {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let first = Self.forwardedWithPending(&machine, bindings: Self.twoFlows())
+        let (invite, pending) = try #require(first)
+        #expect(invite.headers.lines(.route).first?.contains("flow2@edge-2") == true, "the newest flow first")
+        let flowFailed = SIPResponseBuilder.response(to: invite, statusCode: 430, reasonPhrase: "Flow Failed")
+        let retried = machine.answerReceived(.response(flowFailed), for: pending)
+        guard case .forward(let again, _, let next)? = retried.first else {
+            Issue.record("expected the next flow, got \(retried)")
+            return
+        }
+        #expect(again.headers.lines(.route).first?.contains("flow1@edge-1") == true, "then the instance's other flow")
+        let last = machine.answerReceived(.response(SIPResponseBuilder.response(to: again, statusCode: 430, reasonPhrase: "Flow Failed")), for: next)
+        guard case .respond(let answer)? = last.first else {
+            Issue.record("expected an answer, got \(last)")
+            return
+        }
+        #expect(answer.statusLine?.statusCode == 480, "no flow left: 480, never 430 (RFC 5626 §5.3)")
+    }
+
+    @Test func aClosedConnectionToAFlowAlsoMovesOnAndA503BecomesA500() throws {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let first = Self.forwardedWithPending(&machine, bindings: Self.twoFlows())
+        let (invite, pending) = try #require(first)
+        let closed = machine.answerReceived(.failed(SIPStackError(.connectionClosed, "the flow closed")), for: pending)
+        guard case .forward(_, _, let next)? = closed.first else {
+            Issue.record("expected the next flow, got \(closed)")
+            return
+        }
+        var unavailable = SIPResponseBuilder.response(to: invite, statusCode: 503, reasonPhrase: "Service Unavailable")
+        unavailable.headers.append(.retryAfter, "120")
+        guard case .respond(let answer)? = machine.answerReceived(.response(unavailable), for: next).first else {
+            Issue.record("expected an answer")
+            return
+        }
+        #expect(answer.statusLine?.statusCode == 500, "RFC 3261 §16.7 step 6")
+        #expect(answer.headers[.retryAfter] == nil)
     }
 
     @Test func anInviteForARegisteredUserGoesOnItsRegisteredFlowUntilItCloses() throws {
