@@ -82,6 +82,8 @@ public final class RegistrarService: Sendable {
                 guard let request else { continue }
                 log(response, to: request)
                 request.respond(response)
+            case .cancelBranches(let branch):
+                forwarder.cancelForwarded(upstreamBranch: branch)
             case .recordIntrusion(let category):
                 if let request { stack.transport.record(category, on: request.flow) }
             case .lookUpAccount(let username, let realm, let pending):

@@ -5,9 +5,9 @@ import SIPTransaction
 import SIPTransport
 
 /// The registrar's location service (RFC 3261 §16, RFC 3327 §5.3, RFC 5626 §5.3): a request for
-/// a registered address of record goes to its newest binding — over the very flow the binding was
-/// registered on when that flow is open, else through its Path, else to its Contact. When that
-/// flow has failed (430, or no connection) the next flow of the same instance is tried (RFC 5626
+/// a registered address of record goes to its newest binding — an INVITE to the newest binding of
+/// every instance at once (``ResponseContext``) — over the very flow the binding was registered on
+/// when that flow is open, else through its Path, else to its Contact. When that flow has failed (430, or no connection) the next flow of the same instance is tried (RFC 5626
 /// §5.3, §7); a 430 is never sent upstream (no flow left: 480), nor a 503 (500, RFC 3261 §16.7
 /// step 6). The registrar record-routes dialog-creating requests, so ACK and BYE come back through it.
 extension RegistrarStateMachine {
@@ -30,6 +30,9 @@ extension RegistrarStateMachine {
         let requestRoutes: [NameAddress]
         /// The other flows of the target's instance, newest first, for when its flow fails.
         var otherFlows: [Binding] = []
+        /// The response context of a forked INVITE (``ResponseContext``) and this branch's number in it.
+        var fork: UInt64?
+        var branch = 0
     }
 
     /// Proxies a request that is not addressed to the registrar itself.
@@ -64,15 +67,30 @@ extension RegistrarStateMachine {
         case .success(let found): bindings = found
         case .failure(let error): return respondUnlessACK(pending, 500, "Server Internal Error (location store: \(error))")
         }
-        // RFC 3261 §16.5: the newest binding wins; the other flows of its instance wait their turn.
-        let newestFirst = bindings.sorted { $0.expiresAt > $1.expiresAt }
-        guard let binding = newestFirst.first else {
+        // RFC 5626 §7: one target per instance (a binding without one is its own), its flows
+        // newest first; the newest instance first.
+        var instances: [[Binding]] = []
+        var index: [String: Int] = [:]
+        for binding in bindings.sorted(by: { $0.expiresAt > $1.expiresAt }) {
+            let key = binding.instanceID ?? "contact \(binding.contactURI)"
+            if let at = index[key] { instances[at].append(binding) } else {
+                index[key] = instances.count
+                instances.append([binding])
+            }
+        }
+        guard !instances.isEmpty else {
             return respondUnlessACK(pending, 480, "Temporarily Unavailable (\(pending.aor ?? pending.targetURI) is not registered)")
         }
-        if let instance = binding.instanceID {
-            pending.otherFlows = newestFirst.dropFirst().filter { $0.instanceID == instance }
+        // RFC 3261 §16.6: an INVITE forks to every instance at once; other requests go to the newest.
+        let targets = pending.method == "INVITE" ? instances : [instances[0]]
+        let fork = targets.count > 1 ? openFork(branches: targets.count) : nil
+        return targets.enumerated().flatMap { branch, flows in
+            var copy = pending
+            copy.fork = fork
+            copy.branch = branch
+            copy.otherFlows = Array(flows.dropFirst())
+            return forward(&copy, to: flows[0])
         }
-        return forward(&pending, to: binding)
     }
 
     /// Forwards to one binding: its Contact as the target, its Path (RFC 3327 §5.3) before the
@@ -87,7 +105,10 @@ extension RegistrarStateMachine {
     /// there is none (RFC 5626 §5.3: 430 becomes 480 here).
     private mutating func nextFlow(_ pending: PendingProxy, else status: Int, _ reason: String) -> [Action] {
         var pending = pending
-        guard pending.method != "ACK", !pending.otherFlows.isEmpty else { return respondUnlessACK(pending, status, reason) }
+        guard pending.method != "ACK", !pending.otherFlows.isEmpty else {
+            if let fork = pending.fork { return forkedBranchFailed(pending, fork: fork, reason: reason) }
+            return respondUnlessACK(pending, status, reason)
+        }
         let next = pending.otherFlows.removeFirst()
         return forward(&pending, to: next)
     }
@@ -98,7 +119,9 @@ extension RegistrarStateMachine {
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, for pending: PendingProxy) -> [Action] {
         switch answer {
         case .response(let response):
-            switch response.statusLine?.statusCode {
+            let status = response.statusLine?.statusCode ?? 500
+            if status != 430, let fork = pending.fork { return forkedResponse(response, status: status, for: pending, fork: fork) }
+            switch status {
             case 430:
                 // RFC 5626 §5.3: the flow failed; another flow of the instance, never a 430 upstream.
                 return nextFlow(pending, else: 480, "Temporarily Unavailable (no flow of \(pending.aor ?? pending.targetURI) is left)")
@@ -113,6 +136,10 @@ extension RegistrarStateMachine {
             return nextFlow(pending, else: 480, "Temporarily Unavailable (\(error.detail))")
         case .failed(let error):
             let status = error.impliedStatus
+            if let fork = pending.fork {
+                return forkedResponse(self.answer(pending.request, status.code, "\(status.reason) (\(error.detail))"), status: status.code,
+                                      for: pending, fork: fork)
+            }
             return respondUnlessACK(pending, status.code, "\(status.reason) (\(error.detail))")
         }
     }

@@ -77,6 +77,9 @@ public struct RegistrarStateMachine: Sendable {
         case cancelForwarded(ok: SIPMessage, unknown: SIPMessage)
         /// Write this STUN message on the flow (RFC 8489 §6.3).
         case sendSTUN(ByteBuffer, on: Flow)
+        /// Cancel the branches still pending of the INVITE received with this top Via branch
+        /// (``ProxyForwarder/cancelForwarded(upstreamBranch:)``, RFC 3261 §16.7 step 10).
+        case cancelBranches(upstreamBranch: Substring)
         /// Count an intrusion-protection event against the request's source (SPEC B28).
         case recordIntrusion(IntrusionCategory)
     }
@@ -102,6 +105,9 @@ public struct RegistrarStateMachine: Sendable {
     var tokens: TokenGenerator
     var accounts: AccountCache
     var flows = FlowTable()
+    /// INVITEs forked to several instances, by ``PendingProxy/fork`` (RFC 3261 §16.7).
+    var forks: [UInt64: ResponseContext] = [:]
+    var nextFork: UInt64 = 1
 
     /// A registrar with no accounts cached and no flows known.
     ///

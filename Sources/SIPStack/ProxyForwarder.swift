@@ -20,8 +20,9 @@ public final class ProxyForwarder: Sendable {
     }
 
     private let stack: SIPStack
-    /// INVITEs being forwarded, by the upstream top Via branch, for CANCEL (RFC 3261 §16.10).
-    private let pendingInvites = NIOLockedValueBox<[String: (request: SIPMessage, flow: Flow)]>([:])
+    /// INVITEs being forwarded, by the upstream top Via branch and then by their own branch (one
+    /// upstream INVITE forked to several targets), for CANCEL (RFC 3261 §16.10).
+    private let pendingInvites = NIOLockedValueBox<[String: [String: (request: SIPMessage, flow: Flow)]]>([:])
 
     /// A forwarder on a stack.
     public init(stack: SIPStack) {
@@ -50,7 +51,7 @@ public final class ProxyForwarder: Sendable {
         }
         let inviteKey = method == "INVITE" ? upstreamBranch.map(String.init) : nil
         if let inviteKey {
-            pendingInvites.withLockedValue { $0[inviteKey] = (request, flow) }
+            pendingInvites.withLockedValue { $0[inviteKey, default: [:]][branch] = (request, flow) }
         }
         let final = stack.sendFuture(request: request, on: flow) { provisional in
             guard provisional.statusLine?.statusCode != 100 else { return }
@@ -59,7 +60,12 @@ public final class ProxyForwarder: Sendable {
             onAnswer(.response(copy))
         }
         final.whenComplete { [pendingInvites] result in
-            if let inviteKey { pendingInvites.withLockedValue { _ = $0.removeValue(forKey: inviteKey) } }
+            if let inviteKey {
+                pendingInvites.withLockedValue { pending in
+                    pending[inviteKey]?[branch] = nil
+                    if pending[inviteKey]?.isEmpty == true { pending[inviteKey] = nil }
+                }
+            }
             switch result {
             case .success(let response):
                 var copy = response
@@ -73,13 +79,25 @@ public final class ProxyForwarder: Sendable {
         }
     }
 
-    /// Cancels downstream the INVITE a CANCEL names (RFC 3261 §16.10): `true` when such an
-    /// INVITE is being forwarded (answer the CANCEL 200), `false` when none is (481).
+    /// Cancels downstream the INVITE a CANCEL names, on every branch it was forked to (RFC 3261
+    /// §16.10): `true` when such an INVITE is being forwarded (answer the CANCEL 200), `false`
+    /// when none is (481).
     public func cancel(_ cancel: SIPMessage) -> Bool {
-        guard let branch = (try? cancel.topVia().branch).map(String.init),
-              let (invite, flow) = pendingInvites.withLockedValue({ $0[branch] }),
-              case .request(var line) = invite.startLine, let cseq = try? invite.cseq()
-        else { return false }
+        guard let branch = try? cancel.topVia().branch else { return false }
+        return cancelForwarded(upstreamBranch: branch)
+    }
+
+    /// Cancels every branch still pending of the INVITE received with `upstreamBranch` (§16.7
+    /// step 10: once a branch answered 2xx or 6xx); `false` when none is pending.
+    @discardableResult
+    public func cancelForwarded(upstreamBranch: Substring) -> Bool {
+        let branches = pendingInvites.withLockedValue { $0[String(upstreamBranch)].map { Array($0.values) } ?? [] }
+        for (invite, flow) in branches { sendCancel(for: invite, on: flow) }
+        return !branches.isEmpty
+    }
+
+    private func sendCancel(for invite: SIPMessage, on flow: Flow) {
+        guard case .request(var line) = invite.startLine, let cseq = try? invite.cseq() else { return }
         line.method = "CANCEL"
         var downstream = SIPMessage(startLine: .request(line))
         if let via = try? invite.topVia() { downstream.headers.append(.via, via.description) }
@@ -90,7 +108,6 @@ public final class ProxyForwarder: Sendable {
         downstream.headers.append(.maxForwards, "70")
         downstream.headers.append(.contentLength, "0")
         _ = stack.sendFuture(request: downstream, on: flow)
-        return true
     }
 
     /// `host:port` of a socket address, IPv6 in brackets.

@@ -76,6 +76,25 @@ struct MRACallTests {
         await lab.shutdown()
     }
 
+    /// Issue 18, fault 1 (RFC 3261 §16.6–§16.7, RFC 5626 §7): bob registered from two devices on
+    /// two edges; a call rings both, the first to answer takes it and the other is cancelled.
+    @Test func aCallForksToEveryDeviceAndTheOthersAreCancelledWhenOneAnswers() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let desk = try TestPhone(user: "bob", caPEM: lab.caPEM)
+        let mobile = try TestPhone(user: "bob", caPEM: lab.caPEM, answerInvites: false)
+        try expectOK(try await desk.register(at: lab.edgeAddress(0)))
+        try expectOK(try await mobile.register(at: lab.edgeAddress(1)))
+        #expect(try await lab.bindings(of: "bob").count == 2, "two instances")
+        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
+        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        let answer = try await alice.stack.send(request: alice.invite("bob", callID: "call-forked"), on: try #require(alice.flow.read { $0 }))
+        try expectOK(answer)
+        #expect(desk.requests("INVITE").count == 1 && mobile.requests("INVITE").count == 1, "both devices rang")
+        try await eventually("the device that did not answer is cancelled") { !mobile.requests("CANCEL").isEmpty }
+        for phone in [alice, desk, mobile] { await phone.close() }
+        await lab.shutdown()
+    }
+
     @Test func aCalleesServiceUnavailableReachesTheCallerAs500() async throws {
         let lab = try await MRADeployment.start(cores: 1, edges: 2)
         let bob = try TestPhone(user: "bob", caPEM: lab.caPEM, refuseInvites: 503)

@@ -51,7 +51,7 @@ struct RegistrarStateMachineTests {
                     response = run(machine.bindingsUpdated(.success(decision), for: pending), account: account)
                 case .recordIntrusion(let category):
                     intrusions.append(category)
-                case .lookUpBindings, .forward, .cancelForwarded, .sendSTUN:
+                case .lookUpBindings, .forward, .cancelForwarded, .sendSTUN, .cancelBranches:
                     Issue.record("unexpected \(action)")
                 }
             }
@@ -239,9 +239,9 @@ struct RegistrarStateMachineTests {
         return (outgoing, hop)
     }
 
-    /// Two flows of one instance (reg-id 1 via edge-1, newer reg-id 2 via edge-2) and an older
+    /// Two flows of one instance (reg-id 1 via edge-1, newer reg-id 2 via edge-2), then an older
     /// binding of another instance.
-    static func twoFlows() -> [Binding] {
+    static func bindings() -> [Binding] {
         func binding(_ regID: Int, edge: String, instance: String = "urn:uuid:1", expiresAt: Int64) -> Binding {
             Binding(aor: "sip:alice@example.com", contactURI: "sip:alice@192.0.2.10:\(5060 + regID);transport=tls",
                     contactValue: "<sip:alice@192.0.2.10:\(5060 + regID);transport=tls>", instanceID: instance, regID: regID,
@@ -250,6 +250,11 @@ struct RegistrarStateMachineTests {
         }
         return [binding(1, edge: "edge-1", expiresAt: t0 + 60_000), binding(2, edge: "edge-2", expiresAt: t0 + 90_000),
                 binding(1, edge: "edge-1", instance: "urn:uuid:other", expiresAt: t0 + 30_000)]
+    }
+
+    /// The two flows of one instance.
+    static func twoFlows() -> [Binding] {
+        bindings().filter { $0.instanceID == "urn:uuid:1" }
     }
 
     /// The INVITE for alice forwarded to the first flow, with the pending state its answers need.
@@ -279,6 +284,56 @@ struct RegistrarStateMachineTests {
             return
         }
         #expect(answer.statusLine?.statusCode == 480, "no flow left: 480, never 430 (RFC 5626 §5.3)")
+    }
+
+    /// Two instances of alice, each with one flow: an INVITE forks to both (RFC 5626 §7).
+    static func twoInstances() -> [Binding] {
+        bindings().filter { $0.regID == 1 }
+    }
+
+    /// The INVITE forked to both instances, and each branch's pending state.
+    static func forked(_ machine: inout Machine) -> [(SIPMessage, Machine.PendingProxy)] {
+        let actions = machine.requestReceived(request("INVITE", to: "sip:alice@example.com"), flow: callerFlow, now: t0)
+        guard case .lookUpBindings(_, let pending)? = actions.first else { return [] }
+        return machine.bindingsFound(.success(twoInstances()), for: pending).compactMap {
+            if case .forward(let outgoing, _, let branch) = $0 { (outgoing, branch) } else { nil }
+        }
+    }
+
+    static func statuses(_ actions: [Machine.Action]) -> [Int] {
+        actions.compactMap { if case .respond(let response) = $0 { response.statusLine?.statusCode } else { nil } }
+    }
+
+    @Test func anInviteForksToEveryInstanceAndTheFirst2xxGoesUpAndCancelsTheRest() throws {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let branches = Self.forked(&machine)
+        try #require(branches.count == 2, "one branch per instance")
+        func answer(_ index: Int, _ status: Int) -> [Machine.Action] {
+            let (invite, pending) = branches[index]
+            return machine.answerReceived(.response(SIPResponseBuilder.response(to: invite, statusCode: status, reasonPhrase: "X", toTag: "t\(index)")),
+                                          for: pending)
+        }
+        #expect(Self.statuses(answer(0, 180)) == [180], "provisionals go up")
+        #expect(Self.statuses(answer(1, 486)).isEmpty, "a final waits for the other branches")
+        let ok = answer(0, 200)
+        #expect(Self.statuses(ok) == [200])
+        #expect(ok.contains { if case .cancelBranches = $0 { true } else { false } }, "§16.7 step 10")
+    }
+
+    @Test func withoutA2xxTheBestFinalGoesUpOnceEveryBranchAnswered() throws {
+        func run(_ first: Int, _ second: Int) -> [Int] {
+            var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+            let branches = Self.forked(&machine)
+            let responses = [first, second].enumerated().map { index, status in
+                machine.answerReceived(.response(SIPResponseBuilder.response(to: branches[index].0, statusCode: status, reasonPhrase: "X",
+                                                                            toTag: "t\(index)")), for: branches[index].1)
+            }
+            return responses.flatMap(Self.statuses)
+        }
+        #expect(run(503, 486) == [486], "4xx before 5xx")
+        #expect(run(486, 603) == [603], "a 6xx wins")
+        #expect(run(503, 503) == [500], "§16.7 step 6: never a 503")
+        #expect(run(486, 404) == [486], "the first of the class")
     }
 
     @Test func aClosedConnectionToAFlowAlsoMovesOnAndA503BecomesA500() throws {
