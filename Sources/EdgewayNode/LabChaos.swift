@@ -1,5 +1,6 @@
 import Foundation
 import LocationSQLite
+import PhoneLogic
 
 /// What a chaos run did and how it ended (SPEC B14, B19, B30: no node loss loses a phone).
 public struct ChaosReport: Sendable {
@@ -69,21 +70,6 @@ extension LabPhones {
         } while ContinuousClock.now < deadline
         say("\(report.summary)")
         return report
-    }
-}
-
-/// A small seeded generator (SplitMix64), so a chaos run can be repeated with `--seed`.
-struct SplitMix64: RandomNumberGenerator {
-    private var state: UInt64
-
-    init(seed: UInt64) { state = seed }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }
 

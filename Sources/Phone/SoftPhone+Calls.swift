@@ -57,7 +57,13 @@ extension SoftPhone {
                 state.dialogs.confirmed(callID, remoteTag: remoteTag)
             }
             let number = sent.headers[.cseq].flatMap { Int($0.split(separator: " ").first ?? "") } ?? 1
-            if let ack = try? inDialog("ACK", callID: callID, cseq: number) { stack.sendStateless(ack, on: flow) }
+            if var ack = try? inDialog("ACK", callID: callID, cseq: number) {
+                // RFC 3261 §13.2.2.4: the ACK carries the credentials the INVITE carried.
+                for name in [SIPHeaderName.authorization, .proxyAuthorization] {
+                    for value in sent.headers.lines(name) { ack.headers.append(name, value) }
+                }
+                stack.sendStateless(ack, on: flow)
+            }
             continuation.yield(.call(id: callID, .established))
         }
         return callID
@@ -184,6 +190,10 @@ extension SoftPhone {
             request.respond(ok)
         case .bye(let id):
             request.respond(respond(200, "OK"))
+            // §15.1.2: an INVITE still ringing gets its final answer too.
+            if let record = state.withLockedValue({ $0.calls[id] }), record.answer == nil, let invite = record.incoming {
+                invite.respond(respond(487, "Request Terminated", to: invite.message, toTag: record.localTag))
+            }
             endCall(id, reason: "the other side hung up")
         case .cancel(let id):
             request.respond(respond(200, "OK"))

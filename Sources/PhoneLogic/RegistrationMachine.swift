@@ -75,7 +75,7 @@ public struct RegistrationMachine: Sendable {
         case backingOff(milliseconds: Int64, round: Int)
         /// The registrar refused the account or the request itself (403, 404, a challenge that
         /// keeps coming, another 4xx or a 6xx): no other edge would answer otherwise, so the phone
-        /// stops trying until it is started again.
+        /// stops trying — after the call, when one is up — until ``start(now:)`` is called again.
         case registrationRefused(status: Int)
     }
 
@@ -110,6 +110,8 @@ public struct RegistrationMachine: Sendable {
     /// The expiry asked for: the configuration's, raised by a 423's Min-Expires (RFC 3261 §10.2.8).
     private var requestedExpires: Int
     private var intervalsTooBrief = 0
+    /// A refusal that came during a call (its status): the phone stops when the call ends.
+    private var refusedDuringCall: Int?
     /// Edges a 503 (or 429) with Retry-After asked not to try again before a time (RFC 3261 §21.5.4, RFC 3263 §4.3).
     private var notBefore: [String: Int64] = [:]
 
@@ -159,9 +161,12 @@ public struct RegistrationMachine: Sendable {
 
     // MARK: - Events
 
-    /// Starts registering through the first candidate.
+    /// Starts registering through the first candidate: at first, or again after the registrar
+    /// refused the registration (``Event/registrationRefused(status:)``).
     public mutating func start(now: Int64) -> [Action] {
-        guard case .idle = phase else { return [] }
+        guard phase == .idle || phase == .refused else { return [] }
+        phase = .idle
+        failedThisRound = []
         return tryNextEdge(after: nil, now: now)
     }
 
@@ -263,6 +268,13 @@ public struct RegistrationMachine: Sendable {
     /// has recovered since (B17).
     public mutating func callEnded(now: Int64) -> [Action] {
         inCall = false
+        if refusedDuringCall != nil, let edge = currentEdge {
+            refusedDuringCall = nil
+            phase = .refused
+            outstanding = nil
+            keepalive = .none
+            return [.close(edge: edge)]
+        }
         guard let reason = deferred, let edge = currentEdge ?? lastEdge else { return [] }
         deferred = nil
         return failover(from: edge, reason: reason, now: now)
@@ -320,8 +332,13 @@ public struct RegistrationMachine: Sendable {
         return .sendRegister(edge: edge, cseq: cseq, expires: requestedExpires, challenge: challenge)
     }
 
-    /// The registrar refused the account or the request: stop, closing the connection.
+    /// The registrar refused the account or the request: stop, closing the connection — after
+    /// the call when one is up (B17: a refused refresh does not drop a call).
     private mutating func refuse(edge: String, status: Int) -> [Action] {
+        if inCall, isRegistered {
+            refusedDuringCall = status
+            return [.report(.registrationRefused(status: status))]
+        }
         phase = .refused
         outstanding = nil
         keepalive = .none
@@ -371,21 +388,26 @@ public struct RegistrationMachine: Sendable {
     }
 }
 
-/// A small seeded generator (SplitMix64) so the machine stays a pure value.
-struct SplitMix64: Sendable {
+/// A small seeded generator (SplitMix64), so a machine stays a pure value and a run (the lab's
+/// chaos) can be repeated from its seed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
     private var state: UInt64
 
-    init(seed: UInt64) {
+    /// A generator whose sequence is fixed by `seed`.
+    public init(seed: UInt64) {
         state = seed
     }
 
-    /// A number in 0..<1.
-    mutating func nextUnit() -> Double {
+    public mutating func next() -> UInt64 {
         state &+= 0x9E37_79B9_7F4A_7C15
         var z = state
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        z ^= z >> 31
-        return Double(z >> 11) / Double(1 << 53)
+        return z ^ (z >> 31)
+    }
+
+    /// A number in 0..<1.
+    mutating func nextUnit() -> Double {
+        Double(next() >> 11) / Double(1 << 53)
     }
 }

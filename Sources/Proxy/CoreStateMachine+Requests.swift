@@ -76,15 +76,18 @@ extension CoreStateMachine {
             return responder.refuse(message, 404, "Not Found (no edge route in the request)")
         }
         guard let flow = linkFlow(toEdge: edge) else {
-            return responder.refuse(message, 480, "Temporarily Unavailable (the link to \(edge) is down)")
+            // RFC 5626 §5.3: the flow this request was routed by is not available: 430, so the
+            // registrar tries another flow of the phone's instance (through another edge).
+            return responder.refuse(message, 430, "Flow Failed (the link to \(edge) is down)")
         }
-        return [.forward(message, to: .flow(flow), relay: .plain(request: message))]
+        return [.forward(message, to: .flow(flow), relay: .towardsPhone(request: message))]
     }
 
     /// An answer to a request this core forwarded: a REGISTER's 200 OK gets the phone's own
     /// Contact back, names the registrar for the edge, and keeps AR_SK only when the setting is
     /// On here and on the edge (SPEC B4, B6).
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction] {
+        if let failed = relay.flowFailed(answer, responder: &responder) { return [.respond(failed)] }
         guard case .coreRegister(_, let registrar, let link) = relay, case .response(let response) = answer else {
             return [.respond(responder.relay(answer, to: relay.request))]
         }

@@ -98,7 +98,7 @@ public struct EdgeStateMachine: Sendable {
             message.headers.prepend(.recordRoute, NodeRoute.entry(node: configuration.name, at: phone.flow.local,
                                                                   transport: phone.flow.transport, token: token.description))
         }
-        return [.forward(message, to: .flow(phone.flow), relay: .plain(request: request))]
+        return [.forward(message, to: .flow(phone.flow), relay: .towardsPhone(request: request))]
     }
 
     private mutating func fromPhone(_ request: SIPMessage, flow: Flow) -> [ProxyAction] {
@@ -145,6 +145,7 @@ public struct EdgeStateMachine: Sendable {
 
     /// An answer to a request this edge forwarded.
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction] {
+        if let failed = relay.flowFailed(answer, responder: &responder) { return [.respond(failed)] }
         let response = responder.relay(answer, to: relay.request)
         let counted: [ProxyAction] = Self.isAuthenticationFailure(response, to: relay.request) ? [.recordIntrusion(.sipAuthentication)] : []
         guard case .edgeRegister(let request, let phone, let link) = relay else { return [.respond(response)] + counted }

@@ -73,15 +73,28 @@ public enum ProxyTimer: Sendable, Hashable {
 public enum Relay: Sendable {
     /// Relay answers unchanged; answer `request` from this node when none comes.
     case plain(request: SIPMessage)
+    /// A request on its way to a phone's flow (the edge's phone connection, the core's link to
+    /// that edge): when the connection closes under it, the flow failed and the answer is
+    /// `430 Flow Failed` (RFC 5626 §5.3), so the registrar tries another flow of the phone.
+    case towardsPhone(request: SIPMessage)
     /// Edge: a phone's REGISTER sent over a traversal link (SPEC B4, B13).
     case edgeRegister(request: SIPMessage, phone: Flow, link: UInt64)
     /// Core: a REGISTER sent to a registrar for the edge on the n-th link (SPEC B4, B6).
     case coreRegister(request: SIPMessage, registrar: String, link: Int?)
 
+    /// The answer for a request towards a phone whose connection closed or failed under it:
+    /// `430 Flow Failed` (RFC 5626 §5.3); `nil` otherwise.
+    func flowFailed(_ answer: ProxyForwarder.Answer, responder: inout ProxyResponder) -> SIPMessage? {
+        guard case .towardsPhone(let request) = self, case .failed(let error) = answer,
+              error.code == .connectionClosed || error.code == .transportFailed, request.requestLine?.method != "ACK"
+        else { return nil }
+        return responder.answer(request, 430, "Flow Failed (\(error.detail))")
+    }
+
     /// The request whose answers these are.
     public var request: SIPMessage {
         switch self {
-        case .plain(let request), .edgeRegister(let request, _, _), .coreRegister(let request, _, _): request
+        case .plain(let request), .towardsPhone(let request), .edgeRegister(let request, _, _), .coreRegister(let request, _, _): request
         }
     }
 }

@@ -12,10 +12,18 @@ extension RegistrarStateMachine {
         var pending: Set<Int>
         /// Final responses of the branches that ended without a 2xx.
         var finals: [SIPMessage] = []
-        /// A 2xx or a 6xx came: the other branches were cancelled, and after a 2xx no other
-        /// non-2xx final goes upstream.
+        /// A 2xx or a 6xx came: the other branches were cancelled and no new one opens (§16.7 step 10).
         var decided = false
+        /// A 2xx went upstream: no other final follows it.
         var answered = false
+    }
+
+    /// Whether the request of `pending` may still go to another flow: not once its INVITE was
+    /// cancelled upstream, nor once its fork is decided (RFC 3261 §16.7 step 10, §16.10).
+    func mayOpenBranch(_ pending: PendingProxy) -> Bool {
+        if let branch = pending.upstreamBranch, cancelledInvites.contains(String(branch)) { return false }
+        if let fork = pending.fork, forks[fork]?.decided == true { return false }
+        return true
     }
 
     /// Opens a response context for `branches` branches and returns its id.
@@ -53,10 +61,10 @@ extension RegistrarStateMachine {
         }
     }
 
-    /// A branch ended without a response worth relaying (no flow of its instance left): it counts
-    /// as a 480 (RFC 5626 §5.3).
-    mutating func forkedBranchFailed(_ pending: PendingProxy, fork id: UInt64, reason: String) -> [Action] {
-        forkedResponse(answer(pending.request, 480, reason), status: 480, for: pending, fork: id)
+    /// A branch ended without a response worth relaying: `status` (480 when no flow of its
+    /// instance is left, RFC 5626 §5.3; 487 when cancelled) counts as its final.
+    mutating func forkedBranchFailed(_ pending: PendingProxy, fork id: UInt64, status: Int = 480, reason: String) -> [Action] {
+        forkedResponse(answer(pending.request, status, reason), status: status, for: pending, fork: id)
     }
 
     private func cancelOthers(_ pending: PendingProxy) -> [Action] {
@@ -68,5 +76,22 @@ extension RegistrarStateMachine {
     static func best(_ finals: [SIPMessage]) -> SIPMessage? {
         if let global = finals.first(where: { ($0.statusLine?.statusCode ?? 0) >= 600 }) { return global }
         return finals.min { ($0.statusLine?.statusCode ?? 999) / 100 < ($1.statusLine?.statusCode ?? 999) / 100 }
+    }
+}
+
+/// A set of texts that keeps at most `limit`, forgetting the oldest first.
+struct BoundedSet: Sendable {
+    private var members: Set<String> = []
+    private var order: [String] = []
+    private let limit: Int
+
+    init(limit: Int) { self.limit = limit }
+
+    func contains(_ member: String) -> Bool { members.contains(member) }
+
+    mutating func insert(_ member: String) {
+        guard members.insert(member).inserted else { return }
+        order.append(member)
+        if order.count > limit { members.remove(order.removeFirst()) }
     }
 }

@@ -39,7 +39,9 @@ extension RegistrarStateMachine {
     mutating func proxy(_ request: SIPMessage, flow: Flow) -> [Action] {
         let method = request.requestLine?.method ?? ""
         if method == "CANCEL" {
-            // RFC 3261 §16.10: a CANCEL is answered hop by hop, then sent on downstream.
+            // RFC 3261 §16.10: a CANCEL is answered hop by hop, then sent on downstream; the
+            // INVITE it names opens no new branch from now on.
+            if let branch = try? request.topVia().branch { cancelledInvites.insert(String(branch)) }
             return [.cancelForwarded(ok: answer(request, 200, "OK"), unknown: answer(request, 481, "Call/Transaction Does Not Exist"))]
         }
         guard let uri = try? request.requestURI(), uri.isSIP else {
@@ -61,7 +63,6 @@ extension RegistrarStateMachine {
 
     /// The bindings a ``Action/lookUpBindings(aor:pending:)`` asked for.
     public mutating func bindingsFound(_ result: Result<[Binding], any Error>, for pending: PendingProxy) -> [Action] {
-        var pending = pending
         let bindings: [Binding]
         switch result {
         case .success(let found): bindings = found
@@ -101,13 +102,18 @@ extension RegistrarStateMachine {
         return forward(&pending)
     }
 
-    /// The flow of the target failed: the next flow of its instance, or `status` upstream when
-    /// there is none (RFC 5626 §5.3: 430 becomes 480 here).
-    private mutating func nextFlow(_ pending: PendingProxy, else status: Int, _ reason: String) -> [Action] {
+    /// The flow of the target failed: the next flow of its instance, or 480 upstream when there
+    /// is none (RFC 5626 §5.3: a 430 becomes 480 here), or 487 when the INVITE was cancelled or
+    /// its fork decided meanwhile (no new branch, RFC 3261 §16.7 step 10).
+    private mutating func nextFlow(_ pending: PendingProxy, _ reason: String) -> [Action] {
         var pending = pending
+        guard mayOpenBranch(pending) else {
+            if let fork = pending.fork { return forkedBranchFailed(pending, fork: fork, status: 487, reason: "Request Terminated") }
+            return respondUnlessACK(pending, 487, "Request Terminated")
+        }
         guard pending.method != "ACK", !pending.otherFlows.isEmpty else {
             if let fork = pending.fork { return forkedBranchFailed(pending, fork: fork, reason: reason) }
-            return respondUnlessACK(pending, status, reason)
+            return respondUnlessACK(pending, 480, reason)
         }
         let next = pending.otherFlows.removeFirst()
         return forward(&pending, to: next)
@@ -124,7 +130,7 @@ extension RegistrarStateMachine {
             switch status {
             case 430:
                 // RFC 5626 §5.3: the flow failed; another flow of the instance, never a 430 upstream.
-                return nextFlow(pending, else: 480, "Temporarily Unavailable (no flow of \(pending.aor ?? pending.targetURI) is left)")
+                return nextFlow(pending, "Temporarily Unavailable (no flow of \(pending.aor ?? pending.targetURI) is left)")
             case 503:
                 // RFC 3261 §16.7 step 6: a proxy does not relay a 503; the element behind it is unavailable, not this one.
                 let reason = response.statusLine.map { "\($0.reasonPhrase)" } ?? ""
@@ -133,7 +139,7 @@ extension RegistrarStateMachine {
                 return [.respond(response)]
             }
         case .failed(let error) where error.code == .connectionClosed || error.code == .transportFailed:
-            return nextFlow(pending, else: 480, "Temporarily Unavailable (\(error.detail))")
+            return nextFlow(pending, "Temporarily Unavailable (\(error.detail))")
         case .failed(let error):
             let status = error.impliedStatus
             if let fork = pending.fork {
@@ -146,13 +152,13 @@ extension RegistrarStateMachine {
 
     /// No connection to the ``NextHop/address(transport:host:port:)`` of a ``Action/forward(_:to:pending:)``.
     public mutating func forwardFailed(_ error: SIPStackError, for pending: PendingProxy) -> [Action] {
-        nextFlow(pending, else: 480, "Temporarily Unavailable (no route to \(pending.targetURI))")
+        nextFlow(pending, "Temporarily Unavailable (no route to \(pending.targetURI))")
     }
 
     /// The request with its target, route set and Record-Route, and where it goes.
     private mutating func forward(_ pending: inout PendingProxy) -> [Action] {
         guard let hop = nextHop(pending) else {
-            return respondUnlessACK(pending, 480, "Temporarily Unavailable (no route to \(pending.targetURI))")
+            return nextFlow(pending, "Temporarily Unavailable (no route to \(pending.targetURI))")
         }
         var outgoing = pending.request
         if pending.aor != nil, case .request(var line) = outgoing.startLine {

@@ -108,6 +108,9 @@ public struct RegistrarStateMachine: Sendable {
     /// INVITEs forked to several instances, by ``PendingProxy/fork`` (RFC 3261 §16.7).
     var forks: [UInt64: ResponseContext] = [:]
     var nextFork: UInt64 = 1
+    /// INVITEs cancelled upstream, by their top Via branch, newest last (at most 4,096): no new
+    /// flow is tried for them (RFC 3261 §16.10).
+    var cancelledInvites = BoundedSet(limit: 4_096)
 
     /// A registrar with no accounts cached and no flows known.
     ///

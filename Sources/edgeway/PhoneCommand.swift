@@ -72,7 +72,7 @@ struct PhoneCommand: AsyncParsableCommand {
             finish.yield()
         }
         for await _ in finished { break }
-        say("\(PhoneTimeline.stamp(since: started)) un-registering")
+        say("\(PhoneTimeline.stamp(since: started)) \(phone.registeredEdge == nil ? "stopping (not registered)" : "un-registering")")
         await phone.stop()
         await printer.value
     }

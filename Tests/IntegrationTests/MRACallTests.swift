@@ -95,6 +95,28 @@ struct MRACallTests {
         await lab.shutdown()
     }
 
+    /// The same when the edge of the newer flow dies: the core answers 430 for the link that is
+    /// down, and the registrar takes the flow through the other edge.
+    @Test func aCallForAnInstanceWhoseEdgeDiedTakesItsFlowThroughTheOtherEdge() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let instance = "<urn:uuid:00000000-0000-4000-8000-00000000b0b1>"
+        let bobOnEdge1 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 1)
+        let bobOnEdge2 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 2)
+        try expectOK(try await bobOnEdge1.register(at: lab.edgeAddress(0)))
+        try expectOK(try await bobOnEdge2.register(at: lab.edgeAddress(1)))
+        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
+        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        await lab.edges[1].shutdown()
+        try await eventually("the core sees edge-2's link down") {
+            await lab.cores[0].service.status.contains { $0.path.hasSuffix(" State") && $0.value == "Down" }
+        }
+        let answer = try await alice.stack.send(request: alice.invite("bob", callID: "call-edge-died"), on: try #require(alice.flow.read { $0 }))
+        try expectOK(answer)
+        #expect(bobOnEdge1.requests("INVITE").count == 1)
+        for phone in [alice, bobOnEdge1, bobOnEdge2] { await phone.close() }
+        await lab.shutdown()
+    }
+
     @Test func aCalleesServiceUnavailableReachesTheCallerAs500() async throws {
         let lab = try await MRADeployment.start(cores: 1, edges: 2)
         let bob = try TestPhone(user: "bob", caPEM: lab.caPEM, refuseInvites: 503)

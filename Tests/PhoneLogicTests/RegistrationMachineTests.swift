@@ -61,6 +61,18 @@ struct RegistrationMachineTests {
         }
     }
 
+    @Test func aRefusedRefreshDuringACallWaitsForTheCallAndTheStoppedPhoneCanStartAgain() {
+        var machine = Self.registered()
+        machine.callStarted()
+        let refresh = machine.poll(now: 1_000 + 115_000, newID: { Self.id(1) })
+        #expect(refresh.contains(.sendRegister(edge: "edge-1", cseq: 3, expires: 120, challenge: nil)))
+        #expect(machine.registerAnswered(status: 403, now: 116_000) == [.report(.registrationRefused(status: 403))], "the call goes on")
+        #expect(machine.currentEdge == "edge-1")
+        #expect(machine.callEnded(now: 200_000) == [.close(edge: "edge-1")], "stopped once the call ended")
+        #expect(machine.currentEdge == nil)
+        #expect(machine.start(now: 300_000).contains(.connect(edge: "edge-1")), "started again by the user")
+    }
+
     @Test func intervalTooBriefIsRetriedAtOnceOnTheSameEdgeWithMinExpires() {
         var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
         _ = machine.start(now: 0)

@@ -176,7 +176,7 @@ struct CoreStateMachineTests {
         #expect(machine.status.contains(StatusLine("Links Link 1 State", "Down")))
     }
 
-    @Test mutating func aRequestForAPhoneGoesOverTheLinkOfItsEdgeOr480() throws {
+    @Test mutating func aRequestForAPhoneGoesOverTheLinkOfItsEdgeOr430WhenThatFlowFailed() throws {
         var machine = try linked()
         let forward = try #require(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first)
         let rewritten = try forward.message.contacts()[0].uri
@@ -196,8 +196,11 @@ struct CoreStateMachineTests {
         let toPhone = try #require(machine.requestReceived(invite, flow: Self.registrar1).forwards.first)
         #expect(toPhone.hop == .flow(Self.edgeLink))
         #expect(toPhone.message.requestLine?.uri.hasPrefix("sip:8d3f2c1e-5b7a-4e90-9a61-d2f3c4b5a6e7@192.0.2.10:58980") == true)
+        // RFC 5626 §5.3: the link closing under the request, or down before it, fails the flow.
+        let closedUnder = machine.answerReceived(.failed(SIPStackError(.connectionClosed, "the link closed")), relay: toPhone.relay)
+        #expect(closedUnder.responses.first?.statusLine?.statusCode == 430)
         _ = machine.flowClosed(Self.edgeLink, now: clock)
-        #expect(machine.requestReceived(invite, flow: Self.registrar1).responses.first?.statusLine?.statusCode == 480)
+        #expect(machine.requestReceived(invite, flow: Self.registrar1).responses.first?.statusLine?.statusCode == 430)
     }
 
     @Test mutating func theSameInputsGiveTheSameActions() throws {

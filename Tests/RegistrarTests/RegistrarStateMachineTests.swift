@@ -320,6 +320,46 @@ struct RegistrarStateMachineTests {
         #expect(ok.contains { if case .cancelBranches = $0 { true } else { false } }, "§16.7 step 10")
     }
 
+    @Test func aForkedBranchTriesItsInstancesOtherFlowButOpensNoneOnceAnotherAnswered() throws {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let actions = machine.requestReceived(Self.request("INVITE", to: "sip:alice@example.com"), flow: Self.callerFlow, now: Self.t0)
+        guard case .lookUpBindings(_, let lookup)? = actions.first else {
+            Issue.record("expected a lookup")
+            return
+        }
+        let branches = machine.bindingsFound(.success(Self.bindings()), for: lookup).compactMap {
+            if case .forward(let outgoing, _, let branch) = $0 { (outgoing, branch) } else { nil }
+        }
+        try #require(branches.count == 2, "one branch per instance")
+        func answer(_ pending: Machine.PendingProxy, _ to: SIPMessage, _ status: Int) -> [Machine.Action] {
+            machine.answerReceived(.response(SIPResponseBuilder.response(to: to, statusCode: status, reasonPhrase: "X", toTag: "t")), for: pending)
+        }
+        // The instance with two flows: its newer flow fails, the branch moves to its other flow.
+        let moved = answer(branches[0].1, branches[0].0, 430)
+        guard case .forward(let retry, _, let retryPending)? = moved.first else {
+            Issue.record("expected the other flow, got \(moved)")
+            return
+        }
+        #expect(Self.statuses(moved).isEmpty, "a 430 on a branch goes nowhere upstream")
+        // The other instance answers; then the retried flow fails too: no new branch, no 430 upstream.
+        #expect(Self.statuses(answer(branches[1].1, branches[1].0, 200)) == [200])
+        let after = answer(retryPending, retry, 430)
+        #expect(!after.contains { if case .forward = $0 { true } else { false } }, "§16.7 step 10: no new branch after a 2xx")
+        #expect(Self.statuses(after).isEmpty, "nothing more goes up after the 2xx")
+    }
+
+    @Test func aCancelledInviteOpensNoNewFlow() throws {
+        var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
+        let first = Self.forwardedWithPending(&machine, bindings: Self.twoFlows())
+        let (invite, pending) = try #require(first)
+        var cancel = Self.request("CANCEL", to: "sip:alice@example.com")
+        cancel.headers.set(.cseq, "1 CANCEL")
+        _ = machine.requestReceived(cancel, flow: Self.callerFlow, now: Self.t0)
+        let after = machine.answerReceived(.response(SIPResponseBuilder.response(to: invite, statusCode: 430, reasonPhrase: "Flow Failed")), for: pending)
+        #expect(!after.contains { if case .forward = $0 { true } else { false } }, "RFC 3261 §16.10")
+        #expect(Self.statuses(after) == [487])
+    }
+
     @Test func withoutA2xxTheBestFinalGoesUpOnceEveryBranchAnswered() throws {
         func run(_ first: Int, _ second: Int) -> [Int] {
             var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
