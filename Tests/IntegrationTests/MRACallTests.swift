@@ -49,11 +49,9 @@ struct MRACallTests {
         await lab.shutdown()
     }
 
-    /// Issue 18, fault 1 (RFC 5626 §5.3, §7; RFC 3261 §16.7 step 6): one instance registered with
-    /// two flows (reg-id 1 via edge-1, reg-id 2 via edge-2); when the newer flow's connection is
-    /// gone the call goes to the other flow, and with none left the caller gets 480, never 430.
-    @Test func aCallForAnInstanceWhoseFlowFailedTakesItsOtherFlowAndNeverGets430() async throws {
-        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+    /// bob's one instance registered with two flows (reg-id 1 via edge-1, reg-id 2 via edge-2),
+    /// and alice registered via edge-1 to call him.
+    static func bobWithTwoFlows(_ lab: MRADeployment) async throws -> (onEdge1: TestPhone, onEdge2: TestPhone, alice: TestPhone) {
         let instance = "<urn:uuid:00000000-0000-4000-8000-00000000b0b0>"
         let bobOnEdge1 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 1)
         let bobOnEdge2 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 2)
@@ -62,6 +60,15 @@ struct MRACallTests {
         #expect(try await lab.bindings(of: "bob").count == 2, "two flows of one instance")
         let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
         try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        return (bobOnEdge1, bobOnEdge2, alice)
+    }
+
+    /// Issue 18, fault 1 (RFC 5626 §5.3, §7; RFC 3261 §16.7 step 6): one instance registered with
+    /// two flows (reg-id 1 via edge-1, reg-id 2 via edge-2); when the newer flow's connection is
+    /// gone the call goes to the other flow, and with none left the caller gets 480, never 430.
+    @Test func aCallForAnInstanceWhoseFlowFailedTakesItsOtherFlowAndNeverGets430() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let (bobOnEdge1, bobOnEdge2, alice) = try await Self.bobWithTwoFlows(lab)
         let aliceFlow = try #require(alice.flow.read { $0 })
 
         await bobOnEdge2.close()
@@ -99,13 +106,7 @@ struct MRACallTests {
     /// down, and the registrar takes the flow through the other edge.
     @Test func aCallForAnInstanceWhoseEdgeDiedTakesItsFlowThroughTheOtherEdge() async throws {
         let lab = try await MRADeployment.start(cores: 1, edges: 2)
-        let instance = "<urn:uuid:00000000-0000-4000-8000-00000000b0b1>"
-        let bobOnEdge1 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 1)
-        let bobOnEdge2 = try TestPhone(user: "bob", caPEM: lab.caPEM, instance: instance, regID: 2)
-        try expectOK(try await bobOnEdge1.register(at: lab.edgeAddress(0)))
-        try expectOK(try await bobOnEdge2.register(at: lab.edgeAddress(1)))
-        let alice = try TestPhone(user: "alice", caPEM: lab.caPEM)
-        try expectOK(try await alice.register(at: lab.edgeAddress(0)))
+        let (bobOnEdge1, bobOnEdge2, alice) = try await Self.bobWithTwoFlows(lab)
         await lab.edges[1].shutdown()
         try await eventually("the core sees edge-2's link down") {
             await lab.cores[0].service.status.contains { $0.path.hasSuffix(" State") && $0.value == "Down" }
