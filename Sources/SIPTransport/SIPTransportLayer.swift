@@ -37,8 +37,8 @@ public final class SIPTransportLayer: Sendable {
         public var reservedConnections: Int
         /// Time for a TLS peer to finish its handshake. Default 10 s.
         public var tlsHandshakeTimeout: TimeAmount
-        /// Time for an accepted peer to send its first SIP, STUN or keepalive frame (after the
-        /// TLS handshake). Default 30 s.
+        /// Time for an accepted peer to send its first SIP or STUN message (after the TLS
+        /// handshake; a CRLF keepalive does not count). Default 30 s.
         public var firstMessageTimeout: TimeAmount
         /// Time for a peer to complete a SIP or STUN message it has begun. Default 15 s.
         public var messageTimeout: TimeAmount

@@ -9,8 +9,9 @@ struct ConnectionLimitError: Error, CustomStringConvertible {
 }
 
 /// Cuts off a TCP or TLS peer that takes too long (SPEC B28): to finish its TLS handshake, to
-/// send its first SIP message after accept (keepalives and STUN do not count: a flow begins with
-/// a request, RFC 5626 §4.2), or to complete a frame it has begun (a slow sender). Sits after the
+/// send its first SIP or STUN message after accept (a CRLF keepalive does not count: it carries
+/// nothing; a core's registrar connection carries only STUN keepalives, RFC 5626 §4.4.2), or to
+/// complete a frame it has begun (a slow sender). Sits after the
 /// frame decoder, which tells it when a frame begins and ends (``SIPStreamFrameDecoder/Progress``);
 /// logs a line naming the source and the limit.
 final class StreamDeadlineHandler: ChannelInboundHandler {
@@ -59,7 +60,7 @@ final class StreamDeadlineHandler: ChannelInboundHandler {
     }
 
     func channelRead(context: ChannelHandlerContext, data: NIOAny) {
-        if awaitingFirstMessage, case .sip = unwrapInboundIn(data) {
+        if awaitingFirstMessage, Self.isMessage(unwrapInboundIn(data)) {
             awaitingFirstMessage = false
             opening?.cancel()
             opening = nil
@@ -79,7 +80,14 @@ final class StreamDeadlineHandler: ChannelInboundHandler {
         context.fireUserInboundEventTriggered(event)
     }
 
-    private static let firstMessageLimit = "no SIP message within"
+    private static let firstMessageLimit = "no SIP or STUN message within"
+
+    private static func isMessage(_ frame: SIPStreamFrame) -> Bool {
+        switch frame {
+        case .sip, .stun: true
+        case .ping, .pong: false
+        }
+    }
 
     private func start(_ context: ChannelHandlerContext) {
         guard opening == nil else { return }

@@ -44,6 +44,9 @@ struct PhoneCommand: AsyncParsableCommand {
                                                        timers: timers),
                                   group: MultiThreadedEventLoopGroup.singleton)
         let started = ContinuousClock.now
+        // Whichever comes first: `quit` (or the end of input), a signal, or the registrar refusing
+        // the registration (nothing more to do: exit 1); the process ends after.
+        let (finished, finish) = AsyncStream<Bool>.makeStream()
         let printer = Task {
             var failedAt: ContinuousClock.Instant?
             for await event in phone.events {
@@ -54,6 +57,8 @@ struct PhoneCommand: AsyncParsableCommand {
                 case .registration(.registered):
                     if let failedAt { line += String(format: " (failover took %.0f ms)", (ContinuousClock.now - failedAt).seconds * 1_000) }
                     failedAt = nil
+                case .registration(.registrationRefused) where phone.activeCalls.isEmpty:
+                    finish.yield(false)
                 default:
                     break
                 }
@@ -61,20 +66,23 @@ struct PhoneCommand: AsyncParsableCommand {
             }
         }
         phone.start()
-        // Whichever comes first: `quit` (or the end of input), or a signal; the process ends after.
-        let (finished, finish) = AsyncStream<Void>.makeStream()
         Task {
             await PhoneTimeline.readCommands(phone)
-            finish.yield()
+            finish.yield(true)
         }
         Task {
             _ = await ProcessSignals.next([SIGTERM, SIGINT])
-            finish.yield()
+            finish.yield(true)
         }
-        for await _ in finished { break }
+        var succeeded = true
+        for await outcome in finished {
+            succeeded = outcome
+            break
+        }
         say("\(PhoneTimeline.stamp(since: started)) \(phone.registeredEdge == nil ? "stopping (not registered)" : "un-registering")")
         await phone.stop()
         await printer.value
+        if !succeeded { throw ExitCode(1) }
     }
 }
 

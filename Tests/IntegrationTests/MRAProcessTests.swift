@@ -70,6 +70,26 @@ struct MRAProcessTests {
     }
 }
 
+/// `edgeway phone` told by the registrar that its password is wrong: it says so, tries no other
+/// edge, and exits 1 by itself (issue 18, fault 2; issue 19, point 2).
+@Suite("Phone CLI")
+struct PhoneCLITests {
+    @Test func aRefusedRegistrationStopsThePhoneWithExitStatus1() async throws {
+        let lab = try await MRADeployment.start(edges: 2)
+        let ca = lab.folder.appendingPathComponent("tls/ca.pem").path
+        let edges = (0..<2).map { "--edge 127.0.0.1:\(lab.edgeAddress($0).port!)" }.joined(separator: " ")
+        // Standard input stays open (a quiet user), so only the refusal can end the phone.
+        let result = try await EdgewayProcess.run(executable: "/bin/bash", ["-c", """
+            exec \(EdgewayProcess.binary.path) phone --user alice --password wrong \(edges) --ca \(ca) < <(exec 2>/dev/null; sleep 30)
+            """])
+        #expect(result.status == 1, "\(result.output)")
+        #expect(result.output.contains("the registrar refused the registration (403)"))
+        #expect(result.output.contains("stopping (not registered)"))
+        #expect(!result.output.contains("via 127.0.0.1:\(lab.edgeAddress(1).port!)"), "no other edge tried: \(result.output)")
+        await lab.shutdown()
+    }
+}
+
 /// `edgeway loadgen` against a running edge: every phone on its own TLS connection registers.
 @Suite("Load generator")
 struct LoadgenTests {

@@ -155,6 +155,33 @@ struct SIPTransportLayerTests {
 
     /// The idle timeout counts traffic either way: a silent connection is closed, one that
     /// keeps pinging outlives the timeout several times over, then goes once it falls silent.
+    /// SPEC B28: the first-message deadline is met by SIP or STUN (a core's registrar connection
+    /// carries only STUN keepalives), not by CRLF pings.
+    @Test func aFirstSTUNMessageMeetsTheFirstMessageDeadlineAndPingsDoNot() async throws {
+        let serverEvents = EventRecorder()
+        let server = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton,
+                                       configuration: .init(firstMessageTimeout: .milliseconds(700)), onEvent: serverEvents.record)
+        let stunClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        let pingClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        let address = try await server.listen(.tcp, host: "127.0.0.1", port: 0)
+        let stun = try await stunClient.connect(.tcp, to: address)
+        let pings = try await pingClient.connect(.tcp, to: address)
+        for _ in 0..<12 {
+            try await stunClient.send(ByteBuffer(bytes: STUNMessage.bindingRequest().encode()), on: stun)
+            try? await pingClient.send(ByteBuffer(string: "\r\n\r\n"), on: pings)  // closed after the deadline
+            try await Task.sleep(for: .milliseconds(150))
+        }
+        let reason = try await serverEvents.first { event -> String? in
+            if case .flowClosed(let closed, let reason) = event, closed.remote.port == pings.local.port { return reason }
+            return nil
+        }
+        #expect(reason == "no SIP or STUN message within 700 ms")
+        #expect(server.connectionCount == 1, "the connection that sent STUN is still open")
+        await stunClient.shutdown()
+        await pingClient.shutdown()
+        await server.shutdown()
+    }
+
     @Test func anIdleConnectionIsClosedAndABusyOneIsKept() async throws {
         let serverEvents = EventRecorder()
         let server = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton,
