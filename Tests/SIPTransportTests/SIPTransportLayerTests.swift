@@ -153,17 +153,21 @@ struct SIPTransportLayerTests {
         await #expect(throws: SIPTransportError.self) { try await layer.listen(.tls, host: "127.0.0.1", port: 0) }
     }
 
-    /// The idle timeout counts traffic either way: a silent connection is closed, one that
-    /// keeps pinging outlives the timeout several times over, then goes once it falls silent.
+    /// A TCP server with `configuration` and two client layers (a layer reuses its connection to
+    /// a peer, so two clients need two layers).
+    func serverAndTwoClients(_ configuration: SIPTransportLayer.Configuration) async throws
+        -> (server: SIPTransportLayer, events: EventRecorder, address: SocketAddress, clients: (SIPTransportLayer, SIPTransportLayer)) {
+        let events = EventRecorder()
+        let server = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, configuration: configuration, onEvent: events.record)
+        let clients = (SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in }),
+                       SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in }))
+        return (server, events, try await server.listen(.tcp, host: "127.0.0.1", port: 0), clients)
+    }
+
     /// SPEC B28: the first-message deadline is met by SIP or STUN (a core's registrar connection
     /// carries only STUN keepalives), not by CRLF pings.
     @Test func aFirstSTUNMessageMeetsTheFirstMessageDeadlineAndPingsDoNot() async throws {
-        let serverEvents = EventRecorder()
-        let server = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton,
-                                       configuration: .init(firstMessageTimeout: .milliseconds(700)), onEvent: serverEvents.record)
-        let stunClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
-        let pingClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
-        let address = try await server.listen(.tcp, host: "127.0.0.1", port: 0)
+        let (server, serverEvents, address, (stunClient, pingClient)) = try await serverAndTwoClients(.init(firstMessageTimeout: .milliseconds(700)))
         let stun = try await stunClient.connect(.tcp, to: address)
         let pings = try await pingClient.connect(.tcp, to: address)
         for _ in 0..<12 {
@@ -182,14 +186,10 @@ struct SIPTransportLayerTests {
         await server.shutdown()
     }
 
+    /// The idle timeout counts traffic either way: a silent connection is closed, one that
+    /// keeps pinging outlives the timeout several times over, then goes once it falls silent.
     @Test func anIdleConnectionIsClosedAndABusyOneIsKept() async throws {
-        let serverEvents = EventRecorder()
-        let server = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton,
-                                       configuration: .init(idleTimeout: .milliseconds(800)), onEvent: serverEvents.record)
-        // Two clients: one layer reuses its connection to the same peer.
-        let silentClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
-        let busyClient = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
-        let address = try await server.listen(.tcp, host: "127.0.0.1", port: 0)
+        let (server, serverEvents, address, (silentClient, busyClient)) = try await serverAndTwoClients(.init(idleTimeout: .milliseconds(800)))
         // On a loaded machine a fresh connection is now and then closed at once; one retry.
         func connect(_ layer: SIPTransportLayer) async throws -> Flow {
             if let flow = try? await layer.connect(.tcp, to: address) { return flow }
