@@ -96,10 +96,10 @@ struct XConfigurationCLI: AsyncParsableCommand {
 struct XStatusCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xstatus",
-        abstract: "Show the status of a running node: registrations, flows, links, keepalives, alarms."
+        abstract: "Show the status of a running node: registrations, flows, links, keepalives, alarms, security."
     )
 
-    @Argument(help: "A status path (e.g. Alarms, Links Link 1); everything when omitted.")
+    @Argument(help: "A status path (e.g. Alarms, Links Link 1, Security); everything when omitted.")
     var words: [String] = []
 
     @OptionGroup var target: AdminTarget
@@ -113,7 +113,7 @@ struct XStatusCLI: AsyncParsableCommand {
 struct XCommandCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xcommand",
-        abstract: "Run a command on a running node (e.g. Links Refresh, Registrars Probe)."
+        abstract: "Run a command on a running node (e.g. Links Refresh, Registrars Probe, Security Unblock Address: 192.0.2.7)."
     )
 
     @Argument(help: "The command name and its arguments.")
