@@ -58,17 +58,20 @@ public func eventually(_ what: String, seconds: Double = 10, _ condition: () asy
     throw SIPTransportError(detail: "not within \(seconds) s: \(what)")
 }
 
-/// Base ports for labs started by tests: one test process hands each lab its own range (a lab
-/// uses base … base + 1942, so ranges are 2,000 apart), below the ephemeral ports (32,768 and up)
-/// other connections take. Five labs fit.
+/// Base ports for labs started by tests: one test process hands each lab its own range, below
+/// the ephemeral ports (32,768 and up) other connections take.
 public enum LabPorts {
-    private static let next = NIOLockedValueBox(Int.random(in: 200...210) * 100)
+    /// A lab spans its base port to base + 1,942 (the traversal ports); slots are 2,000 apart.
+    private static let slot = 2_000
+    /// Ten disjoint slots from 10,000 to 29,999, below the system's ephemeral ports (32,768 up);
+    /// the first slot is random so that two test runs on one machine seldom meet.
+    private static let next = NIOLockedValueBox(Int.random(in: 0..<10))
 
-    /// A base port no other lab of this test process uses.
+    /// A base port no other lab of this test process uses while fewer than ten labs run at once.
     public static func base() -> Int {
-        next.withLockedValue { port in
-            defer { port = port + 2_000 > 29_000 ? 20_000 : port + 2_000 }
-            return port
+        next.withLockedValue { index in
+            defer { index = (index + 1) % 10 }
+            return 10_000 + index * slot
         }
     }
 }
