@@ -12,6 +12,7 @@ let package = Package(
         .library(name: "SIPTransaction", targets: ["SIPTransaction"]),
         .library(name: "Location", targets: ["Location"]),
         .library(name: "LocationSQLite", targets: ["LocationSQLite"]),
+        .library(name: "LocationPostgres", targets: ["LocationPostgres"]),
         .library(name: "Settings", targets: ["Settings"]),
         .library(name: "SIPTransport", targets: ["SIPTransport"]),
         .library(name: "SIPStack", targets: ["SIPStack"]),
@@ -35,6 +36,7 @@ let package = Package(
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
+        .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
     ],
     targets: [
         // L0: pure codecs. NIOCore for ByteBuffer; STUNCore also uses swift-crypto (pure computation).
@@ -54,6 +56,16 @@ let package = Package(
         .target(name: "PhoneLogic"),
         // L4: the registrar's default LocationStore, in SQLite.
         .target(name: "LocationSQLite", dependencies: ["Location", .product(name: "GRDB", package: "GRDB.swift")]),
+        // L4: a LocationStore and AccountStore in PostgreSQL, shared by a registrar cluster (SPEC B30, B35).
+        .target(
+            name: "LocationPostgres",
+            dependencies: [
+                "Location",
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            ]
+        ),
         // L4: the xConfiguration tree, its CLI grammar and its SQLite store (SPEC B21, B22).
         .target(
             name: "Settings",
@@ -138,7 +150,7 @@ let package = Package(
             name: "EdgewayNode",
             dependencies: [
                 "Registrar", "Proxy", "AdminWeb", "Settings", "SIPStack", "SIPTransport", "Location", "LocationSQLite",
-                "Phone", "PhoneLogic",
+                "LocationPostgres", "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
@@ -161,6 +173,10 @@ let package = Package(
                 .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             ]
         ),
+        // The tests' PostgreSQL: the one CI started, or one of this test process (test code, so under Tests/).
+        .target(name: "PostgresTestSupport", dependencies: ["EdgewayNode", .product(name: "PostgresNIO", package: "postgres-nio"),
+                                                         .product(name: "Logging", package: "swift-log")],
+                path: "Tests/PostgresTestSupport"),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
         .testTarget(
             name: "SIPStackTests",
@@ -198,7 +214,8 @@ let package = Package(
                                                    .product(name: "NIOCore", package: "swift-nio")]),
         .testTarget(
             name: "LocationTests",
-            dependencies: ["Location", "LocationSQLite", "SIPCore", "TestSupport", .product(name: "GRDB", package: "GRDB.swift")]
+            dependencies: ["Location", "LocationSQLite", "LocationPostgres", "PostgresTestSupport", "SIPCore", "TestSupport",
+                           .product(name: "GRDB", package: "GRDB.swift")]
         ),
         .testTarget(name: "STUNCoreTests", dependencies: ["STUNCore", "TestSupport"]),
         .testTarget(
@@ -215,7 +232,7 @@ let package = Package(
         .testTarget(
             name: "IntegrationTests",
             dependencies: [
-                "edgeway", "TestSupport", "EdgewayNode", "Settings", "Proxy", "Registrar", "Location", "LocationSQLite", "Phone", "PhoneLogic", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
+                "edgeway", "TestSupport", "PostgresTestSupport", "EdgewayNode", "Settings", "Proxy", "Registrar", "Location", "LocationSQLite", "LocationPostgres", "Phone", "PhoneLogic", "SIPCore", "SIPStack", "SIPTransaction", "SIPTransport", "STUNCore",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -47,7 +47,8 @@ public final class CoreNode: Sendable {
                 throw NodeConfigurationError(path: "configuration", key: "listen.tcp", problem: "a core needs a TCP listener towards its registrars")
             }
             service = CoreService(stack: stack, settings: settings,
-                                  configuration: .init(name: name, edges: edges, registrars: registrars, sipAddress: sip,
+                                  configuration: .init(name: name, edges: edges, registrars: registrars,
+                                                       registrarsShareBindings: configuration.registrarsShareBindings, sipAddress: sip,
                                                        heartbeatInterval: configuration.heartbeatInterval,
                                                        linkTimeout: configuration.linkTimeout))
         } catch {

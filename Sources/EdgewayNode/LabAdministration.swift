@@ -41,7 +41,7 @@ extension LabDeployment {
     public var faults: [(node: String, state: String)] {
         let running = nodes.withLockedValue { Set($0.keys) }
         let blackholed = relays.map(\.isBlackholed)
-        return Self.nodeNames.map { name in
+        return nodeNames.map { name in
             let edge = ["edge-1", "edge-2"].firstIndex(of: name)
             let state = !running.contains(name) ? "Killed" : edge.map { blackholed[$0] } == true ? "Blackholed" : "Running"
             return (name, state)

@@ -1,5 +1,4 @@
 import Foundation
-import LocationSQLite
 import PhoneLogic
 
 /// What a chaos run did and how it ended (SPEC B14, B19, B30: no node loss loses a phone).
@@ -32,8 +31,8 @@ extension LabPhones {
     public func chaos(lab: LabDeployment, duration: Duration, settle: Duration, seed: UInt64,
                       say: @escaping @Sendable (String) -> Void) async throws -> ChaosReport {
         var random = SplitMix64(seed: seed)
-        let menu: [(node: String, mode: LabDeployment.FaultMode)] = [
-            ("registrar", .kill), ("core-1", .kill), ("core-2", .kill), ("edge-1", .kill), ("edge-2", .kill),
+        let menu: [(node: String, mode: LabDeployment.FaultMode)] = lab.registrarNames.map { ($0, .kill) } + [
+            ("core-1", .kill), ("core-2", .kill), ("edge-1", .kill), ("edge-2", .kill),
             ("edge-1", .blackhole), ("edge-2", .blackhole),
         ]
         let start = ContinuousClock.now
@@ -51,7 +50,8 @@ extension LabPhones {
             try await Task.sleep(for: .milliseconds(2_000 + Int(random.next() % 3_000)))
         }
         say("faults over; waiting up to \(settle) for every phone to be registered once")
-        let store = try SQLiteLocationStore(path: URL(fileURLWithPath: lab.options.data).appendingPathComponent("registrar/location.sqlite").path)
+        let (store, database) = try lab.openLocations()
+        defer { database?.cancel() }
         let deadline = ContinuousClock.now + settle
         var report = ChaosReport(phones: phones.count, registered: 0, bindings: 0, faults: faults, misbound: [])
         repeat {

@@ -33,6 +33,14 @@ public final class LabDeployment: Sendable {
         public var digestAlgorithms = ["SHA-256", "MD5"]
         /// The `edgeway` executable to run each node as its own process; `nil` runs them here.
         public var executable: String?
+        /// Registrars, 1…6: one is `registrar`; more are `registrar-1` … `registrar-N` sharing
+        /// their bindings, at base, base+20, base+21, … (a cluster needs a PostgreSQL store).
+        public var registrars = 1
+        /// Where the registrars keep bindings and accounts: `sqlite` (each its own files),
+        /// `postgres` (a PostgreSQL of the lab's own under `data/postgres`) or a `postgres://` URL.
+        public var store = "sqlite"
+        /// The URL the registrars use, once the lab's PostgreSQL runs (or `store` was a URL).
+        var storeURL: String?
 
         /// The defaults.
         public init() {}
@@ -52,41 +60,79 @@ public final class LabDeployment: Sendable {
     /// The phone-facing addresses of the edges (their fault relays), `127.0.0.1:port`.
     public let edgeAddresses: [String]
     let relays: [FaultRelay]
+    /// The lab's own PostgreSQL (`store: postgres`), stopped with the lab.
+    let postgres: PostgresServer?
 
-    /// The node names: `registrar`, `core-1`, `core-2`, `edge-1`, `edge-2`.
-    public static let nodeNames = ["registrar", "core-1", "core-2", "edge-1", "edge-2"]
+    /// The registrars' names: `registrar`, or `registrar-1` … `registrar-N` in a cluster.
+    public var registrarNames: [String] { options.registrarNames }
+    /// The node names: the registrars, `core-1`, `core-2`, `edge-1`, `edge-2`.
+    public var nodeNames: [String] { registrarNames + ["core-1", "core-2", "edge-1", "edge-2"] }
 
     /// Starts every node and waits (up to 30 s) until the links are up.
+    ///
+    /// - Throws: ``NodeConfigurationError`` when a cluster is asked for without a shared store,
+    ///   PostgreSQL cannot start, or a node cannot.
     public static func start(_ options: Options) async throws -> LabDeployment {
-        let data = URL(fileURLWithPath: options.data)
-        try FileManager.default.createDirectory(at: data.appendingPathComponent("registrar"), withIntermediateDirectories: true)
-        let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("registrar/accounts.sqlite").path)
-        let users = demoUsers + (0..<options.phoneUsers).map { ("phone\($0 + 1)", phonePassword) }
-        for (user, password) in users where try await accounts.account(username: user, realm: "example.com") == nil {
-            try await accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: password))
+        guard (1...6).contains(options.registrars) else {
+            throw NodeConfigurationError(path: "lab", key: "--registrars", problem: "a lab runs 1…6 registrars")
         }
-        let base = options.basePort
+        guard options.registrars == 1 || options.store != "sqlite" else {
+            throw NodeConfigurationError(path: "lab", key: "--registrars", problem: "registrars share bindings only in PostgreSQL: add --store postgres")
+        }
+        var options = options
+        let data = URL(fileURLWithPath: options.data)
+        var postgres: PostgresServer?
+        if options.store == "postgres" {
+            postgres = try await PostgresServer.start(in: data.appendingPathComponent("postgres"))
+            options.storeURL = postgres?.url
+        } else if options.store != "sqlite" {
+            options.storeURL = options.store
+        }
         var nodes: [String: any LabNode] = [:]
         var relays: [FaultRelay] = []
         do {
-            return try await start(options, nodes: &nodes, relays: &relays, data: data, base: base)
+            try await createUsers(options, data: data)
+            return try await start(options, nodes: &nodes, relays: &relays, data: data, postgres: postgres)
         } catch {
-            // Nothing started is left behind: nodes (processes too) and relays close.
+            // Nothing started is left behind: nodes (processes too), relays and the database.
             for node in nodes.values { await node.shutdown() }
             for relay in relays { await relay.stop() }
+            await postgres?.stop()
             throw error
         }
     }
 
+    /// The demo users and `phone1` … `phoneN`, in the registrars' account store.
+    private static func createUsers(_ options: Options, data: URL) async throws {
+        let folder = data.appendingPathComponent(options.registrarNames[0])
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        let stores = try RegistrarNode.openStores(options.storeURL ?? "sqlite", data: folder)
+        defer { stores.database?.cancel() }
+        let users = demoUsers + (0..<options.phoneUsers).map { ("phone\($0 + 1)", phonePassword) }
+        for (user, password) in users where try await stores.accounts.account(username: user, realm: "example.com") == nil {
+            try await stores.accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: password))
+        }
+    }
+
+    /// The bindings the registrars keep, for reports; cancel the task when done (PostgreSQL).
+    func openLocations() throws -> (store: any LocationStore, database: Task<Void, any Error>?) {
+        let folder = URL(fileURLWithPath: options.data).appendingPathComponent(registrarNames[0])
+        let stores = try RegistrarNode.openStores(options.storeURL ?? "sqlite", data: folder)
+        return (stores.locations, stores.database)
+    }
+
     private static func start(_ options: Options, nodes: inout [String: any LabNode], relays: inout [FaultRelay],
-                              data: URL, base: Int) async throws -> LabDeployment {
+                              data: URL, postgres: PostgresServer?) async throws -> LabDeployment {
+        let base = options.basePort
         for index in 1...2 {
             let edge = try await launch("edge-\(index)", options)
             nodes["edge-\(index)"] = edge
             let phonePort = try SocketAddress(ipAddress: "127.0.0.1", port: base + 100 + index)
             relays.append(try await FaultRelay.start(to: phonePort, port: base + index))
         }
-        nodes["registrar"] = try await launch("registrar", options)
+        for name in options.registrarNames {
+            nodes[name] = try await launch(name, options)
+        }
         for index in 1...2 {
             let name = "core-\(index)"
             try FileManager.default.createDirectory(at: data.appendingPathComponent(name), withIntermediateDirectories: true)
@@ -97,7 +143,8 @@ public final class LabDeployment: Sendable {
         }
         let caPath = data.appendingPathComponent("tls/ca.pem").path
         let lab = LabDeployment(options: options, caPEM: try String(contentsOfFile: caPath, encoding: .utf8), caPath: caPath,
-                                nodes: nodes, edgeAddresses: relays.map { "127.0.0.1:\($0.address.port!)" }, relays: relays)
+                                nodes: nodes, edgeAddresses: relays.map { "127.0.0.1:\($0.address.port!)" }, relays: relays,
+                                postgres: postgres)
         do {
             try await lab.waitUntilLinked()
         } catch {
@@ -124,7 +171,9 @@ public final class LabDeployment: Sendable {
         }
     }
 
-    private init(options: Options, caPEM: String, caPath: String, nodes: [String: any LabNode], edgeAddresses: [String], relays: [FaultRelay]) {
+    private init(options: Options, caPEM: String, caPath: String, nodes: [String: any LabNode], edgeAddresses: [String],
+                 relays: [FaultRelay], postgres: PostgresServer?) {
+        self.postgres = postgres
         self.options = options
         self.caPEM = caPEM
         self.caPath = caPath
@@ -142,14 +191,18 @@ public final class LabDeployment: Sendable {
         configuration.certificates = URL(fileURLWithPath: options.data).appendingPathComponent("tls").path
         configuration.heartbeatInterval = min(.seconds(5), max(.milliseconds(200), options.keepalive))
         switch name {
-        case "registrar":
-            configuration.listen = ["tcp": "127.0.0.1:\(base)"]
+        case _ where name.hasPrefix("registrar"):
+            configuration.listen = ["tcp": "127.0.0.1:\(options.registrarPort(name))"]
             configuration.digestAlgorithms = options.digestAlgorithms
+            configuration.store = options.storeURL ?? "sqlite"
         case "core-1", "core-2":
             let index = name == "core-1" ? 0 : 1
             configuration.listen = ["tcp": "127.0.0.1:\(base + 10 + index)"]
             configuration.edges = ["127.0.0.1:\(base + 1_941)", "127.0.0.1:\(base + 1_942)"]
-            configuration.registrars = ["registrar-1=127.0.0.1:\(base)"]
+            configuration.registrars = options.registrars == 1
+                ? ["registrar-1=127.0.0.1:\(base)"]
+                : options.registrarNames.map { "\($0)=127.0.0.1:\(options.registrarPort($0))" }
+            configuration.registrarsShareBindings = options.registrars > 1
         default:
             let index = name == "edge-1" ? 1 : 2
             configuration.listen = ["tls": "127.0.0.1:\(base + 100 + index)"]
@@ -174,7 +227,8 @@ public final class LabDeployment: Sendable {
     /// The endpoints an operator needs: name, role, address.
     public var endpoints: [(name: String, what: String, address: String)] {
         let running = nodes.withLockedValue { $0 }
-        var rows: [(String, String, String)] = [("registrar", "SIP tcp", "127.0.0.1:\(options.basePort)")]
+        var rows: [(String, String, String)] = registrarNames.map { ($0, "SIP tcp", "127.0.0.1:\(options.registrarPort($0))") }
+        if let postgres { rows.append(("postgres", "store", postgres.url)) }
         for name in ["core-1", "core-2"] {
             if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }
         }
@@ -195,8 +249,8 @@ public final class LabDeployment: Sendable {
 
     /// Injects a fault into a node.
     public func fail(_ node: String, mode: FaultMode) async throws {
-        guard Self.nodeNames.contains(node) else {
-            throw NodeConfigurationError(path: "lab", key: node, problem: "unknown node; allowed: \(Self.nodeNames.joined(separator: ", "))")
+        guard nodeNames.contains(node) else {
+            throw NodeConfigurationError(path: "lab", key: node, problem: "unknown node; allowed: \(nodeNames.joined(separator: ", "))")
         }
         switch mode {
         case .blackhole:
@@ -212,7 +266,7 @@ public final class LabDeployment: Sendable {
 
     /// Heals a node: restarts it when it was killed, lets bytes pass again when black-holed.
     public func heal(_ node: String) async throws {
-        guard Self.nodeNames.contains(node) else { return }
+        guard nodeNames.contains(node) else { return }
         if let index = ["edge-1", "edge-2"].firstIndex(of: node) { relays[index].heal() }
         guard nodes.withLockedValue({ $0[node] == nil }) else { return }
         let restarted = try await Self.launch(node, options)
@@ -232,7 +286,21 @@ public final class LabDeployment: Sendable {
     /// Stops every node and relay.
     public func shutdown() async {
         let running = nodes.withLockedValue { nodes in defer { nodes = [:] }; return nodes }
-        for name in ["core-1", "core-2", "edge-1", "edge-2", "registrar"] { await running[name]?.shutdown() }
+        for name in ["core-1", "core-2", "edge-1", "edge-2"] + registrarNames { await running[name]?.shutdown() }
         for relay in relays { await relay.stop() }
+        await postgres?.stop()
+    }
+}
+
+extension LabDeployment.Options {
+    /// The registrars' names: `registrar`, or `registrar-1` … `registrar-N` in a cluster.
+    var registrarNames: [String] {
+        registrars == 1 ? ["registrar"] : (1...registrars).map { "registrar-\($0)" }
+    }
+
+    /// A registrar's SIP TCP port: base for the first, base+20 onwards for the others.
+    func registrarPort(_ name: String) -> Int {
+        let index = registrarNames.firstIndex(of: name) ?? 0
+        return index == 0 ? basePort : basePort + 19 + index
     }
 }

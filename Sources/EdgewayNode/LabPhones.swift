@@ -7,6 +7,7 @@ import PhoneLogic
 
 /// Simulated phones in the lab: `phone1` … `phoneN`, each a ``SoftPhone`` with its own TLS
 /// connection, trying edge-1 then edge-2; their timelines are kept for the failover report.
+/// They answer every call at once; the state of each call is kept by call id.
 public final class LabPhones: Sendable {
     /// What happened to one phone, in milliseconds on the lab's clock.
     struct Record {
@@ -18,6 +19,14 @@ public final class LabPhones: Sendable {
 
     let phones: [SoftPhone]
     let records: NIOLockedValueBox<[Record]>
+    /// The latest state of every call the phones took part in, by phone index and call id.
+    let calls = NIOLockedValueBox<[CallKey: SoftPhone.CallState]>([:])
+
+    /// One phone's side of a call.
+    struct CallKey: Hashable {
+        var phone: Int
+        var callID: String
+    }
     let started = ContinuousClock.now
 
     /// Milliseconds since the phones were created.
@@ -40,8 +49,12 @@ public final class LabPhones: Sendable {
         }
         records = NIOLockedValueBox(Array(repeating: Record(), count: count))
         for (index, phone) in phones.enumerated() {
-            Task { [records, weak self] in
+            Task { [records, calls, weak self] in
                 for await event in phone.events {
+                    if case .call(let id, let state) = event {
+                        calls.withLockedValue { $0[CallKey(phone: index, callID: id)] = state }
+                        if case .incoming = state { phone.answer(id) }
+                    }
                     guard let self, case .registration(let step) = event else { continue }
                     let now = self.now()
                     records.withLockedValue { records in

@@ -19,9 +19,11 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var defaultExpires: Int64 = 120
     public var minExpires: Int64 = 60
     public var maxExpires: Int64 = 3_600
-    /// Where bindings live: `sqlite` (default; survive restarts) or `memory` (lost on restart, like
-    /// an in-memory usrloc; for load tests and labs).
-    public var location = "sqlite"
+    /// Registrar: where bindings and accounts live (YAML `store`, formerly `location`): `sqlite`
+    /// (default; files in the data folder, survive restarts), `memory` (bindings lost on restart,
+    /// like an in-memory usrloc; for load tests) or `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE`
+    /// (shared by the registrars of a cluster, SPEC B35).
+    public var store = "sqlite"
     /// Digest algorithms offered, most preferred first: `SHA-256`, `MD5`. Default both, SHA-256 first.
     public var digestAlgorithms = ["SHA-256", "MD5"]
     /// The node's name in traversal links, status and alarms. Default `<role>-1`.
@@ -32,6 +34,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var edges: [String] = []
     /// Core: the registrars, most preferred first, `host:port` or `NAME=host:port` (names default to `registrar-N`).
     public var registrars: [String] = []
+    /// Core: the registrars share their bindings (one PostgreSQL store), so a phone's path stays
+    /// healthy while any of them is reachable (SPEC B35). Default `false`.
+    public var registrarsShareBindings = false
     /// Core: time between traversal heartbeats (default 5 s; YAML `heartbeatInterval` in
     /// milliseconds); edge and core: time to wait for one's answer (default 3 s, `linkTimeout`).
     public var heartbeatInterval: Duration = .seconds(5)
@@ -148,11 +153,14 @@ public struct NodeConfiguration: Sendable, Equatable {
                     }
                     self.listen[kind] = address
                 }
-            case "location":
-                guard let text = value.string, ["sqlite", "memory"].contains(text) else {
-                    throw fail("expected sqlite or memory")
+            case "store", "location":
+                guard let text = value.string, ["sqlite", "memory"].contains(text) || text.hasPrefix("postgres://") || text.hasPrefix("postgresql://") else {
+                    throw fail("expected sqlite, memory or postgres://USER@HOST:PORT/DATABASE")
                 }
-                location = text
+                store = text
+            case "registrarsShareBindings":
+                guard let flag = value.bool else { throw fail("expected true or false") }
+                registrarsShareBindings = flag
             case "digestAlgorithms":
                 guard let list = value.sequence?.compactMap(\.string), !list.isEmpty,
                       list.allSatisfy({ ["SHA-256", "MD5"].contains($0) }), Set(list).count == list.count else {
@@ -201,8 +209,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     }
 
     /// Every key a file may hold.
-    public static let keys = ["domain", "data", "listen", "tls", "location", "digestAlgorithms", "defaultExpires", "minExpires",
-                              "maxExpires", "name", "traversal", "edges", "registrars", "heartbeatInterval", "linkTimeout", "admin",
+    public static let keys = ["domain", "data", "listen", "tls", "store", "location", "digestAlgorithms", "defaultExpires", "minExpires",
+                              "maxExpires", "name", "traversal", "edges", "registrars", "registrarsShareBindings", "heartbeatInterval", "linkTimeout", "admin",
                               "adminToken", "certificates", "maxConnectionsPerSource", "maxConnections", "reservedConnections",
                               "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection"]
 

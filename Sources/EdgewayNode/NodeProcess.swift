@@ -141,6 +141,7 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
             "listen": configuration.listen, "heartbeatInterval": Int(configuration.heartbeatInterval.wholeMilliseconds),
             "linkTimeout": Int(configuration.linkTimeout.wholeMilliseconds), "digestAlgorithms": configuration.digestAlgorithms,
             "maxConnectionsPerSource": configuration.maxConnectionsPerSource, "traversal": configuration.traversal,
+            "store": configuration.store, "registrarsShareBindings": configuration.registrarsShareBindings,
         ]
         if !configuration.edges.isEmpty { keys["edges"] = configuration.edges }
         if !configuration.registrars.isEmpty { keys["registrars"] = configuration.registrars }

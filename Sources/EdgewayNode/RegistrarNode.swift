@@ -1,6 +1,7 @@
 import Foundation
 import Location
 import Logging
+import LocationPostgres
 import LocationSQLite
 import NIOCore
 import NIOPosix
@@ -9,7 +10,8 @@ import Registrar
 import SIPStack
 import SIPTransport
 
-/// A registrar as a running node: SQLite stores under the data folder, listeners from the
+/// A registrar as a running node: stores in SQLite under the data folder or in a PostgreSQL
+/// shared with the other registrars of a cluster, listeners from the
 /// configuration, TLS from PEM files or a generated lab certificate, expired bindings purged.
 public final class RegistrarNode: Sendable {
     /// The addresses actually bound, per transport.
@@ -19,17 +21,18 @@ public final class RegistrarNode: Sendable {
     private let stack: SIPStack
     private let registrar: RegistrarService
     private let purge: RepeatedTask
+    /// The shared database's pool, running while the node runs (`store: postgres://…`).
+    private let database: Task<Void, any Error>?
 
     /// Opens the stores and starts listening.
     public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
         let data = URL(fileURLWithPath: configuration.data)
         // Owner only: the folder holds keys, tokens and account hashes (SPEC B28).
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let locations: any LocationStore = configuration.location == "memory"
-            ? InMemoryLocationStore()
-            : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
+        let stores = try Self.openStores(configuration.store, data: data)
+        let locations = stores.locations, accounts = stores.accounts
         self.locations = locations
-        let accounts = try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path)
+        database = stores.database
         let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
         let logger = NodeResources.logger(role: "registrar", name: configuration.name ?? "registrar")
         let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false, tlsServer: tlsServer), logger: logger)
@@ -66,6 +69,21 @@ public final class RegistrarNode: Sendable {
     public func shutdown() async {
         purge.cancel()
         await stack.transport.shutdown()
+        database?.cancel()
+    }
+
+    /// The location and account stores `store` names; for PostgreSQL, its pool runs in a task.
+    public static func openStores(_ store: String, data: URL) throws
+        -> (locations: any LocationStore, accounts: any AccountStore, database: Task<Void, any Error>?) {
+        if store.hasPrefix("postgres") {
+            let database = try PostgresDatabase(url: store, logger: NodeResources.logger(role: "registrar", name: "postgres"))
+            let running = Task { try await database.run() }
+            return (PostgresLocationStore(database: database), PostgresAccountStore(database: database), running)
+        }
+        let locations: any LocationStore = store == "memory"
+            ? InMemoryLocationStore()
+            : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
+        return (locations, try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path), nil)
     }
 
     private static func tlsContext(_ configuration: NodeConfiguration, data: URL) throws -> NIOSSLContext {

@@ -8,7 +8,7 @@ public protocol LocationStore: Sendable {
 
     /// Reads the bindings of `aor`, lets `body` change them, and stores the result atomically:
     /// no other update of the same address of record interleaves.
-    func update<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) async throws -> T
+    func update<T: Sendable>(aor: String, _ body: @escaping @Sendable (inout [Binding]) throws -> T) async throws -> T
 
     /// Removes bindings that lapsed at or before `now` (milliseconds since 1970) and returns how
     /// many were removed.
@@ -39,7 +39,7 @@ public final class InMemoryLocationStore: SynchronousLocationStore {
         byAOR.withLock { $0[aor] ?? [] }
     }
 
-    public func update<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) throws -> T {
+    public func update<T: Sendable>(aor: String, _ body: @escaping @Sendable (inout [Binding]) throws -> T) throws -> T {
         try updateNow(aor: aor, body)
     }
 

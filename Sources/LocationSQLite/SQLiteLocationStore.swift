@@ -57,7 +57,7 @@ public final class SQLiteLocationStore: LocationStore {
         try await database.read { db in try Self.load(aor: aor, db) }
     }
 
-    public func update<T: Sendable>(aor: String, _ body: @Sendable (inout [Binding]) throws -> T) async throws -> T {
+    public func update<T: Sendable>(aor: String, _ body: @escaping @Sendable (inout [Binding]) throws -> T) async throws -> T {
         try await database.write { db in
             let before = try Self.load(aor: aor, db)
             var bindings = before

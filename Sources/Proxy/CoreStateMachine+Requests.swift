@@ -84,7 +84,7 @@ extension CoreStateMachine {
     }
 
     /// An answer to a request this core forwarded: a REGISTER's 200 OK gets the phone's own
-    /// Contact back, names the registrar for the edge, and keeps AR_SK only when the setting is
+    /// Contact back, names the registrars that hold the binding for the edge, and keeps AR_SK only when the setting is
     /// On here and on the edge (SPEC B4, B6).
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction] {
         if let failed = relay.flowFailed(answer, responder: &responder) { return [.respond(failed)] }
@@ -92,7 +92,8 @@ extension CoreStateMachine {
             return [.respond(responder.relay(answer, to: relay.request))]
         }
         var copy = ContactRewrite.restoringContacts(response)
-        copy.headers.set(Self.registrarHeader, registrar)
+        copy.headers.set(Self.registrarHeader, configuration.registrarsShareBindings
+                         ? configuration.registrars.map(\.name).joined(separator: ",") : registrar)
         let edgeOn = link.flatMap { links[$0]?.info?.keepaliveEnabled } ?? false
         return [.respond(ARSK.relayed(copy, onHere: settings.keepaliveEnabled, onAtPeer: edgeOn))]
     }

@@ -17,7 +17,8 @@ import SIPTransport
 /// No I/O, clock, lock, task or logger inside: the owner feeds inputs with the monotonic time
 /// and performs the ``ProxyAction``s; the same inputs (and seed) always give the same actions.
 public struct CoreStateMachine: Sendable {
-    /// The header by which the core tells the edge which registrar holds a phone's binding.
+    /// The header by which the core tells the edge which registrars hold a phone's binding: the
+    /// one that accepted it, or every registrar when they share bindings (comma-separated).
     public static let registrarHeader: SIPHeaderName = "X-Edgeway-Registrar"
 
     /// A registrar the core forwards to.
@@ -50,6 +51,10 @@ public struct CoreStateMachine: Sendable {
         public var edgeServerName: String
         /// The registrars, most preferred first.
         public var registrars: [RegistrarTarget]
+        /// Whether the registrars share their bindings (one PostgreSQL location store, SPEC B35):
+        /// then a phone registered through any of them is reachable through every one, and its
+        /// path stays healthy while any of them is reachable. Default `false`.
+        public var registrarsShareBindings: Bool
         /// The core's own SIP listener towards the registrars: Contact rewriting and Record-Route point here.
         public var sipAddress: SocketAddress
         /// Its transport.
@@ -65,12 +70,13 @@ public struct CoreStateMachine: Sendable {
 
         /// Creates a configuration.
         public init(name: String, edges: [SocketAddress], edgeServerName: String = "localhost", registrars: [RegistrarTarget],
-                    sipAddress: SocketAddress, sipTransport: SIPTransportKind = .tcp, heartbeatInterval: Duration = .seconds(5),
+                    registrarsShareBindings: Bool = false, sipAddress: SocketAddress, sipTransport: SIPTransportKind = .tcp, heartbeatInterval: Duration = .seconds(5),
                     linkTimeout: Duration = .seconds(3), reconnectDelay: Duration = .seconds(1), maxReconnectDelay: Duration = .seconds(8)) {
             self.name = name
             self.edges = edges
             self.edgeServerName = edgeServerName
             self.registrars = registrars
+            self.registrarsShareBindings = registrarsShareBindings
             self.sipAddress = sipAddress
             self.sipTransport = sipTransport
             self.heartbeatInterval = heartbeatInterval

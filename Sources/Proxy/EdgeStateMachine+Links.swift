@@ -46,7 +46,8 @@ extension EdgeStateMachine {
         guard settings.keepaliveEnabled, let phone = phones[flow.connectionID], let linkID = phone.link,
               let link = links[linkID], link.up, let info = link.info
         else { return false }
-        if let registrar = phone.registrar { return info.registrars[registrar] == true }
+        // SPEC B35: while any registrar holding the binding answers, the path is healthy.
+        if !phone.registrars.isEmpty { return phone.registrars.contains { info.registrars[String($0)] == true } }
         return info.registrars.values.contains(true)
     }
 

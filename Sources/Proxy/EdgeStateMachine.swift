@@ -47,9 +47,10 @@ public struct EdgeStateMachine: Sendable {
 
     struct Phone {
         var flow: Flow
-        /// The link its registration went through, and the registrar that holds it.
+        /// The link its registration went through, and the registrars that hold its binding
+        /// (one, or every registrar of a cluster that shares bindings; empty: not said).
         var link: UInt64?
-        var registrar: String?
+        var registrars: [Substring] = []
     }
 
     let configuration: Configuration
@@ -172,12 +173,12 @@ public struct EdgeStateMachine: Sendable {
     /// Notes a phone's registration and decides whether AR_SK stays advertised (SPEC B4).
     private mutating func registered(_ response: SIPMessage, to request: SIPMessage, phone flow: Flow, link: UInt64) -> SIPMessage {
         var copy = response
-        let registrar = response.headers[CoreStateMachine.registrarHeader].map(String.init)
+        let registrars = response.headers[CoreStateMachine.registrarHeader]?.split(separator: ",") ?? []
         copy.headers.remove(CoreStateMachine.registrarHeader)
         guard let status = response.statusLine?.statusCode, (200..<300).contains(status) else { return copy }
         // A phone whose connection closed while its REGISTER was on its way is not brought back.
         phones[flow.connectionID]?.link = link
-        phones[flow.connectionID]?.registrar = registrar
+        phones[flow.connectionID]?.registrars = registrars.map { $0.trimmingCharacters(in: .whitespaces)[...] }
         var answer = ARSK.relayed(copy, onHere: settings.keepaliveEnabled, onAtPeer: links[link]?.info?.keepaliveEnabled ?? false)
         if !ARSK.accepted(in: answer), request.offersOutbound, !answer.hasOptionTag("outbound", in: .require) {
             // SPEC B13: the edge holds the phone's flow, answers its CRLF pings and fails it with

@@ -61,18 +61,18 @@ extension RegistrarStateMachine {
         return authenticated(pending, verdict ?? .missing)
     }
 
-    /// The account store failed: 500 naming the cause.
+    /// The account store failed: 503 naming the cause, with Retry-After.
     public mutating func accountLookupFailed(_ error: any Error, for pending: PendingRegistration) -> [Action] {
-        [.respond(answer(pending.request, 500, "Server Internal Error (account store: \(error))"))]
+        [.respond(storeUnavailable(pending.request, "account", error))]
     }
 
     /// The result of an ``Action/updateBindings(aor:update:pending:)``: the 200 OK with the
-    /// bindings, the rules' rejection, or 500 when the store failed.
+    /// bindings, the rules' rejection, or 503 with Retry-After when the store failed.
     public mutating func bindingsUpdated(_ result: Result<BindingDecision, any Error>, for pending: PendingRegistration) -> [Action] {
         let request = pending.request
         switch result {
         case .failure(let error):
-            return [.respond(answer(request, 500, "Server Internal Error (location store: \(error))"))]
+            return [.respond(storeUnavailable(request, "location", error))]
         case .success(.reject(let status, let reason, let minExpires)):
             var response = answer(request, status, reason)
             // RFC 3261 §10.3 step 7: a 423 carries the registrar's Min-Expires.

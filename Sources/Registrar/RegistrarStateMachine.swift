@@ -43,6 +43,9 @@ public struct RegistrarStateMachine: Sendable {
         /// How long an account read from the store is reused (`edgeway users` changes show
         /// after at most this long). Default 2 s.
         public var accountCacheLifetime: Duration = .seconds(2)
+        /// The `Retry-After` of a 503 answered while a store fails (a shared database down or
+        /// past its deadline), in seconds. Default 2.
+        public var storeRetryAfter = 2
 
         /// Creates a configuration.
         public init(domain: String = "example.com", policy: RegistrationPolicy = .init(), serverName: String = "Edgeway registrar",
@@ -160,6 +163,14 @@ public struct RegistrarStateMachine: Sendable {
     }
 
     /// A response of this registrar, with a fresh To-tag and the Server header.
+    /// A store failed: `503 Service Unavailable (<store> store: <cause>)` with `Retry-After`
+    /// (RFC 3261 §21.5.4): the registrar is fine and the store comes back by itself.
+    mutating func storeUnavailable(_ request: SIPMessage, _ store: String, _ error: any Error) -> SIPMessage {
+        var response = answer(request, 503, "Service Unavailable (\(store) store: \(error))")
+        response.headers.append(.retryAfter, String(configuration.storeRetryAfter))
+        return response
+    }
+
     mutating func answer(_ request: SIPMessage, _ status: Int, _ reason: String, to: NameAddress? = nil) -> SIPMessage {
         var response = SIPResponseBuilder.response(to: request, statusCode: status, reasonPhrase: reason,
                                                    toTag: "r" + tokens.nextHex(), parsedTo: to)

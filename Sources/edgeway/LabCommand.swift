@@ -23,18 +23,23 @@ struct LabCommand: AsyncParsableCommand {
             is a real kill -9. The chaos scenario kills and restarts random nodes and black-holes
             edges, one fault at a time, then waits until every phone is registered with exactly one
             binding; it prints what it did and exits 1 if a phone was lost.
+            edgeway lab --processes --registrars 2 --store postgres --scenario registrar-loss --phones 500
+            Two registrars (registrar-1, registrar-2) share bindings in a PostgreSQL of the lab's
+            own under DATA/postgres (or --store postgres://USER@HOST:PORT/DB). The scenario kills
+            registrar-1, places calls, restarts it, kills registrar-2 so that registrar-1 serves
+            alone, and exits 1 if a phone failed over, a binding was lost or a call went unanswered.
             """,
         subcommands: [Fault.self, Heal.self]
     )
 
-    enum Scenario: String, ExpressibleByArgument, CaseIterable { case failover, chaos }
+    enum Scenario: String, ExpressibleByArgument, CaseIterable { case failover, chaos, registrarLoss = "registrar-loss" }
 
     /// `edgeway lab fail NODE --mode kill|blackhole|pause` and `edgeway lab heal NODE`, from another terminal.
     struct Fault: AsyncParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "fail",
             abstract: "Inject a fault into a running lab's node: kill it, or black-hole (or pause) an edge.",
-            discussion: "Nodes: registrar, core-1, core-2, edge-1, edge-2. pause makes an edge answer nothing, as black-hole does."
+            discussion: "Nodes: registrar (registrar-1 … registrar-N with --registrars N), core-1, core-2, edge-1, edge-2. pause makes an edge answer nothing, as black-hole does."
         )
         @Argument(help: "The node.") var node: String
         @Option(help: "kill, blackhole or pause.") var mode = "kill"
@@ -71,7 +76,10 @@ struct LabCommand: AsyncParsableCommand {
     @Option(help: "Simulated phones (phone1 … phoneN), 0…2000.") var phones = 0
     @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms.") var keepalive = "30s"
     @Option(help: "Keepalive timeout, e.g. 3s, 300ms.") var timeout = "3s"
-    @Option(help: "Run a scenario and exit: failover or chaos.") var scenario: Scenario?
+    @Option(help: "Run a scenario and exit: failover, chaos or registrar-loss.") var scenario: Scenario?
+    @Option(help: "Registrars, 1…6; more than one share their bindings and need --store postgres or a URL.") var registrars = 1
+    @Option(help: "The registrars' store: sqlite (files under --data), postgres (a PostgreSQL of the lab's own under DATA/postgres, from Debian's postgresql package) or postgres://USER[:PASSWORD]@HOST:PORT/DATABASE.")
+    var store = "sqlite"
     @Flag(help: "Run each node as its own edgeway serve process (a kill fault is then kill -9).") var processes = false
     @Option(help: "How long the chaos scenario injects faults, e.g. 3m, 90s.") var duration = "3m"
     @Option(help: "The chaos scenario's random seed (printed; give it again to repeat a run).") var seed: UInt64?
@@ -90,6 +98,14 @@ struct LabCommand: AsyncParsableCommand {
         options.keepalive = .milliseconds(interval)
         options.timeout = .milliseconds(wait)
         options.phoneUsers = phones
+        guard store == "sqlite" || store == "postgres" || store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") else {
+            throw ValidationError("--store must be sqlite, postgres or a postgres://USER@HOST:PORT/DATABASE URL")
+        }
+        guard (1...6).contains(registrars) else { throw ValidationError("--registrars must be 1…6") }
+        guard registrars == 1 || store != "sqlite" else { throw ValidationError("--registrars \(registrars) needs --store postgres (registrars share bindings only in PostgreSQL)") }
+        if scenario != nil, phones == 0 { throw ValidationError("the \(scenario!.rawValue) scenario needs --phones N") }
+        options.registrars = registrars
+        options.store = store
         let algorithms = digest.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
         guard !algorithms.isEmpty, algorithms.allSatisfy({ ["SHA-256", "MD5"].contains($0) }), Set(algorithms).count == algorithms.count else {
             throw ValidationError("--digest must list SHA-256 and/or MD5, e.g. SHA-256,MD5 or MD5")
@@ -100,9 +116,9 @@ struct LabCommand: AsyncParsableCommand {
         }
         let lab = try await LabDeployment.start(options)
         let admin = try await lab.startAdmin()
-        say("edgeway lab ready: registrar, core-1, core-2, edge-1, edge-2 on 127.0.0.1; data \(data)")
+        say("edgeway lab ready: \(lab.nodeNames.joined(separator: ", ")) on 127.0.0.1; data \(data)")
         for row in lab.endpoints {
-            say("  " + row.name.padding(toLength: 11, withPad: " ", startingAt: 0) + row.what.padding(toLength: 16, withPad: " ", startingAt: 0) + row.address)
+            say("  " + row.name.padding(toLength: 13, withPad: " ", startingAt: 0) + row.what.padding(toLength: 16, withPad: " ", startingAt: 0) + row.address)
         }
         say("users (domain example.com): " + LabDeployment.demoUsers.map { "\($0.0) / \($0.1)" }.joined(separator: ", ")
             + (phones > 0 ? ", phone1…phone\(phones) / \(LabDeployment.phonePassword)" : ""))
@@ -137,6 +153,14 @@ struct LabCommand: AsyncParsableCommand {
             await admin.stop()
             await lab.shutdown()
             if try !outcome.get().passed { throw ExitCode(1) }
+            return
+        }
+        if scenario == .registrarLoss, let simulated {
+            let report = try await simulated.registrarLoss(lab: lab, hold: .milliseconds(3 * (interval + wait))) { say($0) }
+            await simulated.stop()
+            await admin.stop()
+            await lab.shutdown()
+            if !report.passed { throw ExitCode(1) }
             return
         }
         if scenario == .failover {

@@ -2,20 +2,20 @@ import ArgumentParser
 import EdgewayNode
 import Foundation
 import Location
-import LocationSQLite
 import Registrar
 
-/// `edgeway users add|list|remove`: the registrar's accounts in its data folder.
+/// `edgeway users add|list|remove`: the registrar's accounts in its data folder, or in the
+/// PostgreSQL its configuration's `store:` names.
 struct UsersCommand: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "users",
-        abstract: "Manage the registrar's SIP accounts (stored as digest hashes in SQLite).",
+        abstract: "Manage the registrar's SIP accounts (stored as digest hashes in SQLite, or in PostgreSQL for a cluster).",
         subcommands: [Add.self, List.self, Remove.self]
     )
 
     /// Where the accounts are: a configuration file or a data folder and domain.
     struct Location: ParsableArguments {
-        @Option(help: "A node configuration file (its data folder and domain are used).")
+        @Option(help: "A node configuration file (its data folder or PostgreSQL store, and its domain, are used).")
         var config: String?
 
         @Option(help: "The data folder (default ./edgeway-data).")
@@ -24,15 +24,16 @@ struct UsersCommand: AsyncParsableCommand {
         @Option(help: "The SIP domain / digest realm (default example.com).")
         var domain: String?
 
-        func resolve() throws -> (store: SQLiteAccountStore, domain: String) {
+        /// The account store and the domain; cancel `database` when done (PostgreSQL's pool).
+        func resolve() throws -> (store: any AccountStore, domain: String, database: Task<Void, any Error>?) {
             var configuration = NodeConfiguration()
             if let config {
                 do { configuration = try NodeConfiguration(contentsOf: config) } catch { throw ValidationError("\(error)") }
             }
             let folder = data ?? configuration.data
             try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
-            let store = try SQLiteAccountStore(path: URL(fileURLWithPath: folder).appendingPathComponent("accounts.sqlite").path)
-            return (store, domain ?? configuration.domain)
+            let stores = try RegistrarNode.openStores(configuration.store, data: URL(fileURLWithPath: folder))
+            return (stores.accounts, domain ?? configuration.domain, stores.database)
         }
     }
 
@@ -49,7 +50,8 @@ struct UsersCommand: AsyncParsableCommand {
             }
             guard !password.isEmpty else { throw ValidationError("--password must not be empty") }
             if let count, !(1...100_000).contains(count) { throw ValidationError("--count must be 1…100000") }
-            let (store, domain) = try location.resolve()
+            let (store, domain, database) = try location.resolve()
+            defer { database?.cancel() }
             let names = count.map { count in (1...count).map { "\(user)\($0)" } } ?? [user]
             for name in names {
                 try await store.save(DigestAuthenticator.account(username: name, realm: domain, password: password))
@@ -63,7 +65,8 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let (store, _) = try location.resolve()
+            let (store, _, database) = try location.resolve()
+            defer { database?.cancel() }
             for account in try await store.all() { print("sip:\(account.username)@\(account.realm)") }
         }
     }
@@ -74,7 +77,8 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let (store, domain) = try location.resolve()
+            let (store, domain, database) = try location.resolve()
+            defer { database?.cancel() }
             guard try await store.remove(username: user, realm: domain) else {
                 throw ValidationError("no account sip:\(user)@\(domain)")
             }

@@ -6,14 +6,8 @@ import TestSupport
 /// the failover scenario moves every phone and exits 0.
 @Suite("The lab", .serialized)
 struct LabTests {
-    func folder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-lab-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
-    }
-
     @Test func theLabReachesReadyStopsCleanlyAndReusesItsData() async throws {
-        let data = try folder()
+        let data = try temporaryFolder("edgeway-lab")
         defer { try? FileManager.default.removeItem(at: data) }
         let base = String(LabPorts.base())
         for round in 1...2 {
@@ -33,7 +27,7 @@ struct LabTests {
     }
 
     @Test func theFailoverScenarioMovesEveryPhone() async throws {
-        let data = try folder()
+        let data = try temporaryFolder("edgeway-lab")
         defer { try? FileManager.default.removeItem(at: data) }
         let result = try await EdgewayProcess.run([
             "lab", "--data", data.path, "--base-port", String(LabPorts.base()),
@@ -44,7 +38,7 @@ struct LabTests {
     }
 
     @Test func theChaosScenarioWithNodesAsProcessesLosesNoPhone() async throws {
-        let data = try folder()
+        let data = try temporaryFolder("edgeway-lab")
         defer { try? FileManager.default.removeItem(at: data) }
         // Seed 7 kills core-2, kills edge-1, black-holes edge-1 and kills the registrar, each fault
         // held 2–8 s with 2–5 s between: about 30 s, so 45 s leaves room on a loaded machine.
@@ -66,7 +60,7 @@ struct LabTests {
     }
 
     @Test func nodesStartedAsProcessesStopWhenTheLabIsKilled() async throws {
-        let data = try folder()
+        let data = try temporaryFolder("edgeway-lab")
         defer { try? FileManager.default.removeItem(at: data) }
         let lab = try EdgewayProcess(["lab", "--processes", "--data", data.path, "--base-port", String(LabPorts.base()), "--keepalive", "1s"])
         try await eventually("lab ready; it printed: \(lab.text.suffix(500))", seconds: 60) { lab.text.contains("edgeway lab ready") || !lab.isRunning }

@@ -45,7 +45,7 @@ final class MRADeployment: Sendable {
             configuration.name = name
             configuration.data = folder.appendingPathComponent(name).path
             configuration.certificates = certificates
-            configuration.location = "memory"
+            configuration.store = "memory"
             configuration.heartbeatInterval = timers.heartbeat
             configuration.linkTimeout = timers.linkTimeout
             return configuration

@@ -12,7 +12,7 @@ struct SQLiteLocationStoreTests {
     }
 
     @Test func bindingsSurviveReopeningTheFile() async throws {
-        let folder = try Self.temporaryFolder()
+        let folder = try temporaryFolder("edgeway-location")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("location.sqlite").path
         let binding = LocationStoreConformance.binding(aor: "sip:alice@example.com", instance: "urn:uuid:1", expiresAt: 99_000)
@@ -26,7 +26,7 @@ struct SQLiteLocationStoreTests {
 
     /// SPEC B28: account hashes are as good as passwords for digest sign-in; only the owner reads them.
     @Test func newStoreFilesAndTheirJournalsAreOwnerOnly() async throws {
-        let folder = try Self.temporaryFolder()
+        let folder = try temporaryFolder("edgeway-location")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("accounts.sqlite").path
         let store = try SQLiteAccountStore(path: path)
@@ -39,7 +39,7 @@ struct SQLiteLocationStoreTests {
 
     /// A file written by the first schema (one JSON record per binding) opens with every binding.
     @Test func bindingsOfTheFirstSchemaAreMigrated() async throws {
-        let folder = try Self.temporaryFolder()
+        let folder = try temporaryFolder("edgeway-location")
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("location.sqlite").path
         var routed = LocationStoreConformance.binding(aor: "sip:alice@example.com", instance: "urn:uuid:1", expiresAt: 99_000)
@@ -58,11 +58,5 @@ struct SQLiteLocationStoreTests {
         let store = try SQLiteLocationStore(path: path)
         #expect(try await store.bindings(for: binding.aor) == [binding])
         #expect(try await store.count() == 1)
-    }
-
-    private static func temporaryFolder() throws -> URL {
-        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-location-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        return folder
     }
 }

@@ -23,10 +23,10 @@ struct CoreStateMachineTests {
         return clock
     }
 
-    func core(_ settings: ProxySettings = .init(), registrars: Int = 1, seed: UInt64 = 1) -> CoreStateMachine {
+    func core(_ settings: ProxySettings = .init(), registrars: Int = 1, shared: Bool = false, seed: UInt64 = 1) -> CoreStateMachine {
         let targets = (1...registrars).map { CoreStateMachine.RegistrarTarget(name: "registrar-\($0)", address: Fixture.address(5058 + 2 * $0)) }
         return CoreStateMachine(configuration: .init(name: "core-1", edges: [Fixture.address(7001)], registrars: targets,
-                                                     sipAddress: Fixture.address(5070)),
+                                                     registrarsShareBindings: shared, sipAddress: Fixture.address(5070)),
                                 settings: settings, tokens: .seeded(seed), now: clock)
     }
 
@@ -37,8 +37,9 @@ struct CoreStateMachineTests {
     }
 
     /// A core whose link to edge-1 is up and whose registrar-1 answers its keepalive.
-    mutating func linked(_ settings: ProxySettings = .init(), registrars: Int = 1, edgeKeepalive: Bool = true) throws -> CoreStateMachine {
-        var machine = core(settings, registrars: registrars)
+    mutating func linked(_ settings: ProxySettings = .init(), registrars: Int = 1, shared: Bool = false,
+                         edgeKeepalive: Bool = true) throws -> CoreStateMachine {
+        var machine = core(settings, registrars: registrars, shared: shared)
         _ = machine.start()
         let heartbeat = try #require(machine.connected(.success(Self.edgeLink), to: .edgeLink(0), now: clock).heartbeats.first)
         _ = machine.heartbeatAnswered(Self.edgeAnswer(to: heartbeat.0, keepalive: edgeKeepalive), to: heartbeat.0, on: Self.edgeLink)
@@ -123,6 +124,17 @@ struct CoreStateMachineTests {
         let withPath = try #require(pathMode.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first)
         #expect(try withPath.message.contacts().first?.uri.host == "192.0.2.10")
         #expect(try withPath.message.nameAddresses(.path).map { NodeRoute.node(of: $0).map(String.init) } == ["core-1", "edge-1"])
+    }
+
+    /// SPEC B35: registrars that share bindings all hold a phone's binding; the edge is told so.
+    @Test mutating func B35_theAnswerNamesEveryRegistrarOfACluster() throws {
+        var machine = try linked(registrars: 3, shared: true)
+        let forward = try #require(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first)
+        var ok = try SIPParser.parse(MRAFixtures.registerOK)
+        ok.headers.remove(.contact)
+        ok.headers.append(.contact, try forward.message.contacts()[0].description + ";expires=120")
+        let answer = try #require(machine.answerReceived(.response(ok), relay: forward.relay).responses.first)
+        #expect(answer.headers[CoreStateMachine.registrarHeader] == "registrar-1,registrar-2,registrar-3")
     }
 
     @Test mutating func B4_theAnswerKeepsAR_SKOnlyWhenTheEdgeHasItOnToo() throws {

@@ -89,6 +89,22 @@ struct EdgeStateMachineTests {
         #expect(machine.status.contains(StatusLine("Keepalive Unanswered", "3")))
     }
 
+    /// SPEC B35: a binding held by registrars that share bindings keeps its path healthy while
+    /// any of them is reachable; when none is, the keepalive goes unanswered.
+    @Test func B35_aBindingSharedByACluster_staysHealthyWhileAnyRegistrarAnswers() throws {
+        var machine = linked()
+        _ = try register(&machine, answer: Fixture.registerOK(registrar: "registrar-1,registrar-2"))
+        _ = machine.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false, "registrar-2": true])), flow: Fixture.link(1))
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.count == 1, "registrar-2 holds it too")
+        _ = machine.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false, "registrar-2": false])), flow: Fixture.link(1))
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty, "no registrar of the cluster left")
+
+        var alone = linked()
+        _ = try register(&alone, answer: Fixture.registerOK(registrar: "registrar-1"))
+        _ = alone.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false, "registrar-2": true])), flow: Fixture.link(1))
+        #expect(alone.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty, "registrars that do not share: only its own counts")
+    }
+
     @Test func B1_aHeartbeatKeepsTheLinkUpForItsIntervalPlusTheTimeout() {
         var machine = edge()
         _ = machine.flowOpened(Fixture.link(1))

@@ -434,7 +434,7 @@ struct RegistrarStateMachineTests {
         #expect(try #require(after).1 == Machine.NextHop.flow(newFlow))
     }
 
-    @Test func storeFailuresAreAnswered500WithTheCause() throws {
+    @Test func storeFailuresAreAnswered503WithTheCauseAndRetryAfter() throws {
         var machine = Machine(configuration: .init(), authenticator: Self.authenticator, tokens: .seeded(1))
         struct Broken: Error, CustomStringConvertible { var description: String { "disk full" } }
         var challenger = Harness()
@@ -449,15 +449,17 @@ struct RegistrarStateMachineTests {
             Issue.record("expected a response")
             return
         }
-        #expect(accountFailure.statusLine?.statusCode == 500)
+        #expect(accountFailure.statusLine?.statusCode == 503)
+        #expect(accountFailure.headers[.retryAfter] == "2", "the store comes back by itself: retry, RFC 3261 §21.5.4")
         #expect(accountFailure.statusLine?.reasonPhrase.contains("disk full") == true)
         guard case .updateBindings(_, _, let update)? = machine.accountLoaded(Self.alice, for: pending, now: Self.t0).first,
               case .respond(let storeFailure)? = machine.bindingsUpdated(.failure(Broken()), for: update).first else {
             Issue.record("expected updateBindings, then a response")
             return
         }
-        #expect(storeFailure.statusLine?.statusCode == 500)
-        #expect(storeFailure.statusLine?.reasonPhrase == "Server Internal Error (location store: disk full)")
+        #expect(storeFailure.statusLine?.statusCode == 503)
+        #expect(storeFailure.statusLine?.reasonPhrase == "Service Unavailable (location store: disk full)")
+        #expect(storeFailure.headers[.retryAfter] == "2")
     }
 
     @Test func anUnregisteredUserGets480() {

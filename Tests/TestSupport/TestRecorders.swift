@@ -1,3 +1,4 @@
+import Foundation
 import NIOConcurrencyHelpers
 import SIPTransport
 import STUNCore
@@ -74,4 +75,11 @@ public enum LabPorts {
             return 10_000 + index * slot
         }
     }
+}
+
+/// A new, empty folder under the temporary directory, named `PREFIX-UUID`; the caller removes it.
+public func temporaryFolder(_ prefix: String) throws -> URL {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent("\(prefix)-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    return folder
 }

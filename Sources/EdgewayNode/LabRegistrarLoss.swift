@@ -1,0 +1,96 @@
+import Foundation
+import Phone
+
+/// What the registrar-loss scenario saw (SPEC B35: a registrar's loss costs no failover).
+public struct RegistrarLossReport: Sendable {
+    /// Phones in the run and the bindings kept for them at the end.
+    public var phones: Int
+    public var bindings: Int
+    /// Phones whose edge failed, or that ended on another edge, during the run: 0 to pass.
+    public var failedOver: Int
+    /// Calls placed right after the kill, after the loss was detected, and through the restarted
+    /// registrar alone (the other one killed), and how many of each were answered.
+    public var calls: [(when: String, placed: Int, answered: Int)]
+
+    /// No phone failed over, every binding is there and every call was answered.
+    public var passed: Bool {
+        failedOver == 0 && bindings == phones && calls.allSatisfy { $0.placed > 0 && $0.answered == $0.placed }
+    }
+
+    /// One line per measure and the verdict.
+    public var summary: String {
+        calls.map { "calls \($0.when): \($0.answered)/\($0.placed) answered" }.joined(separator: "\n")
+            + "\nphones \(phones), bindings \(bindings), failed over \(failedOver); \(passed ? "passed" : "FAILED")"
+    }
+}
+
+extension LabPhones {
+    /// Kills the first registrar of a cluster (`kill -9` with `--processes`), the one the cores
+    /// prefer and so the one every phone registered through; places calls between phones right
+    /// away and again after `hold`; restarts it, kills the second so that the restarted one
+    /// serves alone, places calls again, and heals the second. Passes when no phone failed over,
+    /// no binding was lost and every call was answered.
+    public func registrarLoss(lab: LabDeployment, hold: Duration, say: @escaping @Sendable (String) -> Void) async throws -> RegistrarLossReport {
+        let names = lab.registrarNames
+        guard names.count >= 2, phones.count >= 6 else {
+            throw NodeConfigurationError(path: "lab", key: "--scenario", problem: "registrar-loss needs --registrars 2 (or more) and --phones 6 or more")
+        }
+        let (victim, other) = (names[0], names[1])
+        let edges = phones.map(\.registeredEdge)
+        let failedBefore = records.withLockedValue { $0.filter { $0.failedAt != nil }.count }
+        let pairs = min(10, phones.count / 6)
+        var report = RegistrarLossReport(phones: phones.count, bindings: 0, failedOver: 0, calls: [])
+
+        say("kill -9 \(victim)\(lab.pid(of: victim).map { " (pid \($0))" } ?? "")")
+        try await lab.fail(victim, mode: .kill)
+        report.calls.append(("right after the kill", pairs, await placeCalls(pairs: 0..<pairs)))
+        try await Task.sleep(for: hold)
+        report.calls.append(("with \(victim) down for \(hold)", pairs, await placeCalls(pairs: pairs..<(2 * pairs))))
+
+        try await lab.heal(victim)
+        try await lab.waitUntilLinked()
+        say("\(victim) restarted\(lab.pid(of: victim).map { " (pid \($0))" } ?? "") and reachable; kill -9 \(other) so that \(victim) serves alone")
+        try await lab.fail(other, mode: .kill)
+        report.calls.append(("through the restarted \(victim) alone", pairs, await placeCalls(pairs: (2 * pairs)..<(3 * pairs))))
+        try await lab.heal(other)
+        try await lab.waitUntilLinked()
+        say("\(other) restarted")
+
+        let failedAfter = records.withLockedValue { $0.filter { $0.failedAt != nil }.count }
+        let moved = zip(edges, phones.map(\.registeredEdge)).filter { $0 != $1 }.count
+        report.failedOver = max(failedAfter - failedBefore, moved)
+        let (store, database) = try lab.openLocations()
+        defer { database?.cancel() }
+        let now = Int64(Date().timeIntervalSince1970 * 1_000)
+        for index in phones.indices {
+            report.bindings += try await store.bindings(for: "sip:phone\(index + 1)@example.com").filter { $0.expiresAt > now }.count
+        }
+        say(report.summary)
+        return report
+    }
+
+    /// Phone 2k calls phone 2k+1 for each k in `pairs`, all at once; returns how many were
+    /// answered within 15 s. Every call is hung up.
+    func placeCalls(pairs: Range<Int>) async -> Int {
+        await withTaskGroup(of: Bool.self) { group in
+            for pair in pairs {
+                let caller = 2 * pair, callee = 2 * pair + 1
+                group.addTask { [self] in
+                    guard let id = try? phones[caller].call("phone\(callee + 1)") else { return false }
+                    let key = CallKey(phone: caller, callID: id)
+                    let deadline = ContinuousClock.now + .seconds(15)
+                    var answered = false
+                    while ContinuousClock.now < deadline {
+                        let state = calls.withLockedValue { $0[key] }
+                        if state == .established { answered = true }
+                        if answered || { if case .ended = state { return true } else { return false } }() { break }
+                        try? await Task.sleep(for: .milliseconds(20))
+                    }
+                    await phones[caller].hangUp(id)
+                    return answered
+                }
+            }
+            return await group.reduce(0) { $0 + ($1 ? 1 : 0) }
+        }
+    }
+}
