@@ -3,9 +3,10 @@ import Phone
 
 /// What the registrar-loss scenario saw (SPEC B35: a registrar's loss costs no failover).
 public struct RegistrarLossReport: Sendable {
-    /// Phones in the run and the bindings kept for them at the end.
+    /// Phones in the run, the bindings kept for them at the end, and the phones without exactly one.
     public var phones: Int
     public var bindings: Int
+    public var misbound: [String]
     /// Phones whose edge failed, or that ended on another edge, during the run: 0 to pass.
     public var failedOver: Int
     /// Calls placed right after the kill, after the loss was detected, and through the restarted
@@ -14,13 +15,14 @@ public struct RegistrarLossReport: Sendable {
 
     /// No phone failed over, every binding is there and every call was answered.
     public var passed: Bool {
-        failedOver == 0 && bindings == phones && calls.allSatisfy { $0.placed > 0 && $0.answered == $0.placed }
+        failedOver == 0 && misbound.isEmpty && calls.allSatisfy { $0.placed > 0 && $0.answered == $0.placed }
     }
 
     /// One line per measure and the verdict.
     public var summary: String {
         calls.map { "calls \($0.when): \($0.answered)/\($0.placed) answered" }.joined(separator: "\n")
             + "\nphones \(phones), bindings \(bindings), failed over \(failedOver); \(passed ? "passed" : "FAILED")"
+            + (misbound.isEmpty ? "" : "\nnot bound exactly once: \(misbound.prefix(20).joined(separator: ", "))")
     }
 }
 
@@ -39,7 +41,7 @@ extension LabPhones {
         let edges = phones.map(\.registeredEdge)
         let failedBefore = records.withLockedValue { $0.filter { $0.failedAt != nil }.count }
         let pairs = min(10, phones.count / 6)
-        var report = RegistrarLossReport(phones: phones.count, bindings: 0, failedOver: 0, calls: [])
+        var report = RegistrarLossReport(phones: phones.count, bindings: 0, misbound: [], failedOver: 0, calls: [])
 
         say("kill -9 \(victim)\(lab.pid(of: victim).map { " (pid \($0))" } ?? "")")
         try await lab.fail(victim, mode: .kill)
@@ -63,7 +65,9 @@ extension LabPhones {
         defer { database?.cancel() }
         let now = Int64(Date().timeIntervalSince1970 * 1_000)
         for index in phones.indices {
-            report.bindings += try await store.bindings(for: "sip:phone\(index + 1)@example.com").filter { $0.expiresAt > now }.count
+            let count = try await store.bindings(for: "sip:phone\(index + 1)@example.com").filter { $0.expiresAt > now }.count
+            report.bindings += count
+            if count != 1 { report.misbound.append("phone\(index + 1)") }
         }
         say(report.summary)
         return report

@@ -27,7 +27,8 @@ public struct PostgresServer: Sendable {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         if asRoot {
             // The server's user must reach its folder: the folders above it are opened for
-            // traversal only (no listing), and the folder itself is handed over.
+            // traversal only (x for others, no listing; the README says so), and the folder
+            // itself is handed over.
             var parent = folder.deletingLastPathComponent()
             while parent.path != "/" {
                 let mode = (try? FileManager.default.attributesOfItem(atPath: parent.path)[.posixPermissions] as? Int) ?? 0o755
@@ -43,7 +44,7 @@ public struct PostgresServer: Sendable {
         let log = folder.appendingPathComponent("server.log").path
         do {
             try await run(pgCtl, ["-D", folder.path, "-l", log, "-w", "-t", "30", "start",
-                            "-o", "-k \(folder.path) -p \(chosen) -c listen_addresses=127.0.0.1 -c fsync=off -c max_connections=200"],
+                            "-o", "-p \(chosen) -c listen_addresses=127.0.0.1 -c unix_socket_directories='' -c fsync=off -c max_connections=200"],
                     asRoot: asRoot)
         } catch {
             let tail = (try? String(contentsOfFile: log, encoding: .utf8))?.split(separator: "\n").suffix(3).joined(separator: "\n") ?? ""
@@ -62,11 +63,16 @@ public struct PostgresServer: Sendable {
 
     /// A shell that waits for this process to end and then stops the server.
     private func stopWhenThisProcessEnds(pgCtl: String, asRoot: Bool, removing: Bool) {
-        let stop = (asRoot ? "runuser -u postgres -- " : "") + "'\(pgCtl)' -D '\(folder.path)' -m fast -w stop"
-            + (removing ? "; rm -rf '\(folder.path)'" : "")
+        // Paths go in as arguments, never into the script's text.
+        let script = """
+            while kill -0 "$1" 2>/dev/null; do sleep 1; done
+            if [ "$4" = root ]; then runuser -u postgres -- "$2" -D "$3" -m fast -w stop; else "$2" -D "$3" -m fast -w stop; fi
+            [ "$5" = remove ] && rm -rf "$3"
+            """
         let watcher = Process()
         watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watcher.arguments = ["-c", "while kill -0 \(getpid()) 2>/dev/null; do sleep 1; done; \(stop) >/dev/null 2>&1"]
+        watcher.arguments = ["-c", script, "edgeway-postgres-watcher", "\(getpid())", pgCtl, folder.path, asRoot ? "root" : "user",
+                             removing ? "remove" : "keep"]
         watcher.standardOutput = FileHandle.nullDevice
         watcher.standardError = FileHandle.nullDevice
         try? watcher.run()

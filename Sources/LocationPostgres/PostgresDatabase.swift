@@ -5,20 +5,35 @@ import ServiceLifecycle
 import Synchronization
 
 /// The PostgreSQL database a registrar cluster shares (SPEC B30, B35): a `PostgresClient` pool
-/// from a `postgres://` URL, run as a `Service`, with the schema created and migrated once by
-/// whichever registrar gets there first, and a deadline on every use.
+/// from a `postgres://` URL, run as a `Service`, with the tables created once by whichever
+/// registrar gets there first, and a deadline on every use (``withDeadline(_:_:)``).
+///
+/// When a call fails, the server is probed every 500 ms on a connection of its own; once it
+/// answers while the pool still does not (the pool's reconnection backoff grows to a minute
+/// during a long outage), a new pool replaces the old one, so service returns within about a
+/// second of the server's return however long it was away.
 ///
 /// Run ``run()`` (or hand the database to a `ServiceGroup`) before using the stores built on it.
 public final class PostgresDatabase: Service, Sendable {
-    /// The pool.
-    let client: PostgresClient
     /// How long one store call may take, from asking the pool for a connection to the answer.
     let deadline: Duration
     let logger: Logger
+    private let clientConfiguration: PostgresClient.Configuration
+    private let probeConfiguration: PostgresConnection.Configuration
+    private let pool: Mutex<Pool>
     private let migrated = Mutex(false)
 
+    private struct Pool {
+        var client: PostgresClient
+        var runner: Task<Void, Never>?
+        var running = false
+        var probing = false
+    }
+
     /// Creates the pool for `url`: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (port 5432 by
-    /// default; TLS is not used, so keep the database on a trusted network or loopback).
+    /// default; TLS is not used, so keep the database on a trusted network or loopback). Each
+    /// session's `statement_timeout` and `lock_timeout` are set just under the deadline, so the
+    /// database itself ends work nobody waits for.
     ///
     /// - Parameters:
     ///   - deadline: the longest a store call may take before it fails with
@@ -28,31 +43,92 @@ public final class PostgresDatabase: Service, Sendable {
     public init(url: String, deadline: Duration = .seconds(2), maximumConnections: Int = 8,
                 logger: Logger = Logger(label: "edgeway.postgres")) throws {
         guard let components = URLComponents(string: url), ["postgres", "postgresql"].contains(components.scheme ?? ""),
-              let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty
+              let host = components.host, !host.isEmpty, let user = components.user, !user.isEmpty, components.query == nil
         else {
-            throw PostgresDatabaseError.url("expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, got \(Self.redacted(url))")
+            throw PostgresDatabaseError.url("expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE without parameters, got \(Self.redacted(url))")
         }
-        let database = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
-        var configuration = PostgresClient.Configuration(host: host, port: components.port ?? 5432, username: user,
-                                                         password: components.password, database: database.isEmpty ? nil : database,
-                                                         tls: .disable)
+        let path = components.path.hasPrefix("/") ? String(components.path.dropFirst()) : components.path
+        let database = path.isEmpty ? nil : path
+        let port = components.port ?? 5432
+        var configuration = PostgresClient.Configuration(host: host, port: port, username: user, password: components.password,
+                                                         database: database, tls: .disable)
         configuration.options.connectTimeout = deadline
         configuration.options.maximumConnections = maximumConnections
         configuration.options.keepAliveBehavior = .init(frequency: .seconds(10))
-        client = PostgresClient(configuration: configuration, backgroundLogger: logger)
+        let (seconds, attoseconds) = deadline.components
+        let serverTimeout = max(100, seconds * 1_000 + attoseconds / 1_000_000_000_000_000 - 100)
+        configuration.options.additionalStartupParameters = [("statement_timeout", "\(serverTimeout)"), ("lock_timeout", "\(serverTimeout)")]
+        clientConfiguration = configuration
+        var probe = PostgresConnection.Configuration(host: host, port: port, username: user, password: components.password,
+                                                     database: database, tls: .disable)
+        probe.options.connectTimeout = .seconds(1)
+        probeConfiguration = probe
+        pool = Mutex(Pool(client: PostgresClient(configuration: configuration, backgroundLogger: logger)))
         self.deadline = deadline
         self.logger = logger
     }
 
+    /// The pool in use.
+    var client: PostgresClient { pool.withLock { $0.client } }
+
     /// Runs the pool until the task is cancelled or the service group shuts down.
     public func run() async throws {
-        await client.run()
+        pool.withLock { pool in
+            pool.running = true
+            let client = pool.client
+            pool.runner = Task { await client.run() }
+        }
+        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
+        let runner = pool.withLock { pool in
+            pool.running = false
+            defer { pool.runner = nil }
+            return pool.runner
+        }
+        runner?.cancel()
+        await runner?.value
     }
 
-    /// Creates the tables if they are missing and applies migrations, under an advisory lock so
-    /// that registrars starting together do it once. Nothing existing is deleted: a registrar
-    /// that starts never touches its siblings' bindings. Done once per process; every store
-    /// call waits for it.
+    /// A store call failed: probe the server in the background (once at a time) until the pool
+    /// works again, replacing the pool if the server answers and the pool does not.
+    func noteFailure() {
+        let start = pool.withLock { pool in
+            guard pool.running, !pool.probing else { return false }
+            pool.probing = true
+            return true
+        }
+        guard start else { return }
+        Task {
+            defer { pool.withLock { $0.probing = false } }
+            while pool.withLock({ $0.running }) {
+                try? await Task.sleep(for: .milliseconds(500))
+                guard let connection = try? await PostgresConnection.connect(configuration: probeConfiguration, id: 0, logger: logger)
+                else { continue }
+                try? await connection.close()
+                let client = client
+                let poolAnswers = (try? await Self.race("probing the pool", within: .seconds(1)) {
+                    _ = try await client.query("SELECT 1", logger: self.logger)
+                }) != nil
+                if !poolAnswers { replacePool() }
+                return
+            }
+        }
+    }
+
+    private func replacePool() {
+        let fresh = PostgresClient(configuration: clientConfiguration, backgroundLogger: logger)
+        let old = pool.withLock { pool -> Task<Void, Never>? in
+            guard pool.running else { return nil }
+            defer { pool.runner = Task { await fresh.run() } }
+            pool.client = fresh
+            return pool.runner
+        }
+        old?.cancel()
+        logger.notice("PostgreSQL answers again while the pool still waits to reconnect: a new pool replaces it")
+    }
+
+    /// Creates the tables if they are missing, under an advisory lock so that registrars starting
+    /// together do it once. Nothing existing is deleted: a registrar that starts never touches
+    /// its siblings' bindings. Done once per process; every store call waits for it.
     func migrateIfNeeded() async throws {
         if migrated.withLock({ $0 }) { return }
         try await client.withTransaction(logger: logger) { connection in
@@ -64,88 +140,13 @@ public final class PostgresDatabase: Service, Sendable {
         migrated.withLock { $0 = true }
     }
 
-    /// Runs `body` against the pool with the schema in place, failing with
-    /// ``PostgresDatabaseError/deadline(_:)`` when it has not finished within ``deadline``
-    /// (the body is then cancelled; a transaction it held is rolled back by the database).
-    func withDeadline<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
-        let deadline = deadline
-        return try await withCheckedThrowingContinuation { continuation in
-            let race = DeadlineRace(continuation)
-            let timer = Task {
-                guard (try? await Task.sleep(for: deadline)) != nil else { return }
-                race.finish(.failure(PostgresDatabaseError.deadline("\(what): no answer from PostgreSQL within \(deadline)")))
-            }
-            race.start(Task {
-                let result: Result<T, any Error>
-                do {
-                    try await self.migrateIfNeeded()
-                    result = .success(try await body())
-                } catch {
-                    result = .failure(PostgresDatabaseError.failed(what, Self.describe(error)))
-                }
-                timer.cancel()
-                race.finish(result)
-            })
-        }
-    }
-
-    /// `pg_advisory_xact_lock` key of schema migration.
+    /// `pg_advisory_xact_lock` key of schema creation.
     private static let migrationLock: Int64 = 0x6564_6765_7761_7901
-
-    /// A driver error in words an operator can act on (the server's message when there is one).
-    static func describe(_ error: any Error) -> String {
-        if let error = error as? PSQLError {
-            if let message = error.serverInfo?[.message] { return "PostgreSQL: \(message)" }
-            return "PostgreSQL: \(error.code)\(error.underlying.map { " (\($0))" } ?? "")"
-        }
-        return "\(error)"
-    }
 
     /// The URL without its password, for messages.
     static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url
-    }
-}
-
-/// The work of ``PostgresDatabase/withDeadline(_:_:)`` against its timer: whichever finishes
-/// first resumes the caller; a timer that wins cancels the work.
-private final class DeadlineRace<T: Sendable>: Sendable {
-    private let state: Mutex<(waiting: CheckedContinuation<T, any Error>?, work: Task<Void, Never>?)>
-
-    init(_ continuation: CheckedContinuation<T, any Error>) {
-        state = Mutex((continuation, nil))
-    }
-
-    func start(_ work: Task<Void, Never>) {
-        state.withLock { $0.work = work }
-    }
-
-    func finish(_ result: Result<T, any Error>) {
-        let (waiting, work) = state.withLock { state in
-            defer { state.waiting = nil }
-            return (state.waiting, state.work)
-        }
-        guard let waiting else { return }
-        waiting.resume(with: result)
-        if case .failure(PostgresDatabaseError.deadline) = result { work?.cancel() }
-    }
-}
-
-/// Why a PostgreSQL store call failed.
-public enum PostgresDatabaseError: Error, CustomStringConvertible, Equatable {
-    /// The configured URL cannot be used.
-    case url(String)
-    /// The database did not answer in time (unreachable, stopped or overloaded).
-    case deadline(String)
-    /// The database answered with an error, or the connection failed.
-    case failed(String, String)
-
-    public var description: String {
-        switch self {
-        case .url(let text), .deadline(let text): text
-        case .failed(let what, let cause): "\(what): \(cause)"
-        }
     }
 }

@@ -22,7 +22,7 @@ public final class PostgresLocationStore: LocationStore {
     public func bindings(for aor: String) async throws -> [Binding] {
         try await database.withDeadline("reading the bindings of \(aor)") { [database] in
             try await database.client.withConnection { connection in
-                try await Self.load(aor: aor, connection, database.logger)
+                try await Self.load(aor: aor, connection, database.logger).map(\.binding)
             }
         }
     }
@@ -32,24 +32,29 @@ public final class PostgresLocationStore: LocationStore {
             try await database.client.withTransaction(logger: database.logger) { connection in
                 let logger = database.logger
                 try await connection.query("SELECT pg_advisory_xact_lock(hashtextextended(\(aor), 0))", logger: logger)
-                let before = try await Self.load(aor: aor, connection, logger)
-                var after = before
+                let stored = try await Self.load(aor: aor, connection, logger)
+                var after = stored.map(\.binding)
                 let result = try body(&after)
                 let kept = Set(after.map(\.key))
-                for binding in before where !kept.contains(binding.key) {
+                for row in stored where !kept.contains(row.binding.key) {
                     try await connection.query(
-                        "DELETE FROM edgeway_binding WHERE aor = \(aor) AND binding_key = \(binding.key.columnValue)", logger: logger)
+                        "DELETE FROM edgeway_binding WHERE aor = \(aor) AND binding_key = \(row.binding.key.columnValue)", logger: logger)
                 }
-                for (position, binding) in after.enumerated() where before.indices.contains(position) ? before[position] != binding : true {
+                // A row is written when its binding or its place changed (a purge leaves gaps).
+                let rows = Dictionary(stored.map { ($0.binding.key, $0) }, uniquingKeysWith: { first, _ in first })
+                for (position, binding) in after.enumerated() where rows[binding.key].map({ $0.binding != binding || $0.position != position }) ?? true {
                     try await Self.upsert(binding, position: position, connection, logger)
                 }
+                // Past the deadline the caller has answered already: roll back rather than commit.
+                try Task.checkCancellation()
                 return result
             }
         }
     }
 
     /// Removes what lapsed; when another registrar of the cluster is purging at this moment, this
-    /// one leaves it to that one and returns 0, so expiry is done once.
+    /// one leaves it to that one and returns 0, so no two purges run at once and each lapsed
+    /// binding is removed by exactly one registrar.
     public func purgeExpired(now: Int64) async throws -> Int {
         try await database.withDeadline("purging expired bindings") { [database] in
             try await database.client.withTransaction(logger: database.logger) { connection in
@@ -75,17 +80,18 @@ public final class PostgresLocationStore: LocationStore {
     /// `pg_try_advisory_xact_lock` key of the purge.
     private static let purgeLock: Int64 = 0x6564_6765_7761_7902
 
-    private static func load(aor: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> [Binding] {
+    /// The rows of `aor` in their order, each with its stored position.
+    private static func load(aor: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> [(binding: Binding, position: Int)] {
         let rows = try await connection.query("""
-            SELECT contact_uri, contact_value, instance_id, reg_id, call_id, cseq, expires_at, path, path_identity
+            SELECT contact_uri, contact_value, instance_id, reg_id, call_id, cseq, expires_at, path, path_identity, position
             FROM edgeway_binding WHERE aor = \(aor) ORDER BY position
             """, logger: logger)
-        var bindings: [Binding] = []
-        for try await (uri, value, instance, regID, callID, cseq, expiresAt, path, identity)
-            in rows.decode((String, String, String?, Int64?, String, Int64, Int64, String, String).self) {
-            bindings.append(Binding(aor: aor, contactURI: uri, contactValue: value, instanceID: instance, regID: regID.map { Int($0) },
-                                    callID: callID, cseq: UInt32(clamping: cseq), expiresAt: expiresAt,
-                                    path: path.isEmpty ? [] : path.components(separatedBy: "\n"), pathIdentity: identity))
+        var bindings: [(Binding, Int)] = []
+        for try await (uri, value, instance, regID, callID, cseq, expiresAt, path, identity, position)
+            in rows.decode((String, String, String?, Int64?, String, Int64, Int64, String, String, Int32).self) {
+            bindings.append((Binding(aor: aor, contactURI: uri, contactValue: value, instanceID: instance, regID: regID.map { Int($0) },
+                                     callID: callID, cseq: UInt32(clamping: cseq), expiresAt: expiresAt,
+                                     path: path.isEmpty ? [] : path.components(separatedBy: "\n"), pathIdentity: identity), Int(position)))
         }
         return bindings
     }
@@ -111,7 +117,7 @@ public final class PostgresLocationStore: LocationStore {
 extension BindingKey {
     /// The key as one text column: `instance <urn> reg-id <n>` or `contact <§19.1.4 form>`.
     var columnValue: String {
-        if let instance { return "instance \(instance) reg-id \(regID ?? 0)" }
+        if let instance { return "instance \(instance) reg-id \(regID.map(String.init) ?? "-")" }
         return "contact \(contactURI ?? "")"
     }
 }

@@ -66,7 +66,7 @@ extension RegistrarStateMachine {
         let bindings: [Binding]
         switch result {
         case .success(let found): bindings = found
-        case .failure(let error): return pending.method == "ACK" ? [] : [.respond(storeUnavailable(pending.request, "location", error))]
+        case .failure(let error): return pending.method == "ACK" ? [] : [.respond(storeFailed(pending.request, "location", error))]
         }
         // RFC 5626 §7: one target per instance (a binding without one is its own), its flows
         // newest first; the newest instance first.

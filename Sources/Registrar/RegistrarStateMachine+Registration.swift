@@ -63,7 +63,7 @@ extension RegistrarStateMachine {
 
     /// The account store failed: 503 naming the cause, with Retry-After.
     public mutating func accountLookupFailed(_ error: any Error, for pending: PendingRegistration) -> [Action] {
-        [.respond(storeUnavailable(pending.request, "account", error))]
+        [.respond(storeFailed(pending.request, "account", error))]
     }
 
     /// The result of an ``Action/updateBindings(aor:update:pending:)``: the 200 OK with the
@@ -72,7 +72,7 @@ extension RegistrarStateMachine {
         let request = pending.request
         switch result {
         case .failure(let error):
-            return [.respond(storeUnavailable(request, "location", error))]
+            return [.respond(storeFailed(request, "location", error))]
         case .success(.reject(let status, let reason, let minExpires)):
             var response = answer(request, status, reason)
             // RFC 3261 §10.3 step 7: a 423 carries the registrar's Min-Expires.

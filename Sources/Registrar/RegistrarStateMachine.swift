@@ -162,15 +162,21 @@ public struct RegistrarStateMachine: Sendable {
         (try? options.requestURI()).map { $0.user == nil } ?? true
     }
 
-    /// A response of this registrar, with a fresh To-tag and the Server header.
-    /// A store failed: `503 Service Unavailable (<store> store: <cause>)` with `Retry-After`
-    /// (RFC 3261 §21.5.4): the registrar is fine and the store comes back by itself.
-    mutating func storeUnavailable(_ request: SIPMessage, _ store: String, _ error: any Error) -> SIPMessage {
-        var response = answer(request, 503, "Service Unavailable (\(store) store: \(error))")
+    /// A store failed: `503 Service Unavailable (<store> store: <cause>)` with `Retry-After` to a
+    /// REGISTER (RFC 3261 §21.5.4: the registrar is fine and the store comes back by itself); a
+    /// proxied request gets `500` with `Retry-After` instead (§21.5.1, §20.33), since a phone may
+    /// take a 503 to its call for a dead edge and fail over.
+    mutating func storeFailed(_ request: SIPMessage, _ store: String, _ error: any Error) -> SIPMessage {
+        // A reason phrase is one line of text (RFC 3261 §25.1): a driver's message may hold more.
+        let cause = String("\(error)".map { $0.isNewline || $0 == "\t" ? " " : $0 })
+        var response = request.requestLine?.method == "REGISTER"
+            ? answer(request, 503, "Service Unavailable (\(store) store: \(cause))")
+            : answer(request, 500, "Server Internal Error (\(store) store: \(cause))")
         response.headers.append(.retryAfter, String(configuration.storeRetryAfter))
         return response
     }
 
+    /// A response of this registrar, with a fresh To-tag and the Server header.
     mutating func answer(_ request: SIPMessage, _ status: Int, _ reason: String, to: NameAddress? = nil) -> SIPMessage {
         var response = SIPResponseBuilder.response(to: request, statusCode: status, reasonPhrase: reason,
                                                    toTag: "r" + tokens.nextHex(), parsedTo: to)

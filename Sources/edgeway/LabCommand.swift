@@ -71,7 +71,7 @@ struct LabCommand: AsyncParsableCommand {
     }
 
     @Option(help: "The data folder.") var data = "./.edgeway-lab"
-    @Option(help: "The first of the lab's ports: registrar TCP at it; phones' TLS to the edges at +1 and +2; cores at +10 and +11; the edges' own TLS behind the fault relays at +101 and +102; traversal at +1941 and +1942. Keep the range below 32768, out of the system's ephemeral ports.")
+    @Option(help: "The first of the lab's ports: registrar TCP at it (more registrars at +20 … +24); phones' TLS to the edges at +1 and +2; cores at +10 and +11; the edges' own TLS behind the fault relays at +101 and +102; traversal at +1941 and +1942. Keep the range below 32768, out of the system's ephemeral ports.")
     var basePort = 15_060
     @Option(help: "Simulated phones (phone1 … phoneN), 0…2000.") var phones = 0
     @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms.") var keepalive = "30s"
@@ -103,7 +103,10 @@ struct LabCommand: AsyncParsableCommand {
         }
         guard (1...6).contains(registrars) else { throw ValidationError("--registrars must be 1…6") }
         guard registrars == 1 || store != "sqlite" else { throw ValidationError("--registrars \(registrars) needs --store postgres (registrars share bindings only in PostgreSQL)") }
-        if scenario != nil, phones == 0 { throw ValidationError("the \(scenario!.rawValue) scenario needs --phones N") }
+        if let scenario, phones == 0 { throw ValidationError("the \(scenario.rawValue) scenario needs --phones N") }
+        if scenario == .registrarLoss, registrars < 2 || phones < 6 {
+            throw ValidationError("the registrar-loss scenario needs --registrars 2 (or more, with --store postgres) and --phones 6 or more")
+        }
         options.registrars = registrars
         options.store = store
         let algorithms = digest.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
@@ -156,11 +159,17 @@ struct LabCommand: AsyncParsableCommand {
             return
         }
         if scenario == .registrarLoss, let simulated {
-            let report = try await simulated.registrarLoss(lab: lab, hold: .milliseconds(3 * (interval + wait))) { say($0) }
+            let outcome: Result<RegistrarLossReport, any Error>
+            do {
+                outcome = .success(try await simulated.registrarLoss(lab: lab, hold: .milliseconds(3 * (interval + wait))) { say($0) })
+            } catch {
+                outcome = .failure(error)
+            }
+            // Whatever happened, the phones, the admin API, every node and the database stop.
             await simulated.stop()
             await admin.stop()
             await lab.shutdown()
-            if !report.passed { throw ExitCode(1) }
+            if try !outcome.get().passed { throw ExitCode(1) }
             return
         }
         if scenario == .failover {

@@ -102,6 +102,28 @@ struct PostgresLocationStoreTests {
         }
     }
 
+    /// An update that waits past its deadline on another registrar's lock of the same phone is
+    /// answered as failed, and must not commit later behind the answer's back.
+    @Test func anUpdatePastItsDeadlineIsRolledBack() async throws {
+        let url = try await TestPostgres.freshDatabase()
+        try await withDatabase(url) { holder in
+            let quick = try PostgresDatabase(url: url, deadline: .milliseconds(500))
+            let running = Task { try await quick.run() }
+            defer { running.cancel() }
+            let aor = aor
+            // The other registrar holds the phone's lock for 2 s.
+            async let held: Void = PostgresLocationStore(database: holder).update(aor: aor) { _ in Thread.sleep(forTimeInterval: 2) }
+            try await Task.sleep(for: .milliseconds(300))
+            await #expect(throws: PostgresDatabaseError.self) {
+                try await apply(register(callID: "late", cseq: 1), via: "edge-1/registrar-2", to: PostgresLocationStore(database: quick))
+            }
+            try await held
+            try await Task.sleep(for: .milliseconds(500))
+            let bindings = try await PostgresLocationStore(database: holder).bindings(for: aor)
+            #expect(bindings.isEmpty, "the late update rolled back: \(bindings)")
+        }
+    }
+
     @Test func accountsAreSharedAndReplaced() async throws {
         try await withDatabase { database in
             let accounts = PostgresAccountStore(database: database)
@@ -140,8 +162,11 @@ struct PostgresLocationStoreTests {
     }
 
     @Test func aURLThatIsNotPostgresIsRefusedWithItsShape() {
-        #expect(throws: PostgresDatabaseError.url("expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE, got mysql://u:***@h/d")) {
+        #expect(throws: PostgresDatabaseError.url("expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE without parameters, got mysql://u:***@h/d")) {
             try PostgresDatabase(url: "mysql://u:secret@h/d")
+        }
+        #expect(throws: PostgresDatabaseError.self, "sslmode is not supported: refused, not ignored") {
+            try PostgresDatabase(url: "postgres://u@h/d?sslmode=require")
         }
     }
 }

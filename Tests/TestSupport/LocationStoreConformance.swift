@@ -52,6 +52,21 @@ public enum LocationStoreConformance {
             try await group.waitForAll()
         }
         check(try await store.bindings(for: "sip:carol@example.com").count == 50, "concurrent updates of one AOR all land")
+
+        // Order survives a purge's gap, an append and a reordering; a binding keyed by its Contact
+        // alone (no instance, no reg-id, no Path) comes back as stored.
+        let dave = "sip:dave@example.com"
+        var contactOnly = binding(aor: dave, instance: "urn:uuid:d4", expiresAt: 90_000)
+        (contactOnly.instanceID, contactOnly.regID, contactOnly.path) = (nil, nil, [])
+        let byContact = contactOnly
+        let lapsing = binding(aor: dave, instance: "urn:uuid:d1", expiresAt: 50_000)
+        let (d2, d3) = (binding(aor: dave, instance: "urn:uuid:d2", expiresAt: 90_000), binding(aor: dave, instance: "urn:uuid:d3", expiresAt: 90_000))
+        try await store.update(aor: dave) { $0 = [lapsing, d2, d3] }
+        _ = try await store.purgeExpired(now: 60_000)
+        try await store.update(aor: dave) { $0.append(byContact) }
+        check(try await store.bindings(for: dave) == [d2, d3, byContact], "an append after a purge keeps the order")
+        try await store.update(aor: dave) { $0 = [byContact, d3, d2] }
+        check(try await store.bindings(for: dave) == [byContact, d3, d2], "a reordering is stored")
         return failures
     }
 
