@@ -10,8 +10,9 @@ import Synchronization
 ///
 /// When a call fails, the server is probed every 500 ms on a connection of its own; once it
 /// answers while the pool still does not (the pool's reconnection backoff grows to a minute
-/// during a long outage), a new pool replaces the old one, so service returns within about a
-/// second of the server's return however long it was away.
+/// during a long outage) and no store call has succeeded meanwhile (a busy pool is not a stalled
+/// one), a new pool replaces the old one, so service returns within about a second of the
+/// server's return however long it was away.
 ///
 /// Run ``run()`` (or hand the database to a `ServiceGroup`) before using the stores built on it.
 public final class PostgresDatabase: Service, Sendable {
@@ -28,6 +29,8 @@ public final class PostgresDatabase: Service, Sendable {
         var runner: Task<Void, Never>?
         var running = false
         var probing = false
+        /// Store calls that succeeded so far: a pool that keeps serving is busy, not stalled.
+        var successes = 0
     }
 
     /// Creates the pool for `url`: `postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE` (port 5432 by
@@ -100,6 +103,7 @@ public final class PostgresDatabase: Service, Sendable {
         Task {
             defer { pool.withLock { $0.probing = false } }
             while pool.withLock({ $0.running }) {
+                let successes = pool.withLock { $0.successes }
                 try? await Task.sleep(for: .milliseconds(500))
                 guard let connection = try? await PostgresConnection.connect(configuration: probeConfiguration, id: 0, logger: logger)
                 else { continue }
@@ -108,10 +112,15 @@ public final class PostgresDatabase: Service, Sendable {
                 let poolAnswers = (try? await Self.race("probing the pool", within: .seconds(1)) {
                     _ = try await client.query("SELECT 1", logger: self.logger)
                 }) != nil
-                if !poolAnswers { replacePool() }
+                if !poolAnswers, pool.withLock({ $0.successes == successes }) { replacePool() }
                 return
             }
         }
+    }
+
+    /// A store call succeeded.
+    func noteSuccess() {
+        pool.withLock { $0.successes &+= 1 }
     }
 
     private func replacePool() {

@@ -9,10 +9,12 @@ extension PostgresDatabase {
     /// `statement_timeout` and `lock_timeout` end a query still running, so late work rolls back.
     func withDeadline<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
         do {
-            return try await Self.race(what, within: deadline) {
+            let value = try await Self.race(what, within: deadline) {
                 try await self.migrateIfNeeded()
                 return try await body()
             }
+            noteSuccess()
+            return value
         } catch {
             noteFailure()
             throw error
