@@ -164,7 +164,8 @@ let package = Package(
         .executableTarget(
             name: "edgeway",
             dependencies: [
-                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Registrar", "Location", "LocationSQLite", "Phone", "PhoneLogic",
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Registrar", "Location", "LocationSQLite", "LocationPostgres",
+                "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOPosix", package: "swift-nio"),

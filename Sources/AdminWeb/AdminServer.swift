@@ -133,8 +133,10 @@ struct BearerTokenMiddleware: RouterMiddleware {
               zip(given.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
         else {
             intrusion?.record(.adminLogin, from: source)
+            let problem = given.isEmpty ? "the admin API needs Authorization: Bearer <token>"
+                : "wrong admin token (the node's is in its data folder, admin-token)"
             return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"],
-                            body: .init(byteBuffer: ByteBuffer(string: "the admin API needs Authorization: Bearer <token>\n")))
+                            body: .init(byteBuffer: ByteBuffer(string: problem + "\n")))
         }
         return try await next(request, context)
     }

@@ -39,9 +39,13 @@ public final class EdgeNode: Sendable {
             guard let (host, port) = NodeConfiguration.splitHostPort(configuration.traversal) else {
                 throw NodeConfigurationError(path: "configuration", key: "traversal", problem: "expected host:port")
             }
-            traversalAddress = try await stack.transport.listen(.tls, host: host, port: port,
-                                                                tlsContext: try resources.certificates.traversalServerContext(),
-                                                                audience: .peers)
+            do {
+                traversalAddress = try await stack.transport.listen(.tls, host: host, port: port,
+                                                                    tlsContext: try resources.certificates.traversalServerContext(),
+                                                                    audience: .peers)
+            } catch {
+                throw NodeConfigurationError(path: "configuration", key: "traversal", problem: "\(error)")
+            }
             boundAddresses = try await NodeListeners.open(configuration.listen, on: stack)
             service = EdgeService(stack: stack, settings: settings,
                                   configuration: .init(name: name, traversalAddress: traversalAddress, linkTimeout: configuration.linkTimeout))
@@ -80,7 +84,7 @@ enum NodeListeners {
             do {
                 bound[kind] = try await stack.transport.listen(kind, host: host, port: port)
             } catch {
-                throw NodeConfigurationError(path: "listen", key: kind.rawValue, problem: "cannot listen on \(text): \(error)")
+                throw NodeConfigurationError(path: "listen", key: kind.rawValue, problem: "\(error)")
             }
         }
         return bound

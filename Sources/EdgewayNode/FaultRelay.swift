@@ -1,6 +1,7 @@
 import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
+import SIPTransport
 
 /// A TCP relay in front of a node, for the lab's faults (SPEC B14): it passes bytes both ways
 /// until it is told to black-hole, then keeps every connection open and passes nothing — a hung
@@ -14,19 +15,21 @@ public final class FaultRelay: Sendable {
     /// Listens on `host:port` (0 for a free port) and relays to `target`.
     public static func start(to target: SocketAddress, host: String = "127.0.0.1", port: Int = 0) async throws -> FaultRelay {
         let blackholed = NIOLockedValueBox(false)
-        let channel = try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
-            .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-            .childChannelInitializer { inbound in
-                ClientBootstrap(group: inbound.eventLoop)
-                    .connect(to: target)
-                    .flatMap { outbound in
-                        inbound.eventLoop.makeCompletedFuture {
-                            try inbound.pipeline.syncOperations.addHandler(Pipe(peer: outbound, blackholed: blackholed))
-                            try outbound.pipeline.syncOperations.addHandler(Pipe(peer: inbound, blackholed: blackholed))
+        let channel = try await SIPTransportError.listening(.tcp, host: host, port: port) {
+            try await ServerBootstrap(group: MultiThreadedEventLoopGroup.singleton)
+                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                .childChannelInitializer { inbound in
+                    ClientBootstrap(group: inbound.eventLoop)
+                        .connect(to: target)
+                        .flatMap { outbound in
+                            inbound.eventLoop.makeCompletedFuture {
+                                try inbound.pipeline.syncOperations.addHandler(Pipe(peer: outbound, blackholed: blackholed))
+                                try outbound.pipeline.syncOperations.addHandler(Pipe(peer: inbound, blackholed: blackholed))
+                            }
                         }
-                    }
-            }
-            .bind(host: host, port: port).get()
+                }
+                .bind(host: host, port: port).get()
+        }
         return FaultRelay(address: channel.localAddress!, channel: channel, blackholed: blackholed)
     }
 

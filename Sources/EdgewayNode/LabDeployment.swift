@@ -98,7 +98,9 @@ public final class LabDeployment: Sendable {
             for node in nodes.values { await node.shutdown() }
             for relay in relays { await relay.stop() }
             await postgres?.stop()
-            throw error
+            guard "\(error)".contains("the port is already in use") else { throw error }
+            throw NodeConfigurationError(path: "lab", key: "--base-port", problem: "\(error); another lab or program holds the lab's ports "
+                                         + "\(options.basePort)…\(options.basePort + 1_942): stop it, or start this lab with --base-port N")
         }
     }
 
@@ -255,7 +257,7 @@ public final class LabDeployment: Sendable {
         switch mode {
         case .blackhole:
             guard let index = ["edge-1", "edge-2"].firstIndex(of: node) else {
-                throw NodeConfigurationError(path: "lab", key: node, problem: "blackhole applies to edges only; allowed: edge-1, edge-2")
+                throw NodeConfigurationError(path: "lab", key: node, problem: "blackhole (and pause) apply to edges only; allowed: edge-1, edge-2")
             }
             relays[index].blackhole()
         case .kill:
@@ -265,8 +267,12 @@ public final class LabDeployment: Sendable {
     }
 
     /// Heals a node: restarts it when it was killed, lets bytes pass again when black-holed.
+    ///
+    /// - Throws: ``NodeConfigurationError`` naming the allowed nodes when `node` is not one.
     public func heal(_ node: String) async throws {
-        guard nodeNames.contains(node) else { return }
+        guard nodeNames.contains(node) else {
+            throw NodeConfigurationError(path: "lab", key: node, problem: "unknown node; allowed: \(nodeNames.joined(separator: ", "))")
+        }
         if let index = ["edge-1", "edge-2"].firstIndex(of: node) { relays[index].heal() }
         guard nodes.withLockedValue({ $0[node] == nil }) else { return }
         let restarted = try await Self.launch(node, options)

@@ -18,10 +18,9 @@ public struct RegistrarLossReport: Sendable {
         failedOver == 0 && misbound.isEmpty && calls.allSatisfy { $0.placed > 0 && $0.answered == $0.placed }
     }
 
-    /// One line per measure and the verdict.
+    /// The verdict (each phase's calls are reported as they end).
     public var summary: String {
-        calls.map { "calls \($0.when): \($0.answered)/\($0.placed) answered" }.joined(separator: "\n")
-            + "\nphones \(phones), bindings \(bindings), failed over \(failedOver); \(passed ? "passed" : "FAILED")"
+        "phones \(phones), bindings \(bindings), failed over \(failedOver); \(passed ? "passed" : "FAILED")"
             + (misbound.isEmpty ? "" : "\nnot bound exactly once: \(misbound.prefix(20).joined(separator: ", "))")
     }
 }
@@ -43,17 +42,26 @@ extension LabPhones {
         let pairs = min(10, phones.count / 6)
         var report = RegistrarLossReport(phones: phones.count, bindings: 0, misbound: [], failedOver: 0, calls: [])
 
-        say("kill -9 \(victim)\(lab.pid(of: victim).map { " (pid \($0))" } ?? "")")
+        func kill(_ name: String) -> String {
+            lab.pid(of: name).map { "kill -9 \(name) (pid \($0))" } ?? "stop \(name)"
+        }
+        func calls(_ when: String, _ range: Range<Int>) async {
+            let answered = await placeCalls(pairs: range)
+            report.calls.append((when, range.count, answered))
+            say("calls \(when): \(answered)/\(range.count) answered")
+        }
+        say(kill(victim))
         try await lab.fail(victim, mode: .kill)
-        report.calls.append(("right after the kill", pairs, await placeCalls(pairs: 0..<pairs)))
+        await calls("right after the kill", 0..<pairs)
+        say("holding \(victim) down for \(hold)")
         try await Task.sleep(for: hold)
-        report.calls.append(("with \(victim) down for \(hold)", pairs, await placeCalls(pairs: pairs..<(2 * pairs))))
+        await calls("with \(victim) down for \(hold)", pairs..<(2 * pairs))
 
         try await lab.heal(victim)
         try await lab.waitUntilLinked()
-        say("\(victim) restarted\(lab.pid(of: victim).map { " (pid \($0))" } ?? "") and reachable; kill -9 \(other) so that \(victim) serves alone")
+        say("\(victim) restarted\(lab.pid(of: victim).map { " (pid \($0))" } ?? "") and reachable; \(kill(other)) so that \(victim) serves alone")
         try await lab.fail(other, mode: .kill)
-        report.calls.append(("through the restarted \(victim) alone", pairs, await placeCalls(pairs: (2 * pairs)..<(3 * pairs))))
+        await calls("through the restarted \(victim) alone", (2 * pairs)..<(3 * pairs))
         try await lab.heal(other)
         try await lab.waitUntilLinked()
         say("\(other) restarted")

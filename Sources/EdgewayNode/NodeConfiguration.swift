@@ -68,6 +68,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// the policy in force.
     public var intrusionProtection: IntrusionSettings?
 
+    /// The top-level keys the file gave, in order.
+    public private(set) var keysGiven: [String] = []
+
     /// The defaults.
     public init() {}
 
@@ -94,6 +97,7 @@ public struct NodeConfiguration: Sendable, Equatable {
         }
         for (keyNode, value) in root {
             let key = keyNode.string ?? "?"
+            keysGiven.append(key)
             func fail(_ problem: String) -> NodeConfigurationError {
                 NodeConfigurationError(path: path, key: key, problem: problem)
             }

@@ -145,6 +145,7 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
         ]
         if !configuration.edges.isEmpty { keys["edges"] = configuration.edges }
         if !configuration.registrars.isEmpty { keys["registrars"] = configuration.registrars }
-        return try Yams.dump(object: keys, sortKeys: true)
+        let role = String((configuration.name ?? "").prefix { $0 != "-" })
+        return try Yams.dump(object: keys.filter { NodeConfiguration.keys(forRole: role).contains($0.key) }, sortKeys: true)
     }
 }

@@ -18,6 +18,8 @@ public final class RegistrarNode: Sendable {
     public let boundAddresses: [SIPTransportKind: SocketAddress]
     /// Where the bindings are kept.
     public let locations: any LocationStore
+    /// The store as the ready line names it (`sqlite`, `memory`, a PostgreSQL URL without its password).
+    public let store: String
     private let stack: SIPStack
     private let registrar: RegistrarService
     private let purge: RepeatedTask
@@ -29,12 +31,18 @@ public final class RegistrarNode: Sendable {
         let data = URL(fileURLWithPath: configuration.data)
         // Owner only: the folder holds keys, tokens and account hashes (SPEC B28).
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let stores = try Self.openStores(configuration.store, data: data)
+        let logger = NodeResources.logger(role: "registrar", name: configuration.name ?? "registrar")
+        let stores = try Self.openStores(configuration.store, data: data, logger: logger)
         let locations = stores.locations, accounts = stores.accounts
         self.locations = locations
         database = stores.database
+        store = stores.shared == nil ? configuration.store : PostgresDatabase.redacted(configuration.store)
+        var started = false
+        // A node that fails to start leaves no pool behind.
+        defer { if !started { stores.database?.cancel() } }
+        // Said at start, not at the first REGISTER: a store that cannot be reached is logged now.
+        await stores.shared?.probe()
         let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
-        let logger = NodeResources.logger(role: "registrar", name: configuration.name ?? "registrar")
         let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false, tlsServer: tlsServer), logger: logger)
         self.stack = stack
         let policy = RegistrationPolicy(defaultExpires: configuration.defaultExpires, minExpires: configuration.minExpires,
@@ -50,13 +58,14 @@ public final class RegistrarNode: Sendable {
                 bound[kind] = try await stack.transport.listen(kind, host: host, port: port)
             } catch {
                 await stack.transport.shutdown()
-                throw NodeConfigurationError(path: "listen", key: kind.rawValue, problem: "cannot listen on \(text): \(error)")
+                throw NodeConfigurationError(path: "listen", key: kind.rawValue, problem: "\(error)")
             }
         }
         boundAddresses = bound
         purge = group.next().scheduleRepeatedTask(initialDelay: .seconds(30), delay: .seconds(30)) { _ in
             Task { _ = try? await locations.purgeExpired(now: Int64(Date().timeIntervalSince1970 * 1000)) }
         }
+        started = true
     }
 
     /// Stops accepting connections and lets running transactions finish, for at most `limit`;
@@ -72,18 +81,20 @@ public final class RegistrarNode: Sendable {
         database?.cancel()
     }
 
-    /// The location and account stores `store` names; for PostgreSQL, its pool runs in a task.
-    public static func openStores(_ store: String, data: URL) throws
-        -> (locations: any LocationStore, accounts: any AccountStore, database: Task<Void, any Error>?) {
+    /// The location and account stores `store` names. For PostgreSQL, `shared` is the database
+    /// (``PostgresDatabase/probe()`` says whether it answers) and `database` the task that keeps
+    /// its pool: cancel it when done.
+    public static func openStores(_ store: String, data: URL, logger: Logger = Logger(label: "edgeway.registrar"))
+        throws -> (locations: any LocationStore, accounts: any AccountStore, shared: PostgresDatabase?, database: Task<Void, any Error>?) {
         if store.hasPrefix("postgres") {
-            let database = try PostgresDatabase(url: store, logger: NodeResources.logger(role: "registrar", name: "postgres"))
+            let database = try PostgresDatabase(url: store, logger: logger)
             let running = Task { try await database.run() }
-            return (PostgresLocationStore(database: database), PostgresAccountStore(database: database), running)
+            return (PostgresLocationStore(database: database), PostgresAccountStore(database: database), database, running)
         }
         let locations: any LocationStore = store == "memory"
             ? InMemoryLocationStore()
             : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
-        return (locations, try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path), nil)
+        return (locations, try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path), nil, nil)
     }
 
     private static func tlsContext(_ configuration: NodeConfiguration, data: URL) throws -> NIOSSLContext {

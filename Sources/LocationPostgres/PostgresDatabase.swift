@@ -8,17 +8,21 @@ import Synchronization
 /// from a `postgres://` URL, run as a `Service`, with the tables created once by whichever
 /// registrar gets there first, and a deadline on every use (``withDeadline(_:_:)``).
 ///
-/// When a call fails, the server is probed every 500 ms on a connection of its own; once it
-/// answers while the pool still does not (the pool's reconnection backoff grows to a minute
-/// during a long outage) and no store call has succeeded meanwhile (a busy pool is not a stalled
-/// one), a new pool replaces the old one, so service returns within about a second of the
-/// server's return however long it was away.
+/// When a call fails, the server is probed every 500 ms on a connection of its own. While a probe
+/// fails, store calls fail at once with its cause (`connection refused`, an authentication or
+/// database error) instead of waiting out the deadline. Once the server answers while the pool
+/// still does not (the pool's reconnection backoff grows to a minute during a long outage) and no
+/// store call has succeeded meanwhile (a busy pool is not a stalled one), a new pool replaces the
+/// old one, so service returns within about a second of the server's return however long it was
+/// away. Each change is one log line: `PostgreSQL unreachable: …`, `PostgreSQL answers again`.
 ///
-/// Run ``run()`` (or hand the database to a `ServiceGroup`) before using the stores built on it.
+/// The pool runs from creation; ``run()`` (or a `ServiceGroup`) keeps it until cancelled and
+/// then shuts it down.
 public final class PostgresDatabase: Service, Sendable {
     /// How long one store call may take, from asking the pool for a connection to the answer.
     let deadline: Duration
     let logger: Logger
+    private let driverLogger: Logger
     private let clientConfiguration: PostgresClient.Configuration
     private let probeConfiguration: PostgresConnection.Configuration
     private let pool: Mutex<Pool>
@@ -27,8 +31,10 @@ public final class PostgresDatabase: Service, Sendable {
     private struct Pool {
         var client: PostgresClient
         var runner: Task<Void, Never>?
-        var running = false
+        var running = true
         var probing = false
+        /// Why the last probe could not connect, while the server is taken to be down.
+        var down: String?
         /// Store calls that succeeded so far: a pool that keeps serving is busy, not stalled.
         var successes = 0
     }
@@ -66,21 +72,22 @@ public final class PostgresDatabase: Service, Sendable {
                                                      database: database, tls: .disable)
         probe.options.connectTimeout = .seconds(1)
         probeConfiguration = probe
-        pool = Mutex(Pool(client: PostgresClient(configuration: configuration, backgroundLogger: logger)))
+        // The driver's own lines (every failed connection attempt) only from warnings up; this
+        // type logs each change of the server's state once.
+        var quiet = logger
+        quiet.logLevel = max(logger.logLevel, .warning)
+        let client = PostgresClient(configuration: configuration, backgroundLogger: quiet)
+        pool = Mutex(Pool(client: client, runner: Task { await client.run() }))
         self.deadline = deadline
         self.logger = logger
+        self.driverLogger = quiet
     }
 
     /// The pool in use.
     var client: PostgresClient { pool.withLock { $0.client } }
 
-    /// Runs the pool until the task is cancelled or the service group shuts down.
+    /// Keeps the pool until the task is cancelled or the service group shuts down, then stops it.
     public func run() async throws {
-        pool.withLock { pool in
-            pool.running = true
-            let client = pool.client
-            pool.runner = Task { await client.run() }
-        }
         while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
         let runner = pool.withLock { pool in
             pool.running = false
@@ -105,9 +112,7 @@ public final class PostgresDatabase: Service, Sendable {
             while pool.withLock({ $0.running }) {
                 let successes = pool.withLock { $0.successes }
                 try? await Task.sleep(for: .milliseconds(500))
-                guard let connection = try? await PostgresConnection.connect(configuration: probeConfiguration, id: 0, logger: logger)
-                else { continue }
-                try? await connection.close()
+                guard await probe() == nil else { continue }
                 let client = client
                 let poolAnswers = (try? await Self.race("probing the pool", within: .seconds(1)) {
                     _ = try await client.query("SELECT 1", logger: self.logger)
@@ -117,6 +122,34 @@ public final class PostgresDatabase: Service, Sendable {
             }
         }
     }
+
+    /// Connects once on a connection of its own (1 s at most) and returns why that failed, or
+    /// `nil` when the server answered; notes and logs a change of the server's state. A node
+    /// calls it at start to say at once when its store cannot be reached.
+    @discardableResult
+    public func probe() async -> String? {
+        let cause: String?
+        do {
+            let connection = try await PostgresConnection.connect(configuration: probeConfiguration, id: 0, logger: driverLogger)
+            try? await connection.close()
+            cause = nil
+        } catch {
+            cause = Self.describe(error)
+        }
+        let before = pool.withLock { pool in
+            defer { pool.down = cause }
+            return pool.down
+        }
+        if let cause, before == nil {
+            logger.warning("PostgreSQL unreachable: \(cause); store calls fail until it answers")
+        } else if cause == nil, before != nil {
+            logger.notice("PostgreSQL answers again")
+        }
+        return cause
+    }
+
+    /// Why the server is taken to be down, while probes fail.
+    var down: String? { pool.withLock { $0.down } }
 
     /// A store call succeeded.
     func noteSuccess() {
@@ -153,7 +186,7 @@ public final class PostgresDatabase: Service, Sendable {
     private static let migrationLock: Int64 = 0x6564_6765_7761_7901
 
     /// The URL without its password, for messages.
-    static func redacted(_ url: String) -> String {
+    public static func redacted(_ url: String) -> String {
         guard var components = URLComponents(string: url), components.password != nil else { return url }
         components.password = "***"
         return components.string ?? url

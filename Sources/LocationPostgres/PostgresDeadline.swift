@@ -1,3 +1,4 @@
+import Foundation
 import PostgresNIO
 import Synchronization
 
@@ -8,6 +9,11 @@ extension PostgresDatabase {
     /// cancelled: a transaction checks for that before it commits, and the sessions'
     /// `statement_timeout` and `lock_timeout` end a query still running, so late work rolls back.
     func withDeadline<T: Sendable>(_ what: String, _ body: @escaping @Sendable () async throws -> T) async throws -> T {
+        if let cause = down {
+            // The last probe failed: say why at once rather than wait out the deadline.
+            noteFailure()
+            throw PostgresDatabaseError.failed(what, "PostgreSQL unreachable: \(cause)")
+        }
         do {
             let value = try await Self.race(what, within: deadline) {
                 try await self.migrateIfNeeded()
@@ -51,7 +57,13 @@ extension PostgresDatabase {
         }
         if let error = error as? PSQLError {
             if let message = error.serverInfo?[.message] { return "PostgreSQL: \(message)" }
-            return "PostgreSQL: \(error.code)\(error.underlying.map { " (\($0))" } ?? "")"
+            // A socket error carries its errno deep in the driver's text: its name is what helps.
+            let underlying = error.underlying.map { "\($0)" } ?? ""
+            if let range = underlying.range(of: #"errno: \d+"#, options: .regularExpression),
+               let number = Int32(underlying[range].dropFirst("errno: ".count)) {
+                return "PostgreSQL: cannot connect (\(String(cString: strerror(number))))"
+            }
+            return "PostgreSQL: \(error.code)\(underlying.isEmpty ? "" : " (\(underlying))")"
         }
         return error is CancellationError ? "cancelled past its deadline" : "\(error)"
     }

@@ -19,18 +19,22 @@ extension SoftPhone {
         var cseq = 1
     }
 
-    /// Calls `user` and returns the call's id once the INVITE is sent; progress arrives on ``events``.
+    /// Calls `target` — a user of the phone's domain (`bob`) or an address (`bob@example.com`,
+    /// `sip:bob@example.com`) — and returns the call's id once the INVITE is sent; progress
+    /// arrives on ``events``.
     @discardableResult
-    public func call(_ user: String, sdp: String = "v=0\r\n") throws -> String {
+    public func call(_ target: String, sdp: String = "v=0\r\n") throws -> String {
+        let address = target.lowercased().hasPrefix("sip:") ? String(target.dropFirst(4)) : target
+        let uri = address.contains("@") ? "sip:\(address)" : "sip:\(address)@\(configuration.domain)"
         guard let flow = currentFlow else { throw SIPTransportError(detail: "not connected to an edge") }
         let callID = "call-\(UUID().uuidString.lowercased())"
         let tag = String(UInt32.random(in: 1...UInt32.max))
         let local = ProxyForwarder.hostPort(flow.local)
-        var invite = SIPMessage.request(method: "INVITE", uri: "sip:\(user)@\(configuration.domain)")
+        var invite = SIPMessage.request(method: "INVITE", uri: uri)
         invite.headers.append(.via, "SIP/2.0/TLS \(local);branch=z9hG4bK-inv-\(UInt64.random(in: 1...UInt64.max));rport")
         invite.headers.append(.maxForwards, "70")
         invite.headers.append(.from, "<sip:\(configuration.user)@\(configuration.domain)>;tag=\(tag)")
-        invite.headers.append(.to, "<sip:\(user)@\(configuration.domain)>")
+        invite.headers.append(.to, "<\(uri)>")
         invite.headers.append(.callID, callID)
         invite.headers.append(.cseq, "1 INVITE")
         invite.headers.append(.contact, "<sip:\(configuration.user)@\(local);transport=tls>")

@@ -142,23 +142,26 @@ public final class SIPTransportLayer: Sendable {
         let channel: Channel
         switch transport {
         case .udp:
-            channel = try await DatagramBootstrap(group: group)
-                .channelOption(.socketOption(.so_reuseaddr), value: 1)
-                // A datagram socket reads 2 KiB by default, which cuts an INVITE with a large SDP
-                // short: read up to the largest message the parser accepts (at most a UDP payload).
-                .channelOption(.recvAllocator,
-                               value: FixedSizeRecvByteBufferAllocator(capacity: min(configuration.limits.maxMessageSize, 65_507)))
-                // Room for a burst of requests while the loop answers the previous ones.
-                .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
-                .channelOption(.maxMessagesPerRead, value: 16)
-                .channelInitializer { [configuration, report, intrusion] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try channel.pipeline.syncOperations.addHandler(
-                            SIPDatagramChannelHandler(limits: configuration.limits, intrusion: audience == .userAgents ? intrusion : nil,
-                                                      report: report))
+            // No SO_REUSEADDR: on a datagram socket it would let a second process bind the same
+            // port and share its traffic; a port in use must fail here as it does for TCP.
+            channel = try await SIPTransportError.listening(transport, host: host, port: port) {
+                try await DatagramBootstrap(group: group)
+                    // A datagram socket reads 2 KiB by default, which cuts an INVITE with a large SDP
+                    // short: read up to the largest message the parser accepts (at most a UDP payload).
+                    .channelOption(.recvAllocator,
+                                   value: FixedSizeRecvByteBufferAllocator(capacity: min(configuration.limits.maxMessageSize, 65_507)))
+                    // Room for a burst of requests while the loop answers the previous ones.
+                    .channelOption(.socketOption(.so_rcvbuf), value: 4 << 20)
+                    .channelOption(.maxMessagesPerRead, value: 16)
+                    .channelInitializer { [configuration, report, intrusion] channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try channel.pipeline.syncOperations.addHandler(
+                                SIPDatagramChannelHandler(limits: configuration.limits, intrusion: audience == .userAgents ? intrusion : nil,
+                                                          report: report))
+                        }
                     }
-                }
-                .bind(host: host, port: port).get()
+                    .bind(host: host, port: port).get()
+            }
             state.withLockedValue {
                 $0.datagramSockets[channel.localAddress!] = channel
                 if audience == .userAgents { $0.guardedSockets.insert(channel.localAddress!) }
@@ -168,16 +171,18 @@ public final class SIPTransportLayer: Sendable {
             if transport == .tls && tlsServer == nil {
                 throw SIPTransportError(detail: "a TLS listener needs a TLS server context (certificate and key)")
             }
-            channel = try await ServerBootstrap(group: group)
-                .serverChannelOption(.backlog, value: 1024)
-                .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
-                .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
-                .childChannelInitializer { [self] channel in
-                    channel.eventLoop.makeCompletedFuture {
-                        try self.setUpAccepted(channel, transport: transport, tlsContext: tlsServer, audience: audience)
+            channel = try await SIPTransportError.listening(transport, host: host, port: port) {
+                try await ServerBootstrap(group: group)
+                    .serverChannelOption(.backlog, value: 1024)
+                    .serverChannelOption(.socketOption(.so_reuseaddr), value: 1)
+                    .childChannelOption(.socketOption(.tcp_nodelay), value: 1)
+                    .childChannelInitializer { [self] channel in
+                        channel.eventLoop.makeCompletedFuture {
+                            try self.setUpAccepted(channel, transport: transport, tlsContext: tlsServer, audience: audience)
+                        }
                     }
-                }
-                .bind(host: host, port: port).get()
+                    .bind(host: host, port: port).get()
+            }
         }
         state.withLockedValue { $0.listeners.append(channel) }
         return channel.localAddress!
@@ -328,4 +333,20 @@ public struct SIPTransportError: Error, Sendable, CustomStringConvertible {
     }
 
     public var description: String { detail }
+
+    /// Runs a bind and names the address and the cause when it fails: `cannot listen on udp
+    /// 127.0.0.1:5060: the port is already in use …`.
+    public static func listening<T>(_ transport: SIPTransportKind, host: String, port: Int, _ bind: () async throws -> T) async throws -> T {
+        do {
+            return try await bind()
+        } catch let error as IOError {
+            let cause = switch error.errnoCode {
+            case EADDRINUSE: "the port is already in use (another process, or another listener of this one, holds it)"
+            case EACCES: "permission denied (ports below 1024 need privileges)"
+            case EADDRNOTAVAIL: "\(host) is not an address of this machine"
+            default: "\(error)"
+            }
+            throw SIPTransportError(detail: "cannot listen on \(transport) \(host):\(port): \(cause)")
+        }
+    }
 }

@@ -23,7 +23,7 @@ struct LabCommand: AsyncParsableCommand {
             is a real kill -9. The chaos scenario kills and restarts random nodes and black-holes
             edges, one fault at a time, then waits until every phone is registered with exactly one
             binding; it prints what it did and exits 1 if a phone was lost.
-            edgeway lab --processes --registrars 2 --store postgres --scenario registrar-loss --phones 500
+            edgeway lab --processes --registrars 2 --store postgres --scenario registrar-loss --phones 500 --keepalive 1s --timeout 500ms
             Two registrars (registrar-1, registrar-2) share bindings in a PostgreSQL of the lab's
             own under DATA/postgres (or --store postgres://USER@HOST:PORT/DB). The scenario kills
             registrar-1, places calls, restarts it, kills registrar-2 so that registrar-1 serves
@@ -46,6 +46,7 @@ struct LabCommand: AsyncParsableCommand {
         @Option(help: "The running lab's data folder.") var lab = "./.edgeway-lab"
 
         func run() async throws {
+            guard ["kill", "blackhole", "pause"].contains(mode) else { throw ValidationError("--mode must be kill, blackhole or pause") }
             try await LabCommand.command("fail \(node) \(mode)", data: lab)
         }
     }
@@ -160,8 +161,11 @@ struct LabCommand: AsyncParsableCommand {
         }
         if scenario == .registrarLoss, let simulated {
             let outcome: Result<RegistrarLossReport, any Error>
+            let started = ContinuousClock.now
             do {
-                outcome = .success(try await simulated.registrarLoss(lab: lab, hold: .milliseconds(3 * (interval + wait))) { say($0) })
+                outcome = .success(try await simulated.registrarLoss(lab: lab, hold: .milliseconds(3 * (interval + wait))) {
+                    say("\(PhoneTimeline.stamp(since: started)) \($0)")
+                })
             } catch {
                 outcome = .failure(error)
             }

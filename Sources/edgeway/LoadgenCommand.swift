@@ -40,7 +40,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         guard (1...1_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
         guard (0...3_600).contains(hold) else { throw ValidationError("--hold must be 0…3600 seconds") }
         guard (0...100).contains(refreshes) else { throw ValidationError("--refreshes must be 0…100") }
-        let pem = try String(contentsOfFile: ca, encoding: .utf8)
+        let pem = try FileArguments.pem(ca, option: "--ca")
         let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
                              transportConfiguration: .init(idleTimeout: .hours(2), tlsClient: try SIPTLS.clientContext(trustedCAPEM: pem)))
         let target = try NodeAddress.resolve(edge, key: "--edge")

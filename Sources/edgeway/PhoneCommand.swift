@@ -40,7 +40,7 @@ struct PhoneCommand: AsyncParsableCommand {
         timers.keepaliveInterval = keepalive
         timers.keepaliveTimeout = timeout
         let phone = try SoftPhone(configuration: .init(user: user, password: password, domain: domain, edges: edges,
-                                                       trustedCAPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) },
+                                                       trustedCAPEM: try ca.map { try FileArguments.pem($0, option: "--ca") },
                                                        timers: timers),
                                   group: MultiThreadedEventLoopGroup.singleton)
         let started = ContinuousClock.now

@@ -33,13 +33,16 @@ struct ServeCommand: AsyncParsableCommand {
         } catch let error as NodeConfigurationError {
             throw ValidationError(error.description)
         }
+        for line in configuration.unusedKeys(role: role.rawValue) {
+            FileHandle.standardError.write(Data("warning: \(config): \(line)\n".utf8))
+        }
         let group = MultiThreadedEventLoopGroup.singleton
         let logger = Logger(label: "edgeway.\(role)")
         let service: NodeService
         switch role {
         case .registrar:
             let node = try await RegistrarNode(configuration: configuration, group: group)
-            say("edgeway registrar ready: \(Self.describe(node.boundAddresses)); domain \(configuration.domain); data \(configuration.data)")
+            say("edgeway registrar ready: \(Self.describe(node.boundAddresses)); domain \(configuration.domain); data \(configuration.data); store \(node.store)")
             service = NodeService(name: "registrar", logger: logger, drain: node.drain(within:), shutdown: node.shutdown)
         case .edge:
             let node = try await EdgeNode(configuration: configuration, group: group)

@@ -33,7 +33,7 @@ struct StunCommand: AsyncParsableCommand {
             var configuration = SIPTransportLayer.Configuration()
             if transport == .tls {
                 configuration.tlsClient = try SIPTLS.clientContext(
-                    trustedCAPEM: try ca.map { try String(contentsOfFile: $0, encoding: .utf8) }, verifyPeer: !insecure)
+                    trustedCAPEM: try ca.map { try FileArguments.pem($0, option: "--ca") }, verifyPeer: !insecure)
             }
             let layer = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, configuration: configuration) { event in
                 if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)),

@@ -2,6 +2,7 @@ import ArgumentParser
 import EdgewayNode
 import Foundation
 import Location
+import LocationPostgres
 import Registrar
 
 /// `edgeway users add|list|remove`: the registrar's accounts in its data folder, or in the
@@ -24,15 +25,27 @@ struct UsersCommand: AsyncParsableCommand {
         @Option(help: "The SIP domain / digest realm (default example.com).")
         var domain: String?
 
-        /// The account store and the domain; cancel `database` when done (PostgreSQL's pool).
-        func resolve() throws -> (store: any AccountStore, domain: String, database: Task<Void, any Error>?) {
+        /// The account store and the domain; cancel `database` when done (PostgreSQL's pool). Only
+        /// `creating` makes a data folder that is not there yet.
+        func resolve(creating: Bool = false) async throws -> (store: any AccountStore, domain: String, database: Task<Void, any Error>?) {
             var configuration = NodeConfiguration()
             if let config {
                 do { configuration = try NodeConfiguration(contentsOf: config) } catch { throw ValidationError("\(error)") }
             }
             let folder = data ?? configuration.data
-            try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+            if configuration.store == "sqlite" || configuration.store == "memory" {
+                if creating {
+                    try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
+                } else if !FileManager.default.fileExists(atPath: URL(fileURLWithPath: folder).appendingPathComponent("accounts.sqlite").path) {
+                    throw ValidationError("no accounts in \(folder) (give the registrar's --data or --config; edgeway users add creates them)")
+                }
+            }
             let stores = try RegistrarNode.openStores(configuration.store, data: URL(fileURLWithPath: folder))
+            if let shared = stores.shared, let cause = await shared.probe() {
+                stores.database?.cancel()
+                throw ValidationError("the account store \(PostgresDatabase.redacted(configuration.store)) cannot be reached: \(cause) "
+                                      + "(check store: in \(config ?? "the configuration"), and that PostgreSQL runs)")
+            }
             return (stores.accounts, domain ?? configuration.domain, stores.database)
         }
     }
@@ -50,7 +63,7 @@ struct UsersCommand: AsyncParsableCommand {
             }
             guard !password.isEmpty else { throw ValidationError("--password must not be empty") }
             if let count, !(1...100_000).contains(count) { throw ValidationError("--count must be 1…100000") }
-            let (store, domain, database) = try location.resolve()
+            let (store, domain, database) = try await location.resolve(creating: true)
             defer { database?.cancel() }
             let names = count.map { count in (1...count).map { "\(user)\($0)" } } ?? [user]
             for name in names {
@@ -65,7 +78,7 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let (store, _, database) = try location.resolve()
+            let (store, _, database) = try await location.resolve()
             defer { database?.cancel() }
             for account in try await store.all() { print("sip:\(account.username)@\(account.realm)") }
         }
@@ -77,7 +90,7 @@ struct UsersCommand: AsyncParsableCommand {
         @OptionGroup var location: Location
 
         func run() async throws {
-            let (store, domain, database) = try location.resolve()
+            let (store, domain, database) = try await location.resolve()
             defer { database?.cancel() }
             guard try await store.remove(username: user, realm: domain) else {
                 throw ValidationError("no account sip:\(user)@\(domain)")

@@ -84,7 +84,8 @@ struct LabFaultTests {
     @Test func faultsAreInjectedAndHealedFromAnotherTerminal() async throws {
         let data = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-labfault-\(UUID().uuidString)")
         defer { try? FileManager.default.removeItem(at: data) }
-        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(LabPorts.base()), "--keepalive", "1s"])
+        let base = String(LabPorts.base())
+        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", base, "--keepalive", "1s"])
         try await eventually("lab ready", seconds: 60) { lab.text.contains("edgeway lab ready") }
         func state(_ node: String) async throws -> String {
             let url = try String(contentsOf: data.appendingPathComponent("lab-admin.url"), encoding: .utf8)
@@ -102,6 +103,15 @@ struct LabFaultTests {
         let wrong = try await EdgewayProcess.run(["lab", "fail", "core-9", "--lab", data.path])
         #expect(wrong.status == 1)
         #expect(wrong.output.contains("edge-1"), "names the nodes allowed: \(wrong.output)")
+        let unknownHeal = try await EdgewayProcess.run(["lab", "heal", "foo", "--lab", data.path])
+        #expect(unknownHeal.status == 1 && unknownHeal.output.contains("unknown node; allowed: registrar, core-1"), "\(unknownHeal.output)")
+        let badMode = try await EdgewayProcess.run(["lab", "fail", "edge-1", "--mode", "explode", "--lab", data.path])
+        #expect(badMode.status != 0 && badMode.output.contains("--mode must be kill, blackhole or pause"), "\(badMode.output)")
+        // A second lab on the same ports names them and the fix.
+        let second = try await EdgewayProcess.run(["lab", "--data", data.path + "-2", "--base-port", base, "--keepalive", "1s"])
+        try? FileManager.default.removeItem(atPath: data.path + "-2")
+        #expect(second.status != 0 && second.output.contains("the port is already in use") && second.output.contains("--base-port N"),
+                "\(second.output.suffix(800))")
         try await lab.stop()
     }
 }

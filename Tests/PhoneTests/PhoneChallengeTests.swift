@@ -91,6 +91,24 @@ struct PhoneChallengeTests {
         await edge.stack.transport.shutdown()
     }
 
+    /// `call bob`, `call bob@example.org` and `call sip:bob@example.org` each dial one address
+    /// (before, `bob@example.com` became `sip:bob@example.com@example.com`).
+    @Test func aCallTargetIsAUserOrAnAddress() async throws {
+        let edge = try await ScriptedEdge { request, nth in
+            request.requestLine?.method == "REGISTER" ? Self.registerScript(request, nth) : [Self.answer(request, 486)]
+        }
+        let alice = try phone(edge)
+        alice.start()
+        try await eventually("registered") { alice.registeredEdge == edge.address }
+        for target in ["bob", "bob@example.org", "sip:carol@example.org"] { try alice.call(target) }
+        try await eventually("three INVITEs") { edge.requests("INVITE").count == 3 }
+        let invites = edge.requests("INVITE")
+        #expect(invites.map { $0.requestLine.map { String($0.uri) } } == ["sip:bob@example.com", "sip:bob@example.org", "sip:carol@example.org"])
+        #expect(invites.map { $0.headers[.to] } == ["<sip:bob@example.com>", "<sip:bob@example.org>", "<sip:carol@example.org>"])
+        await alice.stop()
+        await edge.stack.transport.shutdown()
+    }
+
     @Test func aChallengedInviteGoesAgainWithProxyCredentialsAndItsACKFollowsIt() async throws {
         let edge = try await ScriptedEdge { request, nth in
             switch request.requestLine?.method {

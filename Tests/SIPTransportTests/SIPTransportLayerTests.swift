@@ -148,6 +148,24 @@ struct SIPTransportLayerTests {
         await server.shutdown()
     }
 
+    /// A port in use is refused on every transport, naming the address: UDP too (before, a second
+    /// process bound the same UDP port and both said ready).
+    @Test func aPortInUseIsRefusedOnEveryTransportNamingTheAddress() async throws {
+        let first = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        let second = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
+        for transport in [SIPTransportKind.udp, .tcp] {
+            let port = try await first.listen(transport, host: "127.0.0.1", port: 0).port!
+            do {
+                _ = try await second.listen(transport, host: "127.0.0.1", port: port)
+                Issue.record("a second \(transport) listener bound port \(port)")
+            } catch {
+                #expect("\(error)".hasPrefix("cannot listen on \(transport) 127.0.0.1:\(port): the port is already in use"), "\(error)")
+            }
+        }
+        await first.shutdown()
+        await second.shutdown()
+    }
+
     @Test func aTLSListenerWithoutACertificateIsRefusedWithAReason() async throws {
         let layer = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, onEvent: { _ in })
         await #expect(throws: SIPTransportError.self) { try await layer.listen(.tls, host: "127.0.0.1", port: 0) }
