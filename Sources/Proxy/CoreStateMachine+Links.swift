@@ -55,6 +55,7 @@ extension CoreStateMachine {
         links[index]?.info = info
         links[index]?.up = true
         links[index]?.failures = 0
+        links[index]?.downCause = nil
         var actions: [ProxyAction] = []
         if !wasUp { actions.append(.log(RoleEvent(.info, "traversal link up", metadata(index)))) }
         return actions + alarmBook.update(currentAlarms)
@@ -66,6 +67,7 @@ extension CoreStateMachine {
         links[index]?.flow = nil
         links[index]?.up = false
         links[index]?.outstanding = nil
+        links[index]?.downCause = cause
         var actions: [ProxyAction] = wasUp ? [.log(RoleEvent(.warning, "traversal link down: \(cause)", metadata(index)))] : []
         actions += retry(index, cause: nil)
         return actions + alarmBook.update(currentAlarms)
@@ -79,7 +81,9 @@ extension CoreStateMachine {
         if let cause, failures == 1 {
             actions.insert(.log(RoleEvent(.warning, "traversal link failed: \(cause)", metadata(index))), at: 0)
         }
-        return actions
+        guard let cause else { return actions }
+        links[index]?.downCause = cause
+        return actions + alarmBook.update(currentAlarms)
     }
 
     /// The core stops: every link and registrar connection is closed now (un-linked, so the

@@ -68,6 +68,19 @@ extension CoreStateMachine {
         return actions + [nextKeepalive(name, now: now)]
     }
 
+    /// A registrar answered a REGISTER this core forwarded: path health must not contradict what
+    /// the path just carried (a registrar restarted between keepalives is reachable at once, and
+    /// the edges hear it before the answer).
+    mutating func registrarAnswered(_ name: String, now: NIODeadline) -> [ProxyAction] {
+        guard registrars[name]?.monitor.health != .up else { return [] }
+        let steps = registrars[name]?.monitor.answeredOtherTraffic(now: now) ?? []
+        let actions = steps.flatMap { step -> [ProxyAction] in
+            guard case .healthChanged(let health) = step else { return [] }
+            return healthChanged(name, health, cause: "a REGISTER was answered")
+        }
+        return actions + [nextKeepalive(name, now: now)]
+    }
+
     /// Probes every registrar now (the next keepalive is sent at once).
     public mutating func probeRegistrars(now: NIODeadline) -> [ProxyAction] {
         registrars.keys.sorted().map { name in
@@ -77,10 +90,11 @@ extension CoreStateMachine {
     }
 
     private mutating func healthChanged(_ name: String, _ health: KeepaliveMonitor.Health, cause: String) -> [ProxyAction] {
+        registrars[name]?.downCause = health == .down ? cause : nil
         let event = health == .up
-            ? RoleEvent(.info, "registrar reachable", ["registrar": name])
+            ? RoleEvent(.info, cause == "the keepalive was answered" ? "registrar reachable" : "registrar reachable: \(cause)", ["registrar": name])
             : RoleEvent(.warning, "registrar unreachable: \(cause)", ["registrar": name, "cause": cause])
-        return [.log(event)] + refreshLinks()
+        return [.log(event)] + refreshLinks() + alarmBook.update(currentAlarms)
     }
 
     private func nextKeepalive(_ name: String, now: NIODeadline) -> ProxyAction {

@@ -1,3 +1,4 @@
+import NIOCore
 import SIPCore
 import SIPStack
 import SIPTransport
@@ -86,6 +87,14 @@ extension CoreStateMachine {
     /// An answer to a request this core forwarded: a REGISTER's 200 OK gets the phone's own
     /// Contact back, names the registrars that hold the binding for the edge, and keeps AR_SK only when the setting is
     /// On here and on the edge (SPEC B4, B6).
+    /// ``answerReceived(_:relay:)`` at `now`: a registrar that answers a REGISTER is reachable,
+    /// and the edges hear so before the answer reaches them (SPEC B11: path health never
+    /// contradicts what the path just carried).
+    public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay, now: NIODeadline) -> [ProxyAction] {
+        guard case .coreRegister(_, let registrar, _) = relay, case .response = answer else { return answerReceived(answer, relay: relay) }
+        return registrarAnswered(registrar, now: now) + answerReceived(answer, relay: relay)
+    }
+
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction] {
         if let failed = relay.flowFailed(answer, responder: &responder) { return [.respond(failed)] }
         guard case .coreRegister(_, let registrar, let link) = relay, case .response(let response) = answer else {

@@ -4,7 +4,20 @@ import SIPStack
 extension CoreStateMachine {
     /// Alarms that hold now: an edge whose keepalive setting differs from this core's (SPEC B24).
     public var currentAlarms: [Alarm] {
-        Alarm.keepaliveMismatches(here: settings.keepaliveEnabled, linked: links.values.filter(\.up).compactMap(\.info))
+        var alarms = Alarm.keepaliveMismatches(here: settings.keepaliveEnabled, linked: links.values.filter(\.up).compactMap(\.info))
+        for (index, edge) in configuration.edges.enumerated() {
+            guard let link = links[index], !link.up, let cause = link.downCause else { continue }
+            alarms.append(.linkDown(peer: link.info?.node ?? ProxyForwarder.hostPort(edge), cause: cause))
+        }
+        for target in configuration.registrars {
+            guard let state = registrars[target.name], state.monitor.health == .down else { continue }
+            let consequence = configuration.registrarsShareBindings
+                ? "the other registrars of the cluster serve its phones" : "phones registered through it fail over to other edges"
+            alarms.append(Alarm(id: "registrar-unreachable", description: "registrar \(target.name) (\(ProxyForwarder.hostPort(target.address))) "
+                                + "is unreachable: \(state.downCause ?? "its keepalive went unanswered"); \(consequence)"))
+        }
+        alarms += Alarm.maintenance(here: settings.maintenance, linked: links.values.filter(\.up).compactMap(\.info))
+        return alarms.sorted { $0.description < $1.description }
     }
 
     /// Whether every link is up and every registrar answers its keepalive.

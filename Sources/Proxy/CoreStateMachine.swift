@@ -95,6 +95,8 @@ public struct CoreStateMachine: Sendable {
         var failures = 0
         /// The Call-ID of the periodic heartbeat waiting for its answer.
         var outstanding: String?
+        /// Why the link went down or could not come up, while it is down (its alarm).
+        var downCause: String?
     }
 
     struct RegistrarState {
@@ -103,6 +105,8 @@ public struct CoreStateMachine: Sendable {
         var connecting = false
         /// A probe to send once the connection is open.
         var unsent: [UInt8]?
+        /// Why it was declared unreachable, while it is (its alarm).
+        var downCause: String?
     }
 
     let configuration: Configuration

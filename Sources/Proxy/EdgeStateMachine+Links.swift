@@ -19,6 +19,7 @@ extension EdgeStateMachine {
     public mutating func flowClosed(_ flow: Flow) -> [ProxyAction] {
         phones[flow.connectionID] = nil
         guard let link = links.removeValue(forKey: flow.connectionID) else { return [] }
+        if link.up, let core = link.info?.node { lostCores[core] = "the connection closed" }
         var actions: [ProxyAction] = [.cancelTimer(.linkSilent(flow.connectionID))]
         if link.up { actions.append(.log(RoleEvent(.warning, "traversal link down: the connection closed", metadata(link)))) }
         return actions + alarmBook.update(currentAlarms)
@@ -58,6 +59,7 @@ extension EdgeStateMachine {
             guard let link = links[id], link.up else { return [] }
             links[id]?.up = false
             let silence = (link.info?.heartbeatInterval ?? .zero) + configuration.linkTimeout
+            if let core = link.info?.node { lostCores[core] = "no heartbeat for \(silence)" }
             return [.log(RoleEvent(.warning, "traversal link down: no heartbeat for \(silence)", metadata(link)))]
                 + alarmBook.update(currentAlarms)
         case .link, .registrarKeepalive:
@@ -91,6 +93,7 @@ extension EdgeStateMachine {
         let before = links[flow.connectionID]
         links[flow.connectionID, default: Link(flow: flow)].info = info
         links[flow.connectionID]?.up = true
+        lostCores[info.node] = nil
         var actions: [ProxyAction] = [.startTimer(.linkSilent(flow.connectionID), after: info.heartbeatInterval + configuration.linkTimeout)]
         if before?.up != true { actions.append(.log(RoleEvent(.info, "traversal link up", metadata(links[flow.connectionID]!)))) }
         let changed = info.registrars.filter { name, up in before?.info?.registrars[name].map { $0 != up } ?? false }

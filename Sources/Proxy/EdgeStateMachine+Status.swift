@@ -4,7 +4,17 @@ import SIPStack
 extension EdgeStateMachine {
     /// Alarms that hold now: a keepalive setting that differs from a linked core's (SPEC B24).
     public var currentAlarms: [Alarm] {
-        Alarm.keepaliveMismatches(here: settings.keepaliveEnabled, linked: links.values.filter(\.up).compactMap(\.info))
+        let linked = links.values.filter(\.up).compactMap(\.info)
+        var alarms = Alarm.keepaliveMismatches(here: settings.keepaliveEnabled, linked: linked)
+        alarms += lostCores.map { Alarm.linkDown(peer: $0.key, cause: $0.value) }
+        for info in linked {
+            for (registrar, up) in info.registrars where !up {
+                alarms.append(Alarm(id: "registrar-unreachable", description: "registrar \(registrar) is unreachable from \(info.node): "
+                                    + "phones registered through it get no keepalive answers here unless another registrar holds their binding"))
+            }
+        }
+        alarms += Alarm.maintenance(here: settings.maintenance, linked: linked)
+        return alarms.sorted { $0.description < $1.description }
     }
 
     /// `xstatus` lines: registrations, flows, links, STUN keepalives answered, alarms.

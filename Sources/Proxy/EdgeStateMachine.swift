@@ -61,6 +61,8 @@ public struct EdgeStateMachine: Sendable {
     var phones: [UInt64: Phone] = [:]
     var counters = (stunAnswered: 0, stunUnanswered: 0, pingsAnswered: 0)
     var alarmBook = AlarmBook()
+    /// Cores whose link went down, by name, with why, until a link from them is up again.
+    var lostCores: [String: String] = [:]
 
     /// A machine with no links and no phones yet.
     public init(configuration: Configuration, settings: ProxySettings, signer: FlowTokenSigner, tokens: TokenGenerator) {

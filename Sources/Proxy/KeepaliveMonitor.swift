@@ -77,6 +77,13 @@ public struct KeepaliveMonitor: Sendable {
         return set(.down)
     }
 
+    /// The peer answered other traffic (a REGISTER the core forwarded): it is reachable, whatever
+    /// the keepalive last said, and the next keepalive goes out at once to confirm the connection.
+    public mutating func answeredOtherTraffic(now: NIODeadline) -> [Action] {
+        probeSoon(now: now)
+        return set(.up)
+    }
+
     /// Probes at once (after a settings change or on request).
     public mutating func probeSoon(now: NIODeadline) {
         if outstanding == nil { nextProbeAt = now }

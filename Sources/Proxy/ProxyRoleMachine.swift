@@ -7,7 +7,8 @@ import SIPTransport
 /// edge's and the core's machines conform; each input returns the actions to perform.
 protocol ProxyRoleMachine: Sendable {
     mutating func requestReceived(_ request: SIPMessage, flow: Flow) -> [ProxyAction]
-    mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction]
+    /// An answer to a forwarded request, at `now` (a core learns from it that a registrar is up).
+    mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay, now: NIODeadline) -> [ProxyAction]
     mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction]
     mutating func timerFired(_ timer: ProxyTimer, now: NIODeadline) -> [ProxyAction]
     mutating func heartbeatAnswered(_ reply: SIPMessage?, to request: SIPMessage, on flow: Flow) -> [ProxyAction]
@@ -21,6 +22,10 @@ protocol ProxyRoleMachine: Sendable {
 }
 
 extension EdgeStateMachine: ProxyRoleMachine {
+    mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay, now: NIODeadline) -> [ProxyAction] {
+        answerReceived(answer, relay: relay)
+    }
+
     mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction] {
         switch event {
         case .flowOpened(let flow): flowOpened(flow)

@@ -174,7 +174,7 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     private func forward(_ message: SIPMessage, to hop: NextHop, relay: Relay, for request: SIPStack.IncomingRequest?) {
         let branch = request.flatMap { try? $0.message.topVia().branch }
         let onAnswer: @Sendable (ProxyForwarder.Answer) -> Void = { [self] answer in
-            run(for: request) { machine, _ in machine.answerReceived(answer, relay: relay) }
+            run(for: request) { machine, now in machine.answerReceived(answer, relay: relay, now: now) }
         }
         switch hop {
         case .flow(let flow):

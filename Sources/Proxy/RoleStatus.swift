@@ -19,6 +19,19 @@ public struct Alarm: Equatable, Sendable {
             .sorted { $0.description < $1.description }
     }
 
+    /// A traversal link that is down, with why: both ends raise it.
+    static func linkDown(peer: String, cause: String) -> Alarm {
+        Alarm(id: "traversal-link-down", description: "traversal link with \(peer) is down: \(cause)")
+    }
+
+    /// This node in maintenance mode, and linked peers that are.
+    static func maintenance(here: Bool, linked peers: [TraversalInfo]) -> [Alarm] {
+        (here ? [Alarm(id: "maintenance-mode", description: "this node is in maintenance mode: new registrations and calls get 503")] : [])
+            + peers.filter(\.maintenance).map {
+                Alarm(id: "peer-maintenance", description: "\($0.node) is in maintenance mode: it takes no new registrations or calls")
+            }
+    }
+
     /// The alarm both ends of a link raise when their keepalive settings differ (SPEC B24).
     static func keepaliveMismatch(here: Bool, peer: String, there: Bool) -> Alarm {
         Alarm(id: "keepalive-setting-mismatch",

@@ -42,6 +42,8 @@ public enum SettingKind: Hashable, Sendable {
     public var allowedValues: String {
         switch self {
         case .onOff: "On, Off"
+        case .integer(let range, let unit) where unit == "ms" || unit == "s":
+            "\(range.lowerBound)..\(range.upperBound) (\(unit); or a duration such as 30s, 500ms, 2m)"
         case .integer(let range, let unit): "\(range.lowerBound)..\(range.upperBound) (\(unit))"
         case .choice(let words): words.joined(separator: ", ")
         }
@@ -57,6 +59,13 @@ public enum SettingKind: Hashable, Sendable {
             case "off": return .onOff(false)
             default: return nil
             }
+        case .integer(let range, let unit) where unit == "ms" || unit == "s":
+            // A duration in any unit of ``DurationText`` (`30s`, `500ms`), stored in the setting's own.
+            let factor = unit == "ms" ? 1.0 : 1_000.0
+            guard let milliseconds = DurationText.milliseconds(word, plainUnit: factor) else { return nil }
+            let value = milliseconds / factor
+            guard value == value.rounded(), let number = Int(exactly: value), range.contains(number) else { return nil }
+            return .integer(number)
         case .integer(let range, _):
             guard let number = Int(word), range.contains(number) else { return nil }
             return .integer(number)

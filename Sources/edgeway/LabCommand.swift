@@ -43,7 +43,8 @@ struct LabCommand: AsyncParsableCommand {
         )
         @Argument(help: "The node.") var node: String
         @Option(help: "kill, blackhole or pause.") var mode = "kill"
-        @Option(help: "The running lab's data folder.") var lab = "./.edgeway-lab"
+        @Option(name: [.customLong("lab"), .customLong("data")], help: "The running lab's data folder (as edgeway lab --data took it).")
+        var lab = "./.edgeway-lab"
 
         func run() async throws {
             guard ["kill", "blackhole", "pause"].contains(mode) else { throw ValidationError("--mode must be kill, blackhole or pause") }
@@ -54,7 +55,8 @@ struct LabCommand: AsyncParsableCommand {
     struct Heal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "heal", abstract: "Restart a killed node, or let a black-holed edge pass again.")
         @Argument(help: "The node.") var node: String
-        @Option(help: "The running lab's data folder.") var lab = "./.edgeway-lab"
+        @Option(name: [.customLong("lab"), .customLong("data")], help: "The running lab's data folder (as edgeway lab --data took it).")
+        var lab = "./.edgeway-lab"
 
         func run() async throws {
             try await LabCommand.command("heal \(node)", data: lab)
@@ -75,22 +77,22 @@ struct LabCommand: AsyncParsableCommand {
     @Option(help: "The first of the lab's ports: registrar TCP at it (more registrars at +20 … +24); phones' TLS to the edges at +1 and +2; cores at +10 and +11; the edges' own TLS behind the fault relays at +101 and +102; traversal at +1941 and +1942. Keep the range below 32768, out of the system's ephemeral ports.")
     var basePort = 15_060
     @Option(help: "Simulated phones (phone1 … phoneN), 0…2000.") var phones = 0
-    @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms.") var keepalive = "30s"
-    @Option(help: "Keepalive timeout, e.g. 3s, 300ms.") var timeout = "3s"
+    @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms (plain numbers: ms).") var keepalive = Milliseconds(30_000)
+    @Option(help: "Keepalive timeout, e.g. 3s, 300ms (plain numbers: ms).") var timeout = Milliseconds(3_000)
     @Option(help: "Run a scenario and exit: failover, chaos or registrar-loss.") var scenario: Scenario?
     @Option(help: "Registrars, 1…6; more than one share their bindings and need --store postgres or a URL.") var registrars = 1
     @Option(help: "The registrars' store: sqlite (files under --data), postgres (a PostgreSQL of the lab's own under DATA/postgres, from Debian's postgresql package) or postgres://USER[:PASSWORD]@HOST:PORT/DATABASE.")
     var store = "sqlite"
     @Flag(help: "Run each node as its own edgeway serve process (a kill fault is then kill -9).") var processes = false
-    @Option(help: "How long the chaos scenario injects faults, e.g. 3m, 90s.") var duration = "3m"
+    @Option(help: "How long the chaos scenario injects faults, e.g. 3m, 90s (plain numbers: ms).") var duration = Milliseconds(180_000)
     @Option(help: "The chaos scenario's random seed (printed; give it again to repeat a run).") var seed: UInt64?
     @Option(help: "How the scenario fails edge-1: blackhole or kill.") var fault = "blackhole"
     @Option(help: "The registrar's digest algorithms, most preferred first: SHA-256,MD5 (default) or MD5 for old clients such as baresip 1.0.")
     var digest = "SHA-256,MD5"
 
     func run() async throws {
-        let interval = try Self.milliseconds(keepalive, option: "--keepalive")
-        let wait = try Self.milliseconds(timeout, option: "--timeout")
+        let interval = try Self.bounded(keepalive, option: "--keepalive")
+        let wait = try Self.bounded(timeout, option: "--timeout")
         guard (0...2_000).contains(phones) else { throw ValidationError("--phones must be 0…2000 (more: edgeway loadgen in its own process)") }
         guard let mode = LabDeployment.FaultMode(rawValue: fault) else { throw ValidationError("--fault must be blackhole or kill") }
         var options = LabDeployment.Options()
@@ -139,7 +141,7 @@ struct LabCommand: AsyncParsableCommand {
         }
         if scenario == .chaos {
             guard let simulated else { throw ValidationError("the chaos scenario needs --phones N") }
-            let length = try Self.milliseconds(duration, option: "--duration")
+            let length = try Self.bounded(duration, option: "--duration")
             let started = ContinuousClock.now
             // Every 2 s rather than at each change: hundreds of phones moving make a line each.
             let timeline = simulated.watch(lab: lab, every: .seconds(2)) { line in say("\(PhoneTimeline.stamp(since: started)) \(line)") }
@@ -206,21 +208,11 @@ struct LabCommand: AsyncParsableCommand {
         say("edgeway lab stopped")
     }
 
-    /// `30s`, `300ms`, `1.5s`, `3m` → milliseconds.
-    static func milliseconds(_ text: String, option: String) throws -> Int64 {
-        let value: Double?
-        if text.hasSuffix("ms") {
-            value = Double(text.dropLast(2))
-        } else if text.hasSuffix("m") {
-            value = Double(text.dropLast()).map { $0 * 60_000 }
-        } else if text.hasSuffix("s") {
-            value = Double(text.dropLast()).map { $0 * 1_000 }
-        } else {
-            value = nil
+    /// A lab duration in milliseconds, 50 ms … 60 min.
+    static func bounded(_ duration: Milliseconds, option: String) throws -> Int64 {
+        guard (50...3_600_000).contains(duration.milliseconds) else {
+            throw ValidationError("\(option) must be 50ms…60m, e.g. 3m, 30s or 300ms")
         }
-        guard let value, value >= 50, value <= 3_600_000 else {
-            throw ValidationError("\(option) must be a duration like 3m, 30s or 300ms, 50ms…60m")
-        }
-        return Int64(value)
+        return duration.milliseconds
     }
 }

@@ -22,8 +22,8 @@ struct PhoneCommand: AsyncParsableCommand {
     @Flag(help: "Find the edges through DNS SRV _collab-edge._tls.DOMAIN instead of --edge.") var discover = false
     @Option(help: "The DNS server to ask, host:port (default 127.0.0.53:53).") var dns = "127.0.0.53:53"
     @Option(help: "The CA that signs the edges' certificates (PEM).") var ca: String?
-    @Option(help: "Milliseconds between STUN keepalives (default 30000).") var keepalive: Int64 = 30_000
-    @Option(help: "Milliseconds to wait for a keepalive's answer (default 3000).") var timeout: Int64 = 3_000
+    @Option(help: "Time between STUN keepalives, e.g. 30s, 5s, 500ms (plain numbers: ms).") var keepalive = Milliseconds(30_000)
+    @Option(help: "Time to wait for a keepalive's answer, e.g. 3s, 300ms (plain numbers: ms).") var timeout = Milliseconds(3_000)
 
     func run() async throws {
         var edges = edge
@@ -33,12 +33,12 @@ struct PhoneCommand: AsyncParsableCommand {
         }
         guard !edges.isEmpty else { throw ValidationError("give at least one --edge HOST:PORT, or --discover") }
         for address in edges { _ = try NodeAddress.resolve(address, key: "--edge") }
-        guard (100...3_600_000).contains(keepalive), (50...60_000).contains(timeout) else {
-            throw ValidationError("--keepalive must be 100…3600000 ms and --timeout 50…60000 ms")
+        guard (100...3_600_000).contains(keepalive.milliseconds), (50...60_000).contains(timeout.milliseconds) else {
+            throw ValidationError("--keepalive must be 100ms…60m and --timeout 50ms…60s")
         }
         var timers = RegistrationMachine.Configuration()
-        timers.keepaliveInterval = keepalive
-        timers.keepaliveTimeout = timeout
+        timers.keepaliveInterval = keepalive.milliseconds
+        timers.keepaliveTimeout = timeout.milliseconds
         let phone = try SoftPhone(configuration: .init(user: user, password: password, domain: domain, edges: edges,
                                                        trustedCAPEM: try ca.map { try FileArguments.pem($0, option: "--ca") },
                                                        timers: timers),
@@ -92,15 +92,34 @@ enum PhoneTimeline {
         String(format: "[%8.3f]", (ContinuousClock.now - start).seconds)
     }
 
+    /// A call's state in words: `incoming from sip:bob@example.com`, `ended: 486 Busy Here`.
+    static func describe(_ state: SoftPhone.CallState) -> String {
+        switch state {
+        case .ringing: "ringing"
+        case .incoming(let from): "incoming from \(from)"
+        case .established: "established"
+        case .ended(let reason): "ended: \(reason)"
+        }
+    }
+
+    /// The keepalive in words: `stun`, `crlf every 96s`, `none`.
+    static func describe(_ keepalive: RegistrationMachine.KeepaliveMode) -> String {
+        switch keepalive {
+        case .stun: "stun"
+        case .crlf(let interval): "crlf every \(Milliseconds.describe(interval))"
+        case .none: "none"
+        }
+    }
+
     static func describe(_ event: SoftPhone.Event) -> String {
         switch event {
         case .registerSent(let edge, let cseq): "REGISTER (CSeq \(cseq)) via \(edge)"
         case .pong: "CRLF keepalive answered"
-        case .call(let id, let state): "call \(id.prefix(13)): \(state)"
+        case .call(let id, let state): "call \(id.prefix(13)): \(describe(state))"
         case .registration(let step):
             switch step {
             case .registered(let edge, let arsk, let keepalive):
-                "registered via \(edge); AR_SK \(arsk ? "on" : "off"); keepalive \(keepalive)"
+                "registered via \(edge); AR_SK \(arsk ? "on" : "off"); keepalive \(describe(keepalive))"
             case .keepaliveAnswered(let rtt): "keepalive answered in \(rtt) ms"
             case .edgeFailed(let edge, let reason): "edge \(edge) failed: \(reason)"
             case .failoverDeferred(let edge, let reason): "edge \(edge) failed (\(reason)); failover deferred until the call ends"

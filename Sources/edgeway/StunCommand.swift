@@ -17,7 +17,7 @@ struct StunCommand: AsyncParsableCommand {
 
         @Argument(help: "The server, host:port (IPv6 in brackets).") var server: String
         @Option(help: "udp, tcp or tls.") var transport: SIPTransportKind = .udp
-        @Option(help: "Seconds to wait for the answer.") var timeout: Double = 3
+        @Option(help: "Time to wait for the answer, e.g. 3s, 500ms (plain numbers: seconds).") var timeout = Seconds(3)
         @Option(help: "A PEM CA file to trust for TLS (default: the system roots).") var ca: String?
         @Flag(help: "Accept any TLS certificate (diagnostics only).") var insecure = false
 
@@ -29,7 +29,7 @@ struct StunCommand: AsyncParsableCommand {
             let request = STUNMessage.bindingRequest()
             // The matching answer, or nil once the timeout passed: whichever comes first.
             let answer = MultiThreadedEventLoopGroup.singleton.next().makePromise(of: STUNMessage?.self)
-            let timer = answer.futureResult.eventLoop.scheduleTask(in: .nanoseconds(Int64(timeout * 1e9))) { answer.succeed(nil) }
+            let timer = answer.futureResult.eventLoop.scheduleTask(in: .milliseconds(timeout.milliseconds)) { answer.succeed(nil) }
             var configuration = SIPTransportLayer.Configuration()
             if transport == .tls {
                 configuration.tlsClient = try SIPTLS.clientContext(
@@ -60,7 +60,7 @@ struct StunCommand: AsyncParsableCommand {
                 await layer.shutdown()
                 return
             }
-            print("STUN Binding to \(server) over \(transport): no answer within \(timeout) s")
+            print("STUN Binding to \(server) over \(transport): no answer within \(Milliseconds.describe(timeout.milliseconds))")
             await layer.shutdown()
             throw ExitCode(1)
         }

@@ -33,3 +33,24 @@ struct CLIErrorTests {
         try await registrar.stop()
     }
 }
+
+/// One grammar across commands: durations in any unit, `--data` for a lab everywhere, a version.
+@Suite("CLI grammar")
+struct CLIGrammarTests {
+    @Test func durationsTakeAnyUnitAndNumbersKeepTheirDocumentedUnit() async throws {
+        // A phone with no edge to reach: the options are read before anything is sent.
+        for keepalive in ["5s", "500ms", "2m", "30000"] {
+            let result = try await EdgewayProcess.run(["phone", "--user", "a", "--password", "x", "--keepalive", keepalive, "--timeout", "1s"])
+            #expect(!result.output.contains("--keepalive"), "\(keepalive) is a duration: \(result.output)")
+        }
+        let wrong = try await EdgewayProcess.run(["phone", "--user", "a", "--password", "x", "--keepalive", "soon"])
+        #expect(wrong.status != 0 && wrong.output.contains("--keepalive"), "\(wrong.output)")
+        let probe = try await EdgewayProcess.run(["stun", "probe", "127.0.0.1:9", "--timeout", "soon"])
+        #expect(probe.status != 0 && probe.output.contains("--timeout"), "\(probe.output)")
+    }
+
+    @Test func versionIsPrinted() async throws {
+        let result = try await EdgewayProcess.run(["--version"])
+        #expect(result.status == 0 && result.output.hasPrefix("0."), "\(result.output)")
+    }
+}

@@ -111,6 +111,44 @@ struct CoreStateMachineTests {
         #expect(closed.events.first?.message == "registrar unreachable: the connection closed")
     }
 
+    /// Issue: a flap after recovery. A registrar that answers a REGISTER is reachable at once, and
+    /// the edges hear it before the answer, so the phone's next keepalive is answered.
+    @Test mutating func B11_aRegistrarThatAnswersARegisterIsReachableBeforeTheAnswerGoesOn() throws {
+        var machine = try linked()
+        _ = machine.flowClosed(Self.registrar1, now: clock)
+        #expect(machine.status.contains(StatusLine("Registrars Registrar 1 State", "Unreachable")))
+        let forward = try #require(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first)
+        var ok = try SIPParser.parse(MRAFixtures.registerOK)
+        ok.headers.remove(.contact)
+        ok.headers.append(.contact, try forward.message.contacts()[0].description + ";expires=120")
+        let actions = machine.answerReceived(.response(ok), relay: forward.relay, now: advance(.milliseconds(5)))
+        #expect(actions.events.map(\.message) == ["registrar reachable: a REGISTER was answered"])
+        #expect(machine.status.contains(StatusLine("Registrars Registrar 1 State", "Reachable")))
+        let heartbeat = actions.firstIndex { if case .sendHeartbeat = $0 { true } else { false } }
+        let answer = actions.firstIndex { if case .respond = $0 { true } else { false } }
+        #expect(heartbeat != nil && answer != nil && heartbeat! < answer!, "the edge hears of the registrar before the 200 OK: \(actions)")
+        #expect(actions.heartbeats.first.flatMap { TraversalInfo($0.0) }?.registrars == ["registrar-1": true])
+        let again = machine.answerReceived(.response(ok), relay: forward.relay, now: advance(.milliseconds(5)))
+        #expect(again.events.isEmpty && again.heartbeats.isEmpty, "once reachable, an answer changes nothing")
+    }
+
+    /// A registrar the core cannot reach and a link that is down are alarms with their cause,
+    /// cleared when they end; so is maintenance, here or at the edge.
+    @Test mutating func B24_degradedStatesRaiseAlarmsWithTheirCauseAndClearThem() throws {
+        var machine = try linked()
+        let lost = machine.flowClosed(Self.registrar1, now: clock)
+        #expect(lost.raised.map(\.description).first?.hasPrefix("registrar registrar-1 (127.0.0.1:5060) is unreachable: the connection closed") == true,
+                "\(lost.raised)")
+        #expect(machine.timerFired(.registrarKeepalive("registrar-1"), now: advance(.seconds(30))).connects == [.registrar("registrar-1")])
+        let reconnect = machine.connected(.success(Self.registrar1), to: .registrar("registrar-1"), now: clock)
+        let sent = try #require(reconnect.stunSent.first)
+        #expect(machine.stunReceived(Self.success(to: sent.0), flow: Self.registrar1, now: advance(.milliseconds(2))).cleared.map(\.id)
+                == ["registrar-unreachable"])
+        let down = machine.flowClosed(Self.edgeLink, now: clock)
+        #expect(down.raised.map(\.description) == ["traversal link with edge-1 is down: the connection closed"])
+        #expect(machine.settingsChanged(ProxySettings(maintenance: true)).raised.map(\.id) == ["maintenance-mode"])
+    }
+
     @Test mutating func B6_theContactIsRewrittenByDefaultAndPathAddedInPathMode() throws {
         var machine = try linked()
         let forward = try #require(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first)

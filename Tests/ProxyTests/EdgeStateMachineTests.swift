@@ -105,6 +105,25 @@ struct EdgeStateMachineTests {
         #expect(alone.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty, "registrars that do not share: only its own counts")
     }
 
+    /// Every degraded state is an alarm with its cause, cleared when it ends: a core's link down,
+    /// a registrar a core cannot reach, a core or this edge in maintenance.
+    @Test func B24_degradedStatesRaiseAlarmsWithTheirCauseAndClearThem() {
+        var machine = linked()
+        let unreachable = machine.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false])), flow: Fixture.link(1))
+        #expect(unreachable.raised.map(\.id) == ["registrar-unreachable"])
+        #expect(unreachable.raised.first?.description.hasPrefix("registrar registrar-1 is unreachable from core-1") == true)
+        #expect(machine.requestReceived(Fixture.heartbeat(Fixture.core()), flow: Fixture.link(1)).cleared.map(\.id) == ["registrar-unreachable"])
+        let maintenance = machine.requestReceived(Fixture.heartbeat(Fixture.core(maintenance: true)), flow: Fixture.link(1))
+        #expect(maintenance.raised.map(\.description) == ["core-1 is in maintenance mode: it takes no new registrations or calls"])
+        _ = machine.requestReceived(Fixture.heartbeat(Fixture.core()), flow: Fixture.link(1))
+        let closed = machine.flowClosed(Fixture.link(1))
+        #expect(closed.raised.map(\.description) == ["traversal link with core-1 is down: the connection closed"])
+        _ = machine.flowOpened(Fixture.link(2))
+        #expect(machine.requestReceived(Fixture.heartbeat(Fixture.core()), flow: Fixture.link(2)).cleared.map(\.id) == ["traversal-link-down"])
+        #expect(machine.settingsChanged(ProxySettings(maintenance: true)).raised.map(\.id) == ["maintenance-mode"])
+        #expect(machine.status.contains { $0.value.contains("this node is in maintenance mode") }, "xstatus lists it")
+    }
+
     @Test func B1_aHeartbeatKeepsTheLinkUpForItsIntervalPlusTheTimeout() {
         var machine = edge()
         _ = machine.flowOpened(Fixture.link(1))

@@ -28,6 +28,20 @@ struct SettingsTests {
         ])
     }
 
+    /// One duration grammar: a plain number keeps the setting's unit; `30s`, `500ms`, `2m` are
+    /// converted into it; a fraction the unit cannot hold is refused.
+    @Test func durationsAreAcceptedInAnyUnit() throws {
+        let settings = try Settings(store: InMemorySettingsStore())
+        for (text, stored) in [("25000", 25_000), ("30s", 30_000), ("2m", 120_000), ("1.5s", 1_500), ("500ms", 500)] {
+            _ = try settings.set(.stunKeepAliveInterval, to: text)
+            #expect(try settings.value(.stunKeepAliveInterval) == .integer(stored), "\(text)")
+        }
+        let timer = SettingPath(parsing: "SIP Advanced OutboundFlowTimer")
+        _ = try settings.set(timer, to: "2m")
+        #expect(try settings.value(timer) == .integer(120))
+        #expect(throws: SettingsError.self, "1500ms is not a whole number of seconds") { try settings.set(timer, to: "1500ms") }
+    }
+
     @Test func errorsNameThePathAndTheAllowedValues() throws {
         let settings = try Settings(store: InMemorySettingsStore())
         #expect(throws: SettingsError.invalidValue(.stunKeepAliveEnabled, value: "maybe", allowed: "On, Off")) {
@@ -37,7 +51,7 @@ struct SettingsTests {
             try settings.set(.stunKeepAliveInterval, to: "10")
             Issue.record("an interval below the range was accepted")
         } catch {
-            #expect(error.description == "\"10\" is not a valid value for SIP Advanced StunKeepAliveInterval; allowed values: 100..3600000 (ms)")
+            #expect(error.description == "\"10\" is not a valid value for SIP Advanced StunKeepAliveInterval; allowed values: 100..3600000 (ms; or a duration such as 30s, 500ms, 2m)")
         }
         do {
             _ = try settings.value(SettingPath(parsing: "SIP Advanced StunKeepAlive"))
