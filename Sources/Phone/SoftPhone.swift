@@ -184,7 +184,7 @@ public final class SoftPhone: Sendable {
             state.withLockedValue { $0.flows[edge] = flow }
             step { $0.connected(edge: edge, now: $1) }
         } catch {
-            step { $0.connectFailed(edge: edge, now: $1) }
+            step { $0.connectFailed(edge: edge, now: $1, cause: SIPTLS.describe(error)) }
         }
     }
 
@@ -245,11 +245,11 @@ public final class SoftPhone: Sendable {
             step { $0.stunAnswered(transactionID: message.transactionID, success: message.type == .bindingSuccess, now: $1) }
         case .pong(let flow):
             if flow.connectionID == currentFlow?.connectionID { continuation.yield(.pong) }
-        case .flowClosed(let flow, _):
+        case .flowClosed(let flow, let reason):
             let edge = state.withLockedValue { state in state.flows.first { $0.value.connectionID == flow.connectionID }?.key }
             guard let edge else { return }
             state.withLockedValue { _ = $0.flows.removeValue(forKey: edge) }
-            step { $0.connectionClosed(edge: edge, now: $1) }
+            step { $0.connectionClosed(edge: edge, now: $1, cause: reason) }
         default:
             break
         }

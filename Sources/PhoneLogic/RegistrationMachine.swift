@@ -34,15 +34,18 @@ public struct RegistrationMachine: Sendable {
 
     /// Why an edge counts as failed (B14).
     public enum FailureReason: Sendable, Equatable, CustomStringConvertible {
-        case keepaliveTimeout, stunError, connectionClosed, connectFailed, registerTimeout
+        case keepaliveTimeout, stunError, registerTimeout
+        /// The connection closed, or could not be opened; with the transport's cause when it
+        /// gave one (`certificate not trusted …`, `connection refused`).
+        case connectionClosed(String?), connectFailed(String?)
         case registerRefused(Int)
 
         public var description: String {
             switch self {
             case .keepaliveTimeout: "keepalive timeout"
             case .stunError: "STUN error response"
-            case .connectionClosed: "connection closed"
-            case .connectFailed: "connection failed"
+            case .connectionClosed(let cause): "connection closed" + (cause.map { ": \($0)" } ?? "")
+            case .connectFailed(let cause): "connection failed" + (cause.map { ": \($0)" } ?? "")
             case .registerTimeout: "REGISTER timed out"
             case .registerRefused(let status): "REGISTER refused (\(status))"
             }
@@ -179,9 +182,9 @@ public struct RegistrationMachine: Sendable {
     }
 
     /// The connection could not be opened.
-    public mutating func connectFailed(edge: String, now: Int64) -> [Action] {
+    public mutating func connectFailed(edge: String, now: Int64, cause: String? = nil) -> [Action] {
         guard case .connecting(let wanted) = phase, wanted == edge else { return [] }
-        return fail(edge: edge, reason: .connectFailed, now: now)
+        return fail(edge: edge, reason: .connectFailed(cause), now: now)
     }
 
     /// A final answer to the current REGISTER: `status`; from a 2xx the granted expiry (seconds),
@@ -254,9 +257,9 @@ public struct RegistrationMachine: Sendable {
     }
 
     /// The current connection closed (B14).
-    public mutating func connectionClosed(edge: String, now: Int64) -> [Action] {
+    public mutating func connectionClosed(edge: String, now: Int64, cause: String? = nil) -> [Action] {
         guard currentEdge == edge else { return [] }
-        return fail(edge: edge, reason: .connectionClosed, now: now)
+        return fail(edge: edge, reason: .connectionClosed(cause), now: now)
     }
 
     /// A call started: failovers wait until it ends (B17).

@@ -26,7 +26,8 @@ extension EdgeStateMachine {
     }
 
     /// A STUN message on a connection: a phone's keepalive is answered only while the feature is
-    /// On and its registered path is healthy (SPEC B11); on UDP always (RFC 5626 §4.4.2).
+    /// On (or was when its registration was last granted AR_SK) and its registered path is
+    /// healthy (SPEC B11); on UDP always (RFC 5626 §4.4.2).
     public mutating func stunReceived(_ bytes: ByteBuffer, flow: Flow) -> [ProxyAction] {
         guard !isTraversal(flow), shouldAnswerSTUN(on: flow), let answer = STUNBindingAnswer.answer(to: bytes, from: flow) else {
             counters.stunUnanswered += 1
@@ -44,7 +45,7 @@ extension EdgeStateMachine {
 
     private func shouldAnswerSTUN(on flow: Flow) -> Bool {
         guard flow.transport.isReliable else { return true }
-        guard settings.keepaliveEnabled, let phone = phones[flow.connectionID], let linkID = phone.link,
+        guard let phone = phones[flow.connectionID], settings.keepaliveEnabled || phone.arsk, let linkID = phone.link,
               let link = links[linkID], link.up, let info = link.info
         else { return false }
         // SPEC B35: while any registrar holding the binding answers, the path is healthy.

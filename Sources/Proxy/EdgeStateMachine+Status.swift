@@ -25,6 +25,8 @@ extension EdgeStateMachine {
             StatusLine("Keepalive Answered", String(counters.stunAnswered)),
             StatusLine("Keepalive Unanswered", String(counters.stunUnanswered)),
             StatusLine("Keepalive PingsAnswered", String(counters.pingsAnswered)),
+            // Switched Off: flows granted AR_SK before still answered until their next refresh.
+            StatusLine("Keepalive AnsweredUntilRefresh", settings.keepaliveEnabled ? "0" : String(phones.values.filter(\.arsk).count)),
             StatusLine("Links Count", String(links.count)),
         ]
         let sorted = links.values.sorted { ($0.info?.node ?? "", $0.flow.connectionID) < ($1.info?.node ?? "", $1.flow.connectionID) }

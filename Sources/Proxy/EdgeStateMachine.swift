@@ -51,6 +51,9 @@ public struct EdgeStateMachine: Sendable {
         /// (one, or every registrar of a cluster that shares bindings; empty: not said).
         var link: UInt64?
         var registrars: [Substring] = []
+        /// Its last 200 OK granted AR_SK: its keepalives are answered until its next refresh even
+        /// after the feature is switched Off (SPEC B11), so the change causes no failover.
+        var arsk = false
     }
 
     let configuration: Configuration
@@ -182,6 +185,7 @@ public struct EdgeStateMachine: Sendable {
         phones[flow.connectionID]?.link = link
         phones[flow.connectionID]?.registrars = registrars.map { $0.trimmingCharacters(in: .whitespaces)[...] }
         var answer = ARSK.relayed(copy, onHere: settings.keepaliveEnabled, onAtPeer: links[link]?.info?.keepaliveEnabled ?? false)
+        phones[flow.connectionID]?.arsk = ARSK.accepted(in: answer)
         if !ARSK.accepted(in: answer), request.offersOutbound, !answer.hasOptionTag("outbound", in: .require) {
             // SPEC B13: the edge holds the phone's flow, answers its CRLF pings and fails it with
             // 430, so it is the outbound proxy that confirms RFC 5626 and sets the pace.

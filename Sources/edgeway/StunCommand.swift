@@ -1,6 +1,7 @@
 import ArgumentParser
 import EdgewayNode
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import NIOPosix
 import SIPTransport
@@ -35,19 +36,38 @@ struct StunCommand: AsyncParsableCommand {
                 configuration.tlsClient = try SIPTLS.clientContext(
                     trustedCAPEM: try ca.map { try FileArguments.pem($0, option: "--ca") }, verifyPeer: !insecure)
             }
+            // A connection that closes (a TLS handshake refused, say) ends the wait with its reason.
+            let closed = NIOLockedValueBox<String?>(nil)
             let layer = SIPTransportLayer(group: MultiThreadedEventLoopGroup.singleton, configuration: configuration) { event in
                 if case .stun(let bytes, _) = event, let message = try? STUNMessage.decode(Array(bytes.readableBytesView)),
                    message.transactionID == request.transactionID {
                     answer.succeed(message)
+                } else if case .flowClosed(_, let reason) = event {
+                    closed.withLockedValue { $0 = reason }
+                    answer.succeed(nil)
                 }
             }
             if transport == .udp {
                 _ = try await layer.listen(.udp, host: remote.protocol == .inet6 ? "::" : "0.0.0.0", port: 0)
             }
-            let flow = try await layer.connect(transport, to: remote, serverHostname: host)
+            func unreachable(_ cause: String) async -> Error {
+                print("STUN Binding to \(server) over \(transport): \(cause)")
+                await layer.shutdown()
+                return ExitCode(1)
+            }
             let sent = ContinuousClock.now
-            try await layer.send(ByteBuffer(bytes: request.encode()), on: flow)
-            if let answer = try await answer.futureResult.get() {
+            do {
+                let flow = try await layer.connect(transport, to: remote, serverHostname: host)
+                try await layer.send(ByteBuffer(bytes: request.encode()), on: flow)
+            } catch {
+                // A send on a connection the handshake just closed fails first; its reason follows
+                // in the close event, which ends the wait (the timer bounds it).
+                _ = try? await answer.futureResult.get()
+                throw await unreachable(closed.withLockedValue { $0 } ?? SIPTLS.describe(error))
+            }
+            let reply = try await answer.futureResult.get()
+            if reply == nil, let reason = closed.withLockedValue({ $0 }) { throw await unreachable("connection closed: \(reason)") }
+            if let answer = reply {
                 timer.cancel()
                 let rtt = ContinuousClock.now - sent
                 let milliseconds = Double(rtt.components.attoseconds) / 1e15 + Double(rtt.components.seconds) * 1000

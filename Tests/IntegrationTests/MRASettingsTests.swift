@@ -29,6 +29,7 @@ struct MRASettingsTests {
             let core = try await alarms("core-1", in: lab)
             return edge.contains("keepalive-setting-mismatch") && core.contains("keepalive-setting-mismatch")
         }
+        #expect(try await alice.keepalive() != nil, "SPEC B11: answered until the next refresh, so the change causes no failover")
         let plain = try await alice.register(at: lab.edgeAddress())
         #expect(plain.statusLine?.statusCode == 200)
         #expect(!ARSK.accepted(in: plain), "no AR_SK while the edge has the feature Off")

@@ -171,7 +171,7 @@ struct RegistrationMachineTests {
         _ = machine.poll(now: 31_000, newID: { Self.id(1) })
         #expect(machine.stunAnswered(transactionID: Self.id(1), success: false, now: 31_010).contains(.report(.edgeFailed(edge: "edge-1", reason: .stunError))))
         var other = Self.registered()
-        #expect(other.connectionClosed(edge: "edge-1", now: 5_000).contains(.report(.edgeFailed(edge: "edge-1", reason: .connectionClosed))))
+        #expect(other.connectionClosed(edge: "edge-1", now: 5_000).contains(.report(.edgeFailed(edge: "edge-1", reason: .connectionClosed(nil)))))
     }
 
     @Test func aFailureDuringACallIsDeferredAndCarriedOutWhenItEndsEvenIfTheEdgeRecovered() {

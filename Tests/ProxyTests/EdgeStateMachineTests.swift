@@ -124,6 +124,19 @@ struct EdgeStateMachineTests {
         #expect(machine.status.contains { $0.value.contains("this node is in maintenance mode") }, "xstatus lists it")
     }
 
+    /// SPEC B11 as amended: switching the feature Off is no outage. A flow granted AR_SK keeps its
+    /// answers until its next refresh, whose 200 OK no longer offers AR_SK; then they stop.
+    @Test func B11_switchingTheFeatureOffKeepsAnsweringUntilTheNextRefresh() throws {
+        var machine = linked()
+        #expect(ARSK.accepted(in: try register(&machine)))
+        _ = machine.settingsChanged(ProxySettings(keepaliveEnabled: false))
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.count == 1, "no failover from a setting change")
+        #expect(machine.status.contains(StatusLine("Keepalive AnsweredUntilRefresh", "1")))
+        #expect(!ARSK.accepted(in: try register(&machine)), "the refresh no longer offers AR_SK")
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty)
+        #expect(machine.status.contains(StatusLine("Keepalive AnsweredUntilRefresh", "0")))
+    }
+
     @Test func B1_aHeartbeatKeepsTheLinkUpForItsIntervalPlusTheTimeout() {
         var machine = edge()
         _ = machine.flowOpened(Fixture.link(1))
