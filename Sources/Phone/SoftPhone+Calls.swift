@@ -89,11 +89,14 @@ extension SoftPhone {
     }
 
     /// Ends a call: BYE when it is up, CANCEL while an outgoing one rings, 603 for an incoming one
-    /// not answered. The call ends locally even when the far end cannot be reached.
+    /// not answered. The call ends here at once; the BYE or CANCEL goes on in the background, so a
+    /// far end that cannot be reached (its transaction times out after 32 s) holds nothing up.
     public func hangUp(_ callID: String) async {
         guard let record = state.withLockedValue({ $0.calls[callID] }) else { return }
         if record.answer != nil, let bye = try? inDialog("BYE", callID: callID, cseq: record.cseq + 1) {
-            _ = try? await sendAnswering(bye, on: record.flow)
+            endCall(callID, reason: "hung up")
+            Task { _ = try? await self.sendAnswering(bye, on: record.flow) }
+            return
         } else if let incoming = record.incoming {
             incoming.respond(SIPResponseBuilder.response(to: incoming.message, statusCode: 603, reasonPhrase: "Decline", toTag: record.localTag))
         } else {
@@ -106,7 +109,9 @@ extension SoftPhone {
             cancel.headers.append(.cseq, "\(number) CANCEL")
             cancel.headers.append(.maxForwards, "70")
             cancel.headers.append(.contentLength, "0")
-            _ = try? await stack.send(request: cancel, on: record.flow)
+            endCall(callID, reason: "hung up")
+            Task { [stack] in _ = try? await stack.send(request: cancel, on: record.flow) }
+            return
         }
         endCall(callID, reason: "hung up")
     }

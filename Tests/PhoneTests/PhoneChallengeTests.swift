@@ -109,6 +109,30 @@ struct PhoneChallengeTests {
         await edge.stack.transport.shutdown()
     }
 
+    /// A local hang-up ends the call at once even when the BYE cannot be delivered (before, the
+    /// phone waited out the BYE's 32 s transaction timeout).
+    @Test func aHangUpEndsTheCallAtOnceWhenTheByeGoesUnanswered() async throws {
+        let edge = try await ScriptedEdge { request, nth in
+            switch request.requestLine?.method {
+            case "REGISTER": return Self.registerScript(request, nth)
+            case "INVITE": return [Self.answer(request, 200, [(.contact, "<sip:bob@192.0.2.30:5061;transport=tls>")])]
+            default: return []  // the BYE is never answered
+            }
+        }
+        let alice = try phone(edge)
+        alice.start()
+        try await eventually("registered") { alice.registeredEdge == edge.address }
+        let call = try alice.call("bob")
+        try await eventually("established") { !edge.requests("ACK").isEmpty }
+        let started = ContinuousClock.now
+        await alice.hangUp(call)
+        #expect(ContinuousClock.now - started < .seconds(10), "not the BYE's 32 s timeout")
+        #expect(alice.activeCalls.isEmpty)
+        try await eventually("the BYE still went") { !edge.requests("BYE").isEmpty }
+        await alice.stop()
+        await edge.stack.transport.shutdown()
+    }
+
     @Test func aChallengedInviteGoesAgainWithProxyCredentialsAndItsACKFollowsIt() async throws {
         let edge = try await ScriptedEdge { request, nth in
             switch request.requestLine?.method {
