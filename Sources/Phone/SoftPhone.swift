@@ -210,7 +210,7 @@ public final class SoftPhone: Sendable {
                                      flowTimer: answer.headers[.flowTimer].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) },
                                      minExpires: answer.headers[.minExpires].flatMap { Int($0.trimmingCharacters(in: .whitespaces)) },
                                      retryAfter: answer.headers[.retryAfter].flatMap { Int($0.prefix { $0.isNumber }) },
-                                     now: now)
+                                     reason: answer.statusLine.map { String($0.reasonPhrase) }, now: now)
         }
     }
 

@@ -38,7 +38,8 @@ public struct RegistrationMachine: Sendable {
         /// The connection closed, or could not be opened; with the transport's cause when it
         /// gave one (`certificate not trusted …`, `connection refused`).
         case connectionClosed(String?), connectFailed(String?)
-        case registerRefused(Int)
+        /// A failure answer of the edge's path, with its reason phrase when it had one.
+        case registerRefused(Int, String?)
 
         public var description: String {
             switch self {
@@ -47,7 +48,7 @@ public struct RegistrationMachine: Sendable {
             case .connectionClosed(let cause): "connection closed" + (cause.map { ": \($0)" } ?? "")
             case .connectFailed(let cause): "connection failed" + (cause.map { ": \($0)" } ?? "")
             case .registerTimeout: "REGISTER timed out"
-            case .registerRefused(let status): "REGISTER refused (\(status))"
+            case .registerRefused(let status, let reason): "REGISTER refused: \(status)\(reason.map { " \($0)" } ?? "")"
             }
         }
     }
@@ -197,7 +198,7 @@ public struct RegistrationMachine: Sendable {
     /// request (403, 404, other 4xx, 6xx, a challenge answered twice) stops the phone (``Event/registrationRefused(status:)``).
     public mutating func registerAnswered(status: Int, challenge: String? = nil, expires: Int? = nil, arsk: Bool = false,
                                           outbound: Bool = false, flowTimer: Int? = nil, minExpires: Int? = nil,
-                                          retryAfter: Int? = nil, now: Int64) -> [Action] {
+                                          retryAfter: Int? = nil, reason: String? = nil, now: Int64) -> [Action] {
         let edge: String
         switch phase {
         case .registering(let registering, _): edge = registering
@@ -220,7 +221,7 @@ public struct RegistrationMachine: Sendable {
             switch status {
             case 408, 429, 480, 500...599:
                 if let retryAfter, status == 503 || status == 429 { notBefore[edge] = now + Int64(retryAfter) * 1_000 }
-                return fail(edge: edge, reason: .registerRefused(status), now: now)
+                return fail(edge: edge, reason: .registerRefused(status, reason), now: now)
             default:
                 return refuse(edge: edge, status: status)
             }

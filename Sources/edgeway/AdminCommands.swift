@@ -30,7 +30,7 @@ struct AdminTarget: ParsableArguments {
             do {
                 configuration = try NodeConfiguration(contentsOf: config)
             } catch let error as NodeConfigurationError {
-                throw ValidationError(error.description)
+                throw CommandFailure(error.description)
             }
             folder = URL(fileURLWithPath: configuration.data)
             token = token ?? configuration.adminToken
@@ -40,10 +40,10 @@ struct AdminTarget: ParsableArguments {
             token = token ?? (try? String(contentsOf: folder.appendingPathComponent("admin-token"), encoding: .utf8))
         }
         guard let base = url?.trimmingCharacters(in: .whitespacesAndNewlines), let endpointURL = URL(string: "\(base)/api/\(endpoint)") else {
-            throw ValidationError("give --config FILE or --data DIR of a running node, or --admin URL")
+            throw CommandFailure("give --config FILE or --data DIR of a running node, or --admin URL")
         }
         guard let token = token?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
-            throw ValidationError("no admin token: give --token, set EDGEWAY_ADMIN_TOKEN, or --config FILE of the node")
+            throw CommandFailure("no admin token: give --token, set EDGEWAY_ADMIN_TOKEN, or --config FILE of the node")
         }
         try await Self.send(endpointURL, base: base, token: token, text: text)
     }
@@ -59,7 +59,7 @@ struct AdminTarget: ParsableArguments {
         do {
             (body, response) = try await URLSession.shared.data(for: request)
         } catch {
-            throw ValidationError("cannot reach the admin API at \(base): \(error.localizedDescription)")
+            throw CommandFailure("cannot reach the admin API at \(base): \(error.localizedDescription)")
         }
         let answer = String(decoding: body, as: UTF8.self)
         guard (response as? HTTPURLResponse)?.statusCode == 200 else {

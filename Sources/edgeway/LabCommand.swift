@@ -47,7 +47,7 @@ struct LabCommand: AsyncParsableCommand {
         var lab = "./.edgeway-lab"
 
         func run() async throws {
-            guard ["kill", "blackhole", "pause"].contains(mode) else { throw ValidationError("--mode must be kill, blackhole or pause") }
+            guard ["kill", "blackhole", "pause"].contains(mode) else { throw CommandFailure("--mode must be kill, blackhole or pause") }
             try await LabCommand.command("fail \(node) \(mode)", data: lab)
         }
     }
@@ -69,7 +69,7 @@ struct LabCommand: AsyncParsableCommand {
         guard let base = try? String(contentsOf: folder.appendingPathComponent("lab-admin.url"), encoding: .utf8),
               let token = try? String(contentsOf: folder.appendingPathComponent("lab-admin-token"), encoding: .utf8),
               let url = URL(string: "\(base)/api/xcommand")
-        else { throw ValidationError("no running lab under \(data) (start one with edgeway lab --data \(data), or give --lab DIR)") }
+        else { throw CommandFailure("no running lab under \(data) (start one with edgeway lab --data \(data), or give --lab DIR)") }
         try await AdminTarget.send(url, base: base, token: token.trimmingCharacters(in: .whitespacesAndNewlines), text: text)
     }
 
@@ -93,8 +93,8 @@ struct LabCommand: AsyncParsableCommand {
     func run() async throws {
         let interval = try Self.bounded(keepalive, option: "--keepalive")
         let wait = try Self.bounded(timeout, option: "--timeout")
-        guard (0...2_000).contains(phones) else { throw ValidationError("--phones must be 0…2000 (more: edgeway loadgen in its own process)") }
-        guard let mode = LabDeployment.FaultMode(rawValue: fault) else { throw ValidationError("--fault must be blackhole or kill") }
+        guard (0...2_000).contains(phones) else { throw CommandFailure("--phones must be 0…2000 (more: edgeway loadgen in its own process)") }
+        guard let mode = LabDeployment.FaultMode(rawValue: fault) else { throw CommandFailure("--fault must be blackhole or kill") }
         var options = LabDeployment.Options()
         options.data = data
         options.basePort = basePort
@@ -102,19 +102,19 @@ struct LabCommand: AsyncParsableCommand {
         options.timeout = .milliseconds(wait)
         options.phoneUsers = phones
         guard store == "sqlite" || store == "postgres" || store.hasPrefix("postgres://") || store.hasPrefix("postgresql://") else {
-            throw ValidationError("--store must be sqlite, postgres or a postgres://USER@HOST:PORT/DATABASE URL")
+            throw CommandFailure("--store must be sqlite, postgres or a postgres://USER@HOST:PORT/DATABASE URL")
         }
-        guard (1...6).contains(registrars) else { throw ValidationError("--registrars must be 1…6") }
-        guard registrars == 1 || store != "sqlite" else { throw ValidationError("--registrars \(registrars) needs --store postgres (registrars share bindings only in PostgreSQL)") }
-        if let scenario, phones == 0 { throw ValidationError("the \(scenario.rawValue) scenario needs --phones N") }
+        guard (1...6).contains(registrars) else { throw CommandFailure("--registrars must be 1…6") }
+        guard registrars == 1 || store != "sqlite" else { throw CommandFailure("--registrars \(registrars) needs --store postgres (registrars share bindings only in PostgreSQL)") }
+        if let scenario, phones == 0 { throw CommandFailure("the \(scenario.rawValue) scenario needs --phones N") }
         if scenario == .registrarLoss, registrars < 2 || phones < 6 {
-            throw ValidationError("the registrar-loss scenario needs --registrars 2 (or more, with --store postgres) and --phones 6 or more")
+            throw CommandFailure("the registrar-loss scenario needs --registrars 2 (or more, with --store postgres) and --phones 6 or more")
         }
         options.registrars = registrars
         options.store = store
         let algorithms = digest.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces).uppercased() }
         guard !algorithms.isEmpty, algorithms.allSatisfy({ ["SHA-256", "MD5"].contains($0) }), Set(algorithms).count == algorithms.count else {
-            throw ValidationError("--digest must list SHA-256 and/or MD5, e.g. SHA-256,MD5 or MD5")
+            throw CommandFailure("--digest must list SHA-256 and/or MD5, e.g. SHA-256,MD5 or MD5")
         }
         options.digestAlgorithms = algorithms
         if processes {
@@ -140,7 +140,7 @@ struct LabCommand: AsyncParsableCommand {
                 + "\(simulated!.registered(through: lab.edgeAddresses[1])) via edge-2")
         }
         if scenario == .chaos {
-            guard let simulated else { throw ValidationError("the chaos scenario needs --phones N") }
+            guard let simulated else { throw CommandFailure("the chaos scenario needs --phones N") }
             let length = try Self.bounded(duration, option: "--duration")
             let started = ContinuousClock.now
             // Every 2 s rather than at each change: hundreds of phones moving make a line each.
@@ -179,7 +179,7 @@ struct LabCommand: AsyncParsableCommand {
             return
         }
         if scenario == .failover {
-            guard let simulated else { throw ValidationError("the failover scenario needs --phones N") }
+            guard let simulated else { throw CommandFailure("the failover scenario needs --phones N") }
             let report = try await simulated.failover(lab: lab, node: "edge-1", mode: mode, seconds: Int((interval + wait) / 1_000) + 60)
             say(report.table)
             // SPEC B18: detected within interval + timeout (plus scheduling slack).
@@ -211,7 +211,7 @@ struct LabCommand: AsyncParsableCommand {
     /// A lab duration in milliseconds, 50 ms … 60 min.
     static func bounded(_ duration: Milliseconds, option: String) throws -> Int64 {
         guard (50...3_600_000).contains(duration.milliseconds) else {
-            throw ValidationError("\(option) must be 50ms…60m, e.g. 3m, 30s or 300ms")
+            throw CommandFailure("\(option) must be 50ms…60m, e.g. 3m, 30s or 300ms")
         }
         return duration.milliseconds
     }

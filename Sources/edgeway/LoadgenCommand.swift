@@ -36,10 +36,10 @@ struct LoadgenCommand: AsyncParsableCommand {
     var failoverTo: String?
 
     func run() async throws {
-        guard (1...18_000).contains(phones) else { throw ValidationError("--phones must be 1…18000 (the open-file limit)") }
-        guard (1...1_000).contains(concurrency) else { throw ValidationError("--concurrency must be 1…1000") }
-        guard (0...3_600).contains(hold) else { throw ValidationError("--hold must be 0…3600 seconds") }
-        guard (0...100).contains(refreshes) else { throw ValidationError("--refreshes must be 0…100") }
+        guard (1...18_000).contains(phones) else { throw CommandFailure("--phones must be 1…18000 (the open-file limit)") }
+        guard (1...1_000).contains(concurrency) else { throw CommandFailure("--concurrency must be 1…1000") }
+        guard (0...3_600).contains(hold) else { throw CommandFailure("--hold must be 0…3600 seconds") }
+        guard (0...100).contains(refreshes) else { throw CommandFailure("--refreshes must be 0…100") }
         let pem = try FileArguments.pem(ca, option: "--ca")
         let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
                              transportConfiguration: .init(idleTimeout: .hours(2), tlsClient: try SIPTLS.clientContext(trustedCAPEM: pem)))
@@ -242,7 +242,7 @@ enum NodeAddress {
     static func resolve(_ text: String, key: String) throws -> SocketAddress {
         guard let (host, port) = NodeConfiguration.splitHostPort(text),
               let address = try? SocketAddress.makeAddressResolvingHost(host, port: port)
-        else { throw ValidationError("\(key) must be host:port, e.g. 127.0.0.1:5061") }
+        else { throw CommandFailure("\(key) must be host:port, e.g. 127.0.0.1:5061") }
         return address
     }
 }

@@ -37,7 +37,7 @@ struct MessageCommand: AsyncParsableCommand {
                 data = FileHandle.standardInput.readDataToEndOfFile()
             } else {
                 guard let contents = FileManager.default.contents(atPath: file) else {
-                    throw ValidationError("cannot read \(file)")
+                    throw CommandFailure("cannot read \(file)")
                 }
                 data = contents
             }

@@ -31,10 +31,10 @@ struct PhoneCommand: AsyncParsableCommand {
             edges = try await EdgeDiscovery.edges(of: domain, server: try NodeAddress.resolve(dns, key: "--dns"))
             say("edges of \(domain) from DNS SRV: \(edges.joined(separator: ", "))")
         }
-        guard !edges.isEmpty else { throw ValidationError("give at least one --edge HOST:PORT, or --discover") }
+        guard !edges.isEmpty else { throw CommandFailure("give at least one --edge HOST:PORT, or --discover") }
         for address in edges { _ = try NodeAddress.resolve(address, key: "--edge") }
         guard (100...3_600_000).contains(keepalive.milliseconds), (50...60_000).contains(timeout.milliseconds) else {
-            throw ValidationError("--keepalive must be 100ms…60m and --timeout 50ms…60s")
+            throw CommandFailure("--keepalive must be 100ms…60m and --timeout 50ms…60s")
         }
         var timers = RegistrationMachine.Configuration()
         timers.keepaliveInterval = keepalive.milliseconds

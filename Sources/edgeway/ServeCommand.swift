@@ -31,7 +31,7 @@ struct ServeCommand: AsyncParsableCommand {
         do {
             configuration = try NodeConfiguration(contentsOf: config)
         } catch let error as NodeConfigurationError {
-            throw ValidationError(error.description)
+            throw CommandFailure(error.description)
         }
         for line in configuration.unusedKeys(role: role.rawValue) {
             FileHandle.standardError.write(Data("warning: \(config): \(line)\n".utf8))

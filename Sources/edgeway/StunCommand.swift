@@ -24,7 +24,7 @@ struct StunCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard let (host, port) = NodeConfiguration.splitHostPort(server) else {
-                throw ValidationError("server must be host:port, e.g. 127.0.0.1:3478")
+                throw CommandFailure("server must be host:port, e.g. 127.0.0.1:3478")
             }
             let remote = try SocketAddress.makeAddressResolvingHost(host, port: port)
             let request = STUNMessage.bindingRequest()

@@ -30,20 +30,20 @@ struct UsersCommand: AsyncParsableCommand {
         func resolve(creating: Bool = false) async throws -> (store: any AccountStore, domain: String, database: Task<Void, any Error>?) {
             var configuration = NodeConfiguration()
             if let config {
-                do { configuration = try NodeConfiguration(contentsOf: config) } catch { throw ValidationError("\(error)") }
+                do { configuration = try NodeConfiguration(contentsOf: config) } catch { throw CommandFailure("\(error)") }
             }
             let folder = data ?? configuration.data
             if configuration.store == "sqlite" || configuration.store == "memory" {
                 if creating {
                     try FileManager.default.createDirectory(atPath: folder, withIntermediateDirectories: true)
                 } else if !FileManager.default.fileExists(atPath: URL(fileURLWithPath: folder).appendingPathComponent("accounts.sqlite").path) {
-                    throw ValidationError("no accounts in \(folder) (give the registrar's --data or --config; edgeway users add creates them)")
+                    throw CommandFailure("no accounts in \(folder) (give the registrar's --data or --config; edgeway users add creates them)")
                 }
             }
             let stores = try RegistrarNode.openStores(configuration.store, data: URL(fileURLWithPath: folder))
             if let shared = stores.shared, let cause = await shared.probe() {
                 stores.database?.cancel()
-                throw ValidationError("the account store \(PostgresDatabase.redacted(configuration.store)) cannot be reached: \(cause) "
+                throw CommandFailure("the account store \(PostgresDatabase.redacted(configuration.store)) cannot be reached: \(cause) "
                                       + "(check store: in \(config ?? "the configuration"), and that PostgreSQL runs)")
             }
             return (stores.accounts, domain ?? configuration.domain, stores.database)
@@ -59,10 +59,10 @@ struct UsersCommand: AsyncParsableCommand {
 
         func run() async throws {
             guard !user.isEmpty, !user.contains(where: { $0 == "@" || $0 == ":" || $0.isWhitespace }) else {
-                throw ValidationError("user must be a plain user name without @, : or spaces")
+                throw CommandFailure("user must be a plain user name without @, : or spaces")
             }
-            guard !password.isEmpty else { throw ValidationError("--password must not be empty") }
-            if let count, !(1...100_000).contains(count) { throw ValidationError("--count must be 1…100000") }
+            guard !password.isEmpty else { throw CommandFailure("--password must not be empty") }
+            if let count, !(1...100_000).contains(count) { throw CommandFailure("--count must be 1…100000") }
             let (store, domain, database) = try await location.resolve(creating: true)
             defer { database?.cancel() }
             let names = count.map { count in (1...count).map { "\(user)\($0)" } } ?? [user]
@@ -93,7 +93,7 @@ struct UsersCommand: AsyncParsableCommand {
             let (store, domain, database) = try await location.resolve()
             defer { database?.cancel() }
             guard try await store.remove(username: user, realm: domain) else {
-                throw ValidationError("no account sip:\(user)@\(domain)")
+                throw CommandFailure("no account sip:\(user)@\(domain)")
             }
             print("removed sip:\(user)@\(domain)")
         }

@@ -54,3 +54,15 @@ struct CLIGrammarTests {
         #expect(result.status == 0 && result.output.hasPrefix("0."), "\(result.output)")
     }
 }
+
+/// An error names what failed without a generic usage line of the root command after it.
+@Suite("CLI error shape")
+struct CLIErrorShapeTests {
+    @Test func aRuntimeErrorHasNoUsageLine() async throws {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-nolab-\(UUID().uuidString)")
+        let result = try await EdgewayProcess.run(["lab", "heal", "edge-1", "--data", folder.path])
+        #expect(result.status == 1)
+        #expect(result.output.contains("no running lab under"), "\(result.output)")
+        #expect(!result.output.contains("Usage: edgeway <subcommand>"), "\(result.output)")
+    }
+}

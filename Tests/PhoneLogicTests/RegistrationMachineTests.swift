@@ -94,8 +94,10 @@ struct RegistrationMachineTests {
         var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 1)
         _ = machine.start(now: 0)
         _ = machine.connected(edge: "edge-1", now: 0)
-        let moved = machine.registerAnswered(status: 503, retryAfter: 60, now: 1_000)
+        let moved = machine.registerAnswered(status: 503, retryAfter: 60, reason: "Service Unavailable (location store: down)", now: 1_000)
         #expect(moved.contains(.connect(edge: "edge-2")), "the next edge now (RFC 3263 §4.3)")
+        #expect(moved.contains(.report(.edgeFailed(edge: "edge-1", reason: .registerRefused(503, "Service Unavailable (location store: down)")))))
+        #expect("\(FailureReasonText.of(moved))" == "REGISTER refused: 503 Service Unavailable (location store: down)", "the timeline names the reason")
         // With one edge only, the phone waits for the Retry-After, not just the backoff.
         var single = Machine(callID: "c", candidates: ["edge-1"], seed: 1)
         _ = single.start(now: 0)
@@ -213,5 +215,15 @@ struct RegistrationMachineTests {
         _ = machine.poll(now: now + 30_000, newID: { Self.id(5) })
         _ = machine.stunAnswered(transactionID: Self.id(5), success: true, now: now + 30_010)
         #expect(machine.failedRounds == 0)
+    }
+}
+
+/// The failure reason a machine's actions report, in words, for the tests.
+enum FailureReasonText {
+    static func of(_ actions: [RegistrationMachine.Action]) -> String {
+        for action in actions {
+            if case .report(.edgeFailed(_, let reason)) = action { return reason.description }
+        }
+        return ""
     }
 }
