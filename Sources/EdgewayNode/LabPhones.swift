@@ -19,8 +19,14 @@ public final class LabPhones: Sendable {
 
     let phones: [SoftPhone]
     let records: NIOLockedValueBox<[Record]>
-    /// The latest state of every call the phones took part in, by phone index and call id.
-    let calls = NIOLockedValueBox<[CallKey: SoftPhone.CallState]>([:])
+    /// Each caller's call that is waited for, by phone index and call id: the outcome known
+    /// (answered or not) before anyone waits, or the waiter to tell it to.
+    let calls = NIOLockedValueBox<[CallKey: CallOutcome]>([:])
+
+    enum CallOutcome {
+        case known(answered: Bool)
+        case waiting(CheckedContinuation<Bool, Never>)
+    }
 
     /// One phone's side of a call.
     struct CallKey: Hashable {
@@ -52,7 +58,7 @@ public final class LabPhones: Sendable {
             Task { [records, calls, weak self] in
                 for await event in phone.events {
                     if case .call(let id, let state) = event {
-                        calls.withLockedValue { $0[CallKey(phone: index, callID: id)] = state }
+                        LabPhones.note(state, of: CallKey(phone: index, callID: id), in: calls)
                         if case .incoming = state { phone.answer(id) }
                     }
                     guard let self, case .registration(let step) = event else { continue }
@@ -189,5 +195,51 @@ extension String {
     /// The text right-aligned in `width` columns.
     func leftPadded(to width: Int) -> String {
         String(repeating: " ", count: max(0, width - count)) + self
+    }
+}
+
+extension LabPhones {
+    /// A call reached a state: once it is established (answered) or ended (not), its waiter hears.
+    static func note(_ state: SoftPhone.CallState, of key: CallKey, in calls: NIOLockedValueBox<[CallKey: CallOutcome]>) {
+        let answered: Bool
+        switch state {
+        case .established: answered = true
+        case .ended: answered = false
+        case .ringing, .incoming: return
+        }
+        let waiter = calls.withLockedValue { calls -> CheckedContinuation<Bool, Never>? in
+            switch calls[key] {
+            case .waiting(let waiter):
+                calls[key] = nil
+                return waiter
+            case .known:
+                return nil
+            case nil:
+                calls[key] = .known(answered: answered)
+                return nil
+            }
+        }
+        waiter?.resume(returning: answered)
+    }
+
+    /// Whether a call placed by phone `key.phone` was answered, waiting at most `limit` (a timer
+    /// on an event loop, not a polling loop).
+    func answered(_ key: CallKey, within limit: TimeAmount) async -> Bool {
+        await withCheckedContinuation { (waiter: CheckedContinuation<Bool, Never>) in
+            let known = calls.withLockedValue { calls -> Bool? in
+                if case .known(let answered) = calls.removeValue(forKey: key) { return answered }
+                calls[key] = .waiting(waiter)
+                return nil
+            }
+            if let known { return waiter.resume(returning: known) }
+            MultiThreadedEventLoopGroup.singleton.next().scheduleTask(in: limit) { [calls] in
+                let late = calls.withLockedValue { calls -> CheckedContinuation<Bool, Never>? in
+                    guard case .waiting(let waiter) = calls[key] else { return nil }
+                    calls[key] = nil
+                    return waiter
+                }
+                late?.resume(returning: false)
+            }
+        }
     }
 }

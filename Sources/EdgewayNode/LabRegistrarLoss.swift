@@ -89,15 +89,7 @@ extension LabPhones {
                 let caller = 2 * pair, callee = 2 * pair + 1
                 group.addTask { [self] in
                     guard let id = try? phones[caller].call("phone\(callee + 1)") else { return false }
-                    let key = CallKey(phone: caller, callID: id)
-                    let deadline = ContinuousClock.now + .seconds(15)
-                    var answered = false
-                    while ContinuousClock.now < deadline {
-                        let state = calls.withLockedValue { $0[key] }
-                        if state == .established { answered = true }
-                        if answered || { if case .ended = state { return true } else { return false } }() { break }
-                        try? await Task.sleep(for: .milliseconds(20))
-                    }
+                    let answered = await answered(CallKey(phone: caller, callID: id), within: .seconds(15))
                     await phones[caller].hangUp(id)
                     return answered
                 }

@@ -88,7 +88,10 @@ public final class PostgresDatabase: Service, Sendable {
 
     /// Keeps the pool until the task is cancelled or the service group shuts down, then stops it.
     public func run() async throws {
-        while !Task.isCancelled { try? await Task.sleep(for: .seconds(3_600)) }
+        // Nothing to do but wait: a stream that never yields ends when the task is cancelled.
+        let (cancelled, keep) = AsyncStream<Never>.makeStream()
+        for await _ in cancelled {}
+        keep.finish()
         let runner = pool.withLock { pool in
             pool.running = false
             defer { pool.runner = nil }

@@ -3,6 +3,7 @@ import Location
 import LocationPostgres
 import PostgresTestSupport
 import SIPCore
+import Synchronization
 import Testing
 import TestSupport
 
@@ -161,6 +162,17 @@ struct PostgresLocationStoreTests {
         }
     }
 
+    /// `run()` keeps the pool until its task is cancelled, then stops it and returns.
+    @Test func runReturnsWhenCancelled() async throws {
+        let database = try PostgresDatabase(url: try await TestPostgres.freshDatabase())
+        let running = Task { try await database.run() }
+        #expect(try await PostgresAccountStore(database: database).all().isEmpty, "the pool serves while run() runs")
+        running.cancel()
+        let returned = Flag()
+        Task { _ = try? await running.value; returned.set() }
+        try await eventually("run() returned after its cancellation", seconds: 10) { returned.isSet }
+    }
+
     @Test func aURLThatIsNotPostgresIsRefusedWithItsShape() {
         #expect(throws: PostgresDatabaseError.url("expected postgres://USER[:PASSWORD]@HOST[:PORT]/DATABASE without parameters, got mysql://u:***@h/d")) {
             try PostgresDatabase(url: "mysql://u:secret@h/d")
@@ -194,4 +206,11 @@ struct SilentListener {
     }
 
     func close() { _ = Foundation.close(socket) }
+}
+
+/// A flag one task sets and another reads.
+final class Flag: Sendable {
+    private let value = Mutex(false)
+    func set() { value.withLock { $0 = true } }
+    var isSet: Bool { value.withLock { $0 } }
 }
