@@ -20,7 +20,8 @@ public final class LabDeployment: Sendable {
         /// The data folder (SQLite files, certificates); a second start reuses it.
         public var data = "./.edgeway-lab"
         /// The first port: registrar TCP at base, edges' phone TLS at base+1 and base+2, cores at
-        /// base+10 and base+11, edges' own TLS at base+101/102, traversal at base+1941/1942.
+        /// base+10 and base+11, the lab's PostgreSQL at base+30, edges' own TLS at base+101/102,
+        /// traversal at base+1941/1942.
         public var basePort = 15_060
         /// Time between keepalives (default 30 s) and to wait for an answer (3 s): cores to
         /// registrars, and the lab's phones.
@@ -82,15 +83,15 @@ public final class LabDeployment: Sendable {
         var options = options
         let data = URL(fileURLWithPath: options.data)
         var postgres: PostgresServer?
-        if options.store == "postgres" {
-            postgres = try await PostgresServer.start(in: data.appendingPathComponent("postgres"))
-            options.storeURL = postgres?.url
-        } else if options.store != "sqlite" {
-            options.storeURL = options.store
-        }
         var nodes: [String: any LabNode] = [:]
         var relays: [FaultRelay] = []
         do {
+            if options.store == "postgres" {
+                postgres = try await PostgresServer.start(in: data.appendingPathComponent("postgres"), port: options.postgresPort)
+                options.storeURL = postgres?.url
+            } else if options.store != "sqlite" {
+                options.storeURL = options.store
+            }
             try await createUsers(options, data: data)
             return try await start(options, nodes: &nodes, relays: &relays, data: data, postgres: postgres)
         } catch {
@@ -98,7 +99,7 @@ public final class LabDeployment: Sendable {
             for node in nodes.values { await node.shutdown() }
             for relay in relays { await relay.stop() }
             await postgres?.stop()
-            guard "\(error)".contains("the port is already in use") else { throw error }
+            guard ["the port is already in use", "Address already in use"].contains(where: "\(error)".contains) else { throw error }
             throw NodeConfigurationError(path: "lab", key: "--base-port", problem: "\(error); another lab or program holds the lab's ports "
                                          + "\(options.basePort)…\(options.basePort + 1_942): stop it, or start this lab with --base-port N")
         }
@@ -303,6 +304,10 @@ extension LabDeployment.Options {
     var registrarNames: [String] {
         registrars == 1 ? ["registrar"] : (1...registrars).map { "registrar-\($0)" }
     }
+
+    /// The lab's own PostgreSQL (`--store postgres`): base+30, inside the lab's range and below
+    /// the ephemeral ports, so no outgoing connection takes it between its choice and its bind.
+    var postgresPort: Int { basePort + 30 }
 
     /// A registrar's SIP TCP port: base for the first, base+20 onwards for the others.
     func registrarPort(_ name: String) -> Int {

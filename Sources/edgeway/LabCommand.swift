@@ -74,7 +74,7 @@ struct LabCommand: AsyncParsableCommand {
     }
 
     @Option(help: "The data folder.") var data = "./.edgeway-lab"
-    @Option(help: "The first of the lab's ports: registrar TCP at it (more registrars at +20 … +24); phones' TLS to the edges at +1 and +2; cores at +10 and +11; the edges' own TLS behind the fault relays at +101 and +102; traversal at +1941 and +1942. Keep the range below 32768, out of the system's ephemeral ports.")
+    @Option(help: "The first of the lab's ports: registrar TCP at it (more registrars at +20 … +24); phones' TLS to the edges at +1 and +2; cores at +10 and +11; the lab's PostgreSQL at +30; the edges' own TLS behind the fault relays at +101 and +102; traversal at +1941 and +1942. Keep the range below 32768, out of the system's ephemeral ports.")
     var basePort = 15_060
     @Option(help: "Simulated phones (phone1 … phoneN), 0…2000.") var phones = 0
     @Option(help: "Keepalive interval for cores and phones, e.g. 30s, 1s, 500ms (plain numbers: ms).") var keepalive = Milliseconds(30_000)

@@ -23,9 +23,12 @@ struct RegistrarClusterTests {
     @Test func aDatabaseStoppedUnderLoadIsAnswered503AndServiceComesBack() async throws {
         let data = try temporaryFolder("edgeway-cluster")
         defer { try? FileManager.default.removeItem(at: data) }
-        var server = try await PostgresServer.start(in: data.appendingPathComponent("postgres"))
+        // A port of the tests' own range: an ephemeral one could be taken by another test's
+        // connection between its choice and the server's bind.
+        var server = try await PostgresServer.start(in: data.appendingPathComponent("postgres"), port: LabPorts.base() + 30)
         let users = (1...50).map { "user\($0)" }
-        let database = try PostgresDatabase(url: server.url)
+        // Seeding is not under test: a generous deadline for a loaded machine.
+        let database = try PostgresDatabase(url: server.url, deadline: .seconds(30))
         let pool = Task { try await database.run() }
         for user in users {
             try await PostgresAccountStore(database: database).save(DigestAuthenticator.account(username: user, realm: "example.com", password: "pw"))
