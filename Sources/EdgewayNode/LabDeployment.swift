@@ -109,7 +109,7 @@ public final class LabDeployment: Sendable {
     private static func createUsers(_ options: Options, data: URL) async throws {
         let folder = data.appendingPathComponent(options.registrarNames[0])
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
-        let stores = try RegistrarNode.openStores(options.storeURL ?? "sqlite", data: folder)
+        let stores = try RegistrarNode.openStores(options.storeURL ?? "sqlite", data: folder, deadline: .seconds(30))
         defer { stores.database?.cancel() }
         let users = demoUsers + (0..<options.phoneUsers).map { ("phone\($0 + 1)", phonePassword) }
         for (user, password) in users where try await stores.accounts.account(username: user, realm: "example.com") == nil {
@@ -120,7 +120,7 @@ public final class LabDeployment: Sendable {
     /// The bindings the registrars keep, for reports; cancel the task when done (PostgreSQL).
     func openLocations() throws -> (store: any LocationStore, database: Task<Void, any Error>?) {
         let folder = URL(fileURLWithPath: options.data).appendingPathComponent(registrarNames[0])
-        let stores = try RegistrarNode.openStores(options.storeURL ?? "sqlite", data: folder)
+        let stores = try RegistrarNode.openStores(options.storeURL ?? "sqlite", data: folder, deadline: .seconds(30))
         return (stores.locations, stores.database)
     }
 

@@ -83,11 +83,14 @@ public final class RegistrarNode: Sendable {
 
     /// The location and account stores `store` names. For PostgreSQL, `shared` is the database
     /// (``PostgresDatabase/probe()`` says whether it answers) and `database` the task that keeps
-    /// its pool: cancel it when done.
-    public static func openStores(_ store: String, data: URL, logger: Logger = Logger(label: "edgeway.registrar"))
+    /// its pool: cancel it when done. `deadline` bounds each PostgreSQL call: 2 s for a
+    /// registrar answering REGISTERs; an administrative tool (`edgeway users`, the lab's set-up)
+    /// gives more, since a fresh database's first use creates the tables.
+    public static func openStores(_ store: String, data: URL, deadline: Duration = .seconds(2),
+                                  logger: Logger = Logger(label: "edgeway.registrar"))
         throws -> (locations: any LocationStore, accounts: any AccountStore, shared: PostgresDatabase?, database: Task<Void, any Error>?) {
         if store.hasPrefix("postgres") {
-            let database = try PostgresDatabase(url: store, logger: logger)
+            let database = try PostgresDatabase(url: store, deadline: deadline, logger: logger)
             let running = Task { try await database.run() }
             return (PostgresLocationStore(database: database), PostgresAccountStore(database: database), database, running)
         }

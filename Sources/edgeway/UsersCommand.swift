@@ -40,7 +40,7 @@ struct UsersCommand: AsyncParsableCommand {
                     throw CommandFailure("no accounts in \(folder) (give the registrar's --data or --config; edgeway users add creates them)")
                 }
             }
-            let stores = try RegistrarNode.openStores(configuration.store, data: URL(fileURLWithPath: folder))
+            let stores = try RegistrarNode.openStores(configuration.store, data: URL(fileURLWithPath: folder), deadline: .seconds(30))
             if let shared = stores.shared, let cause = await shared.probe() {
                 stores.database?.cancel()
                 throw CommandFailure("the account store \(PostgresDatabase.redacted(configuration.store)) cannot be reached: \(cause) "
