@@ -12,7 +12,7 @@ import SIPTransport
 /// the allowed values.
 ///
 /// - `POST /api/xconfiguration` — `PATH` (read) or `PATH: VALUE` (set)
-/// - `POST /api/xstatus` — `PATH` (may be empty: everything)
+/// - `POST /api/xstatus` — `PATH` (may be empty: everything), or `Registrations User: AOR`
 /// - `POST /api/xcommand` — `NAME ARGS`
 public final class AdminServer: Sendable {
     /// The bound address.
@@ -42,8 +42,14 @@ public final class AdminServer: Sendable {
         }
         router.post("/api/xstatus") { request, _ -> Response in
             let query = try await body(request)
-            let words = query.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
-            let all = await node.statusLines()
+            var words = query.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
+            // `Registrations User: AOR` lists one user's registrations.
+            var user: String?
+            if words.count == 3, words[0] == "registrations", words[1] == "user:" {
+                user = String(query.split(whereSeparator: \.isWhitespace)[2])
+                words = ["registrations"]
+            }
+            let all = await node.statusLines(user: user)
             let lines = all.filter { line in
                 let pathWords = line.path.split(separator: " ").map { $0.lowercased() }
                 return pathWords.count >= words.count && Array(pathWords.prefix(words.count)) == words

@@ -57,10 +57,11 @@ public final class CoreNode: Sendable {
         }
         let service = service
         let administration = RoleAdministration(identity: "core \(name)", settings: settings, intrusion: stack.transport.intrusion,
-                                                status: { await service.status },
+                                                status: { await service.status }, registrations: { await service.registrations },
+                                                calls: service.calls,
                                                 commands: ["Links Refresh": { service.refreshLinks() },
                                                            "Registrars Probe": { service.probeRegistrars() }])
-        admin = try await resources.startAdmin(administration, configuration: configuration)
+        admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
         service.start()
     }

@@ -55,9 +55,9 @@ public final class EdgeNode: Sendable {
         }
         let service = service
         let administration = RoleAdministration(identity: "edge \(name)", settings: settings, intrusion: stack.transport.intrusion,
-                                                status: { await service.status },
-                                                commands: ["Links Refresh": { service.refreshLinks() }])
-        admin = try await resources.startAdmin(administration, configuration: configuration)
+                                                status: { await service.status }, registrations: { await service.registrations },
+                                                calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }])
+        admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
     }
 

@@ -202,9 +202,7 @@ public final class LabDeployment: Sendable {
             let index = name == "core-1" ? 0 : 1
             configuration.listen = ["tcp": "127.0.0.1:\(base + 10 + index)"]
             configuration.edges = ["127.0.0.1:\(base + 1_941)", "127.0.0.1:\(base + 1_942)"]
-            configuration.registrars = options.registrars == 1
-                ? ["registrar-1=127.0.0.1:\(base)"]
-                : options.registrarNames.map { "\($0)=127.0.0.1:\(options.registrarPort($0))" }
+            configuration.registrars = options.registrarNames.map { "\($0)=127.0.0.1:\(options.registrarPort($0))" }
             configuration.registrarsShareBindings = options.registrars > 1
         default:
             let index = name == "edge-1" ? 1 : 2
@@ -230,7 +228,11 @@ public final class LabDeployment: Sendable {
     /// The endpoints an operator needs: name, role, address.
     public var endpoints: [(name: String, what: String, address: String)] {
         let running = nodes.withLockedValue { $0 }
-        var rows: [(String, String, String)] = registrarNames.map { ($0, "SIP tcp", "127.0.0.1:\(options.registrarPort($0))") }
+        var rows: [(String, String, String)] = []
+        for name in registrarNames {
+            rows.append((name, "SIP tcp", "127.0.0.1:\(options.registrarPort(name))"))
+            if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }
+        }
         if let postgres { rows.append(("postgres", "store", postgres.url)) }
         for name in ["core-1", "core-2"] {
             if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }

@@ -2,7 +2,7 @@ import Foundation
 
 /// One node of the lab, running in the lab's process or in its own (`edgeway lab --processes`).
 protocol LabNode: Sendable {
-    /// The admin API, `http://127.0.0.1:PORT` (`nil` for the registrar, which has none).
+    /// The admin API, `http://127.0.0.1:PORT`.
     var adminURL: String? { get }
     /// Whether every traversal link is up and every registrar reachable, within `limit` (a
     /// core's view; other roles answer at once).
@@ -16,7 +16,7 @@ protocol LabNode: Sendable {
 }
 
 extension RegistrarNode: LabNode {
-    var adminURL: String? { nil }
+    var adminURL: String? { "http://127.0.0.1:\(adminPort)" }
     func linked(within limit: Duration) async -> Bool { true }
     func kill() async { await shutdown() }
 }

@@ -1,10 +1,10 @@
 extension NodeConfiguration {
     /// The keys a role reads (`registrar`, `edge`, `core`); every role reads the listeners, the
-    /// limits and intrusion protection.
+    /// limits, intrusion protection and its admin API.
     public static func keys(forRole role: String) -> Set<String> {
         let shared: Set<String> = ["name", "data", "listen", "tls", "maxConnectionsPerSource", "maxConnections", "reservedConnections",
-                                   "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection"]
-        let proxy: Set<String> = ["linkTimeout", "admin", "adminToken", "certificates"]
+                                   "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "admin", "adminToken"]
+        let proxy: Set<String> = ["linkTimeout", "certificates"]
         switch role {
         case "registrar": return shared.union(["domain", "store", "location", "digestAlgorithms", "defaultExpires", "minExpires", "maxExpires"])
         case "edge": return shared.union(proxy).union(["traversal"])

@@ -54,8 +54,9 @@ struct NodeResources {
         }
     }
 
-    /// Starts the admin API and writes its URL and token to the data folder for the CLI.
-    func startAdmin(_ node: any AdministeredNode, configuration: NodeConfiguration) async throws -> AdminServer {
+    /// Starts the admin API of any role and writes its URL and token to the data folder for the CLI.
+    static func startAdmin(_ node: any AdministeredNode, configuration: NodeConfiguration) async throws -> AdminServer {
+        let data = URL(fileURLWithPath: configuration.data)
         let tokenFile = data.appendingPathComponent("admin-token")
         let token: String
         if let configured = configuration.adminToken {

@@ -61,18 +61,23 @@ public struct PostgresServer: Sendable {
         try? await Self.run(pgCtl, ["-D", folder.path, "-m", "fast", "-w", "stop"], asRoot: getuid() == 0)
     }
 
-    /// A shell that waits for this process to end and then stops the server.
+    /// A shell that waits for this process to end and then stops the server — only the one
+    /// started here: a lab started again at once on the same folder runs a server of its own,
+    /// with another postmaster process id, which this watcher leaves alone.
     private func stopWhenThisProcessEnds(pgCtl: String, asRoot: Bool, removing: Bool) {
+        let postmaster = (try? String(contentsOf: folder.appendingPathComponent("postmaster.pid"), encoding: .utf8))?
+            .split(separator: "\n").first.map(String.init) ?? ""
         // Paths go in as arguments, never into the script's text.
         let script = """
             while kill -0 "$1" 2>/dev/null; do sleep 1; done
+            [ "$(head -n 1 "$3/postmaster.pid" 2>/dev/null)" = "$6" ] || exit 0
             if [ "$4" = root ]; then runuser -u postgres -- "$2" -D "$3" -m fast -w stop; else "$2" -D "$3" -m fast -w stop; fi
             [ "$5" = remove ] && rm -rf "$3"
             """
         let watcher = Process()
         watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
         watcher.arguments = ["-c", script, "edgeway-postgres-watcher", "\(getpid())", pgCtl, folder.path, asRoot ? "root" : "user",
-                             removing ? "remove" : "keep"]
+                             removing ? "remove" : "keep", postmaster]
         watcher.standardOutput = FileHandle.nullDevice
         watcher.standardError = FileHandle.nullDevice
         try? watcher.run()

@@ -1,3 +1,4 @@
+import AdminWeb
 import Foundation
 import Location
 import Logging
@@ -6,7 +7,9 @@ import LocationSQLite
 import NIOCore
 import NIOPosix
 import NIOSSL
+import Proxy
 import Registrar
+import SIPCore
 import SIPStack
 import SIPTransport
 
@@ -25,6 +28,9 @@ public final class RegistrarNode: Sendable {
     private let purge: RepeatedTask
     /// The shared database's pool, running while the node runs (`store: postgres://…`).
     private let database: Task<Void, any Error>?
+    /// The admin API (`xstatus Registrations`, `xstatus Calls`, `Security`) and its port.
+    private let admin: AdminServer
+    public let adminPort: Int
 
     /// Opens the stores and starts listening.
     public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
@@ -62,6 +68,16 @@ public final class RegistrarNode: Sendable {
             }
         }
         boundAddresses = bound
+        let administration = RoleAdministration(identity: "registrar \(configuration.name ?? "registrar")", settings: nil,
+                                                intrusion: stack.transport.intrusion, status: { [] },
+                                                registrations: { try await Self.listings(locations) }, calls: registrar.calls, commands: [:])
+        do {
+            admin = try await NodeResources.startAdmin(administration, configuration: configuration)
+        } catch {
+            await stack.transport.shutdown()
+            throw error
+        }
+        adminPort = admin.port
         purge = group.next().scheduleRepeatedTask(initialDelay: .seconds(30), delay: .seconds(30)) { _ in
             Task { _ = try? await locations.purgeExpired(now: Int64(Date().timeIntervalSince1970 * 1000)) }
         }
@@ -74,9 +90,10 @@ public final class RegistrarNode: Sendable {
         await stack.drain(within: limit)
     }
 
-    /// Closes listeners and connections.
+    /// Closes the admin API, listeners and connections.
     public func shutdown() async {
         purge.cancel()
+        await admin.stop()
         await stack.transport.shutdown()
         database?.cancel()
     }
@@ -98,6 +115,21 @@ public final class RegistrarNode: Sendable {
             ? InMemoryLocationStore()
             : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
         return (locations, try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path), nil, nil)
+    }
+
+    /// The unexpired bindings (at most 100,000) as `xstatus Registrations` lists them: the edge
+    /// is the Path entry nearest the phone (RFC 3327 §5).
+    private static func listings(_ locations: any LocationStore) async throws -> [RegistrationListing] {
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        return try await locations.listBindings(limit: 100_000).filter { $0.expiresAt > now }.map { binding in
+            // Through a core, the Contact names the edge and keeps the phone's own address.
+            let restored = (try? SIPURI(parsing: binding.contactURI)).flatMap(ContactRewrite.restore)
+            let edge = restored.map(\.edge)
+                ?? binding.path.last.flatMap { try? NameAddress(parsing: $0, header: "Path") }.flatMap(NodeRoute.node(of:)).map(String.init)
+            return RegistrationListing(aor: binding.aor, device: nil, instance: binding.instanceID, regID: binding.regID,
+                                       contact: restored?.uri.description ?? binding.contactURI, edge: edge,
+                                       expiresIn: Int((binding.expiresAt - now) / 1000))
+        }
     }
 
     private static func tlsContext(_ configuration: NodeConfiguration, data: URL) throws -> NIOSSLContext {

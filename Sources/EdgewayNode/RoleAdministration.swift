@@ -1,25 +1,35 @@
 import AdminWeb
+import Foundation
 import NIOCore
 import Proxy
 import Settings
+import SIPStack
 import SIPTransport
 
 /// A role as the admin API sees it: its settings, its status and its commands, with the
 /// intrusion protection every node has (SPEC B28): `xstatus Security` lists the blocked
 /// sources and `xcommand Security Unblock Address: ADDRESS` ends a block.
+///
+/// Every role lists its registrations (`xstatus Registrations`, `… Registrations User: AOR`) and
+/// the calls its forwarder carries (`xstatus Calls`).
 struct RoleAdministration: AdministeredNode {
     let identity: String
     let settings: Settings?
     let status: @Sendable () async -> [StatusLine]
+    let registrations: @Sendable () async throws -> [RegistrationListing]
+    let calls: CallTable
     let actions: [String: @Sendable () -> Void]
     let intrusion: IntrusionProtection?
 
-    init(identity: String, settings: Settings, intrusion: IntrusionProtection, status: @escaping @Sendable () async -> [StatusLine],
+    init(identity: String, settings: Settings?, intrusion: IntrusionProtection, status: @escaping @Sendable () async -> [StatusLine],
+         registrations: @escaping @Sendable () async throws -> [RegistrationListing], calls: CallTable,
          commands: [String: @Sendable () -> Void]) {
         self.identity = identity
         self.settings = settings
         self.intrusion = intrusion
         self.status = status
+        self.registrations = registrations
+        self.calls = calls
         self.actions = commands
     }
 
@@ -27,8 +37,15 @@ struct RoleAdministration: AdministeredNode {
 
     var commands: [String] { (actions.keys + [Self.unblock]).sorted() }
 
-    func statusLines() async -> [(path: String, value: String)] {
-        await status().map { ($0.path, $0.value) } + securityLines()
+    func statusLines(user: String?) async -> [(path: String, value: String)] {
+        let listed: [StatusLine]
+        do {
+            listed = StatusLine.registrations(try await registrations().filter { listing in user.map(listing.belongs(to:)) ?? true })
+        } catch {
+            listed = [StatusLine("Registrations Error", "\"\(error)\"")]
+        }
+        let lines = await status() + listed + StatusLine.calls(calls.current, now: Date())
+        return lines.map { ($0.path, $0.value) } + securityLines()
     }
 
     func run(command: String) async throws -> [String] {

@@ -16,6 +16,10 @@ public protocol LocationStore: Sendable {
 
     /// The number of bindings stored.
     func count() async throws -> Int
+
+    /// Up to `limit` bindings of every address of record, by AOR and then in each AOR's order
+    /// (expired ones included until purged), for `xstatus Registrations`.
+    func listBindings(limit: Int) async throws -> [Binding]
 }
 
 /// A ``LocationStore`` whose updates never wait, so a registrar can apply a REGISTER on the event
@@ -66,5 +70,10 @@ public final class InMemoryLocationStore: SynchronousLocationStore {
 
     public func count() -> Int {
         byAOR.withLock { $0.values.reduce(0) { $0 + $1.count } }
+    }
+
+    public func listBindings(limit: Int) -> [Binding] {
+        let table = byAOR.withLock { $0 }
+        return Array(table.keys.sorted().lazy.flatMap { table[$0] ?? [] }.prefix(limit))
     }
 }

@@ -80,15 +80,28 @@ public final class PostgresLocationStore: LocationStore {
     /// `pg_try_advisory_xact_lock` key of the purge.
     private static let purgeLock: Int64 = 0x6564_6765_7761_7902
 
+    public func listBindings(limit: Int) async throws -> [Binding] {
+        try await database.withDeadline("listing bindings") { [database] in
+            let rows = try await database.client.query("""
+                SELECT contact_uri, contact_value, instance_id, reg_id, call_id, cseq, expires_at, path, path_identity, position, aor
+                FROM edgeway_binding ORDER BY aor, position LIMIT \(Int64(limit))
+                """, logger: database.logger)
+            return try await Self.bindings(rows).map(\.binding)
+        }
+    }
+
     /// The rows of `aor` in their order, each with its stored position.
     private static func load(aor: String, _ connection: PostgresConnection, _ logger: Logger) async throws -> [(binding: Binding, position: Int)] {
-        let rows = try await connection.query("""
-            SELECT contact_uri, contact_value, instance_id, reg_id, call_id, cseq, expires_at, path, path_identity, position
+        try await bindings(connection.query("""
+            SELECT contact_uri, contact_value, instance_id, reg_id, call_id, cseq, expires_at, path, path_identity, position, aor
             FROM edgeway_binding WHERE aor = \(aor) ORDER BY position
-            """, logger: logger)
+            """, logger: logger))
+    }
+
+    private static func bindings(_ rows: PostgresRowSequence) async throws -> [(binding: Binding, position: Int)] {
         var bindings: [(Binding, Int)] = []
-        for try await (uri, value, instance, regID, callID, cseq, expiresAt, path, identity, position)
-            in rows.decode((String, String, String?, Int64?, String, Int64, Int64, String, String, Int32).self) {
+        for try await (uri, value, instance, regID, callID, cseq, expiresAt, path, identity, position, aor)
+            in rows.decode((String, String, String?, Int64?, String, Int64, Int64, String, String, Int32, String).self) {
             bindings.append((Binding(aor: aor, contactURI: uri, contactValue: value, instanceID: instance, regID: regID.map { Int($0) },
                                      callID: callID, cseq: UInt32(clamping: cseq), expiresAt: expiresAt,
                                      path: path.isEmpty ? [] : path.components(separatedBy: "\n"), pathIdentity: identity), Int(position)))

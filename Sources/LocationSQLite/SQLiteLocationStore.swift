@@ -82,17 +82,29 @@ public final class SQLiteLocationStore: LocationStore {
         try await database.read { db in try Int.fetchOne(db, sql: "SELECT COUNT(*) FROM contact") ?? 0 }
     }
 
+    public func listBindings(limit: Int) async throws -> [Binding] {
+        try await database.read { db in
+            let select = try db.cachedStatement(sql: """
+                SELECT contactURI, contactValue, instanceID, regID, callID, cseq, expiresAt, path, pathIdentity, aor
+                FROM contact ORDER BY aor, position LIMIT ?
+                """)
+            return try Row.fetchAll(select, arguments: [limit]).map { row in Self.binding(row, aor: row[9]) }
+        }
+    }
+
     private static func load(aor: String, _ db: Database) throws -> [Binding] {
         let select = try db.cachedStatement(sql: """
             SELECT contactURI, contactValue, instanceID, regID, callID, cseq, expiresAt, path, pathIdentity
             FROM contact WHERE aor = ? ORDER BY position
             """)
-        return try Row.fetchAll(select, arguments: [aor]).map { row in
-            let path: String = row[7]
-            return Binding(aor: aor, contactURI: row[0], contactValue: row[1], instanceID: row[2], regID: row[3],
-                           callID: row[4], cseq: row[5], expiresAt: row[6],
-                           path: path.isEmpty ? [] : path.components(separatedBy: "\n"), pathIdentity: row[8])
-        }
+        return try Row.fetchAll(select, arguments: [aor]).map { row in binding(row, aor: aor) }
+    }
+
+    private static func binding(_ row: Row, aor: String) -> Binding {
+        let path: String = row[7]
+        return Binding(aor: aor, contactURI: row[0], contactValue: row[1], instanceID: row[2], regID: row[3],
+                       callID: row[4], cseq: row[5], expiresAt: row[6],
+                       path: path.isEmpty ? [] : path.components(separatedBy: "\n"), pathIdentity: row[8])
     }
 
     /// Path values are header values, which never hold a line feed: one per line.

@@ -38,7 +38,7 @@ public enum ContactRewrite {
         return (original, String(edge), String(token))
     }
 
-    /// A 200 OK to a REGISTER with every rewritten Contact restored, so the phone sees its own.
+    /// A REGISTER or its 200 OK with every rewritten Contact restored (the phone sees its own).
     public static func restoringContacts(_ response: SIPMessage) -> SIPMessage {
         guard let contacts = try? response.contacts(), contacts.contains(where: { restore($0.uri) != nil }) else { return response }
         var copy = response

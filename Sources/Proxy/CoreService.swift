@@ -80,4 +80,12 @@ public final class CoreService: Sendable {
     public var status: [StatusLine] {
         get async { await owner.read(\.status) ?? [] }
     }
+
+    /// The registrations through this core now (`xstatus Registrations`).
+    public var registrations: [RegistrationListing] {
+        get async { await owner.readNow { $0.registrations(now: $1) } ?? [] }
+    }
+
+    /// The calls through this core (`xstatus Calls`).
+    public var calls: CallTable { owner.calls }
 }

@@ -91,7 +91,12 @@ extension CoreStateMachine {
     /// and the edges hear so before the answer reaches them (SPEC B11: path health never
     /// contradicts what the path just carried).
     public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay, now: NIODeadline) -> [ProxyAction] {
-        guard case .coreRegister(_, let registrar, _) = relay, case .response = answer else { return answerReceived(answer, relay: relay) }
+        guard case .coreRegister(let request, let registrar, let link) = relay, case .response(let response) = answer else {
+            return answerReceived(answer, relay: relay)
+        }
+        if let status = response.statusLine?.statusCode, (200..<300).contains(status) {
+            noteRegistered(request, response, registrar: registrar, link: link, now: now)
+        }
         return registrarAnswered(registrar, now: now) + answerReceived(answer, relay: relay)
     }
 

@@ -115,6 +115,9 @@ public struct CoreStateMachine: Sendable {
     var links: [Int: Link] = [:]
     var registrars: [String: RegistrarState] = [:]
     var alarmBook = AlarmBook()
+    /// The registrations relayed, by binding key, and how many updates since the last sweep.
+    var carried: [String: Carried] = [:]
+    var carriedUpdates = 0
     /// Set by ``stop()``: nothing connects, probes or reconnects any more.
     var stopped = false
 

@@ -49,4 +49,12 @@ public final class EdgeService: Sendable {
     public var status: [StatusLine] {
         get async { await owner.read(\.status) ?? [] }
     }
+
+    /// The registrations through this edge now (`xstatus Registrations`).
+    public var registrations: [RegistrationListing] {
+        get async { await owner.readNow { $0.registrations(now: $1) } ?? [] }
+    }
+
+    /// The calls through this edge (`xstatus Calls`).
+    public var calls: CallTable { owner.calls }
 }

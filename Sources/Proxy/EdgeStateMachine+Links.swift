@@ -28,12 +28,13 @@ extension EdgeStateMachine {
     /// A STUN message on a connection: a phone's keepalive is answered only while the feature is
     /// On (or was when its registration was last granted AR_SK) and its registered path is
     /// healthy (SPEC B11); on UDP always (RFC 5626 §4.4.2).
-    public mutating func stunReceived(_ bytes: ByteBuffer, flow: Flow) -> [ProxyAction] {
+    public mutating func stunReceived(_ bytes: ByteBuffer, flow: Flow, now: NIODeadline) -> [ProxyAction] {
         guard !isTraversal(flow), shouldAnswerSTUN(on: flow), let answer = STUNBindingAnswer.answer(to: bytes, from: flow) else {
             counters.stunUnanswered += 1
             return []
         }
         counters.stunAnswered += 1
+        phones[flow.connectionID]?.lastKeepalive = now
         return [.sendSTUN(answer, on: flow)]
     }
 

@@ -1,3 +1,4 @@
+import NIOCore
 import SIPStack
 
 /// What `xstatus` shows of an edge, and its alarms (SPEC B24).
@@ -17,10 +18,10 @@ extension EdgeStateMachine {
         return alarms.sorted { $0.description < $1.description }
     }
 
-    /// `xstatus` lines: registrations, flows, links, STUN keepalives answered, alarms.
+    /// `xstatus` lines: flows, links, STUN keepalives answered, alarms (the registrations are
+    /// ``registrations(now:)``).
     public var status: [StatusLine] {
         var lines = [
-            StatusLine("Registrations Count", String(phones.values.filter { $0.link != nil }.count)),
             StatusLine("Flows Count", String(phones.count)),
             StatusLine("Keepalive Answered", String(counters.stunAnswered)),
             StatusLine("Keepalive Unanswered", String(counters.stunUnanswered)),
@@ -41,5 +42,21 @@ extension EdgeStateMachine {
             }
         }
         return lines + StatusLine.alarms(currentAlarms)
+    }
+
+    /// The phones registered through this edge at `now`: each flow's last granted registration,
+    /// with its AR_SK and when its keepalive was last answered, until it lapses.
+    public func registrations(now: NIODeadline) -> [RegistrationListing] {
+        phones.values.sorted { $0.flow.connectionID < $1.flow.connectionID }.compactMap { phone in
+            guard phone.link != nil, var listing = phone.registration, let at = phone.registeredAt else { return nil }
+            listing.expiresIn -= Int((now - at).nanoseconds / 1_000_000_000)
+            guard listing.expiresIn > 0 else { return nil }
+            listing.edge = configuration.name
+            listing.flow = "\(phone.flow.transport.rawValue) \(ProxyForwarder.hostPort(phone.flow.remote))"
+            listing.registrars = phone.registrars.map(String.init)
+            listing.arsk = phone.arsk
+            listing.lastKeepalive = phone.lastKeepalive.map { Int((now - $0).nanoseconds / 1_000_000_000) }
+            return listing
+        }
     }
 }

@@ -54,6 +54,10 @@ public struct EdgeStateMachine: Sendable {
         /// Its last 200 OK granted AR_SK: its keepalives are answered until its next refresh even
         /// after the feature is switched Off (SPEC B11), so the change causes no failover.
         var arsk = false
+        /// What its last 2xx granted, and when; when the edge last answered its keepalive.
+        var registration: RegistrationListing?
+        var registeredAt: NIODeadline?
+        var lastKeepalive: NIODeadline?
     }
 
     let configuration: Configuration
@@ -149,13 +153,13 @@ public struct EdgeStateMachine: Sendable {
         } ?? up.first { $0.info?.maintenance == false } ?? up.first
     }
 
-    /// An answer to a request this edge forwarded.
-    public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay) -> [ProxyAction] {
+    /// An answer to a request this edge forwarded, at `now`.
+    public mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay, now: NIODeadline) -> [ProxyAction] {
         if let failed = relay.flowFailed(answer, responder: &responder) { return [.respond(failed)] }
         let response = responder.relay(answer, to: relay.request)
         let counted: [ProxyAction] = Self.isAuthenticationFailure(response, to: relay.request) ? [.recordIntrusion(.sipAuthentication)] : []
         guard case .edgeRegister(let request, let phone, let link) = relay else { return [.respond(response)] + counted }
-        return [.respond(registered(response, to: request, phone: phone, link: link))] + counted
+        return [.respond(registered(response, to: request, phone: phone, link: link, now: now))] + counted
     }
 
     /// SPEC B28: a 403 to a REGISTER (the registrar refusing the account; a 403 to an INVITE is
@@ -176,7 +180,7 @@ public struct EdgeStateMachine: Sendable {
     }
 
     /// Notes a phone's registration and decides whether AR_SK stays advertised (SPEC B4).
-    private mutating func registered(_ response: SIPMessage, to request: SIPMessage, phone flow: Flow, link: UInt64) -> SIPMessage {
+    private mutating func registered(_ response: SIPMessage, to request: SIPMessage, phone flow: Flow, link: UInt64, now: NIODeadline) -> SIPMessage {
         var copy = response
         let registrars = response.headers[CoreStateMachine.registrarHeader]?.split(separator: ",") ?? []
         copy.headers.remove(CoreStateMachine.registrarHeader)
@@ -184,6 +188,8 @@ public struct EdgeStateMachine: Sendable {
         // A phone whose connection closed while its REGISTER was on its way is not brought back.
         phones[flow.connectionID]?.link = link
         phones[flow.connectionID]?.registrars = registrars.map { $0.trimmingCharacters(in: .whitespaces)[...] }
+        phones[flow.connectionID]?.registration = RegistrationListing.granted(request, response).first
+        phones[flow.connectionID]?.registeredAt = now
         var answer = ARSK.relayed(copy, onHere: settings.keepaliveEnabled, onAtPeer: links[link]?.info?.keepaliveEnabled ?? false)
         phones[flow.connectionID]?.arsk = ARSK.accepted(in: answer)
         if !ARSK.accepted(in: answer), request.offersOutbound, !answer.hasOptionTag("outbound", in: .require) {

@@ -22,15 +22,11 @@ protocol ProxyRoleMachine: Sendable {
 }
 
 extension EdgeStateMachine: ProxyRoleMachine {
-    mutating func answerReceived(_ answer: ProxyForwarder.Answer, relay: Relay, now: NIODeadline) -> [ProxyAction] {
-        answerReceived(answer, relay: relay)
-    }
-
     mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction] {
         switch event {
         case .flowOpened(let flow): flowOpened(flow)
         case .flowClosed(let flow, _): flowClosed(flow)
-        case .stun(let bytes, let flow): stunReceived(bytes, flow: flow)
+        case .stun(let bytes, let flow): stunReceived(bytes, flow: flow, now: now)
         case .ping(let flow): pingReceived(flow)
         case .sip, .malformed, .pong: []
         }

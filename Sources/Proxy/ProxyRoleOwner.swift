@@ -109,6 +109,15 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
         return try? await loop.submit { body(self.machine.value) }.get()
     }
 
+    /// Reads the machine as ``read(_:)`` does, with the owner's clock's time of the call.
+    func readNow<T: Sendable>(_ body: @escaping @Sendable (Machine, NIODeadline) -> T) async -> T? {
+        let now = clock()
+        return await read { body($0, now) }
+    }
+
+    /// The calls this role's forwarder carries.
+    var calls: CallTable { forwarder.calls }
+
     /// Stops for good: detaches from the stack, tells the machine (a core closes its traversal
     /// links, so its edges learn at once), cancels every timer and drops every later input.
     func stop() async {
@@ -173,35 +182,36 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
 
     private func forward(_ message: SIPMessage, to hop: NextHop, relay: Relay, for request: SIPStack.IncomingRequest?) {
         let branch = request.flatMap { try? $0.message.topVia().branch }
+        let upstream = request?.flow
         let onAnswer: @Sendable (ProxyForwarder.Answer) -> Void = { [self] answer in
             run(for: request) { machine, now in machine.answerReceived(answer, relay: relay, now: now) }
         }
         switch hop {
         case .flow(let flow):
-            forwarder.forward(message, on: flow, upstreamBranch: branch, onAnswer: onAnswer)
+            forwarder.forward(message, on: flow, upstreamBranch: branch, upstream: upstream, onAnswer: onAnswer)
         case .address(let transport, let host, let port):
             // An IP literal needs no resolver; a name is resolved off the machine's loop.
             let literal = try? SocketAddress(ipAddress: host, port: port)
-            connectThenForward(message, transport: transport, serverName: host, onAnswer: onAnswer, branch: branch) {
+            connectThenForward(message, transport: transport, serverName: host, onAnswer: onAnswer, branch: branch, upstream: upstream) {
                 try literal ?? SocketAddress.makeAddressResolvingHost(host, port: port)
             }
         case .peer(let target):
             guard let (transport, address, serverName) = directory(target) else {
                 return onAnswer(.failed(SIPStackError(.unreachable, "no address for \(target)")))
             }
-            connectThenForward(message, transport: transport, serverName: serverName, onAnswer: onAnswer, branch: branch) { address }
+            connectThenForward(message, transport: transport, serverName: serverName, onAnswer: onAnswer, branch: branch, upstream: upstream) { address }
         }
     }
 
     /// Connects (or reuses the open connection) in a task — the one wait — then forwards.
     private func connectThenForward(_ message: SIPMessage, transport: SIPTransportKind, serverName: String,
-                                    onAnswer: @escaping @Sendable (ProxyForwarder.Answer) -> Void, branch: Substring?,
+                                    onAnswer: @escaping @Sendable (ProxyForwarder.Answer) -> Void, branch: Substring?, upstream: Flow?,
                                     address: @escaping @Sendable () throws -> SocketAddress) {
         Task { [self] in
             do {
                 let remote = try address()
                 let flow = try await stack.transport.connect(transport, to: remote, serverHostname: serverName)
-                forwarder.forward(message, on: flow, upstreamBranch: branch, onAnswer: onAnswer)
+                forwarder.forward(message, on: flow, upstreamBranch: branch, upstream: upstream, onAnswer: onAnswer)
             } catch {
                 if message.requestLine?.method != "ACK" {
                     onAnswer(.failed(SIPStackError(.unreachable, "cannot reach \(serverName) over \(transport): \(error)")))

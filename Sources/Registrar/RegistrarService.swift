@@ -26,6 +26,9 @@ public final class RegistrarService: Sendable {
     private let clock: @Sendable () -> Int64
     private let logger: Logger
 
+    /// The calls this registrar forwarded (`xstatus Calls`).
+    public var calls: CallTable { forwarder.calls }
+
     /// Creates the registrar on a stack and attaches itself as the stack's request handler.
     ///
     /// - Parameters:
@@ -146,7 +149,7 @@ public final class RegistrarService: Sendable {
 
     private func forward(_ outgoing: SIPMessage, on flow: Flow, _ pending: RegistrarStateMachine.PendingProxy,
                          for request: SIPStack.IncomingRequest?) {
-        forwarder.forward(outgoing, on: flow, upstreamBranch: pending.upstreamBranch) { answer in
+        forwarder.forward(outgoing, on: flow, upstreamBranch: pending.upstreamBranch, upstream: request?.flow) { answer in
             self.onLoop { self.perform(self.machine.value.answerReceived(answer, for: pending), for: request) }
         }
     }

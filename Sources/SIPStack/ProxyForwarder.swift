@@ -24,16 +24,21 @@ public final class ProxyForwarder: Sendable {
     /// upstream INVITE forked to several targets), for CANCEL (RFC 3261 §16.10).
     private let pendingInvites = NIOLockedValueBox<[String: [String: (request: SIPMessage, flow: Flow)]]>([:])
 
-    /// A forwarder on a stack.
-    public init(stack: SIPStack) {
+    /// The calls forwarded through this node, for `xstatus Calls`.
+    public let calls: CallTable
+
+    /// A forwarder on a stack; `calls` keeps the calls it carries.
+    public init(stack: SIPStack, calls: CallTable = CallTable()) {
         self.stack = stack
+        self.calls = calls
     }
 
     /// Sends `outgoing` (the request as this node changed it: Route, Record-Route, Path, …) on
     /// `flow`; `onAnswer` gets each provisional and the final answer, in order (never for an ACK).
-    /// - Parameter upstreamBranch: the top Via branch of the request as received, which a CANCEL
-    ///   for it names.
-    public func forward(_ outgoing: SIPMessage, on flow: Flow, upstreamBranch: Substring?,
+    /// - Parameters:
+    ///   - upstreamBranch: the top Via branch of the request as received, which a CANCEL for it names.
+    ///   - upstream: the flow the request came in on, the call's incoming leg in ``calls``.
+    public func forward(_ outgoing: SIPMessage, on flow: Flow, upstreamBranch: Substring?, upstream: Flow? = nil,
                         onAnswer: @escaping @Sendable (Answer) -> Void) {
         let method = outgoing.requestLine?.method ?? ""
         let maxForwards = outgoing.maxForwards ?? 70
@@ -49,6 +54,7 @@ public final class ProxyForwarder: Sendable {
             stack.sendStateless(request, on: flow)
             return
         }
+        if method == "BYE" { calls.note(request, incoming: upstream, outgoing: flow, response: nil) }
         let inviteKey = method == "INVITE" ? upstreamBranch.map(String.init) : nil
         if let inviteKey {
             pendingInvites.withLockedValue { $0[inviteKey, default: [:]][branch] = (request, flow) }
@@ -59,7 +65,7 @@ public final class ProxyForwarder: Sendable {
             copy.removeTopVia()
             onAnswer(.response(copy))
         }
-        final.whenComplete { [pendingInvites] result in
+        final.whenComplete { [pendingInvites, calls] result in
             if let inviteKey {
                 pendingInvites.withLockedValue { pending in
                     pending[inviteKey]?[branch] = nil
@@ -68,6 +74,7 @@ public final class ProxyForwarder: Sendable {
             }
             switch result {
             case .success(let response):
+                calls.note(request, incoming: upstream, outgoing: flow, response: response)
                 var copy = response
                 copy.removeTopVia()
                 onAnswer(.response(copy))

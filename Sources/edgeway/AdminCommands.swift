@@ -96,16 +96,28 @@ struct XConfigurationCLI: AsyncParsableCommand {
 struct XStatusCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xstatus",
-        abstract: "Show the status of a running node: registrations, flows, links, keepalives, alarms, security."
+        abstract: "Show the status of a running node: registrations, calls, flows, links, keepalives, alarms, security.",
+        discussion: """
+            edgeway xstatus registrations --user alice --data ./.edgeway-lab/edge-1
+            edgeway xstatus calls --data ./.edgeway-lab/registrar
+            Every role (registrar, core, edge) lists its registrations and the calls through it.
+            """
     )
 
-    @Argument(help: "A status path (e.g. Alarms, Links Link 1, Security); everything when omitted.")
+    @Argument(help: "A status path (e.g. Registrations, Calls, Alarms, Links Link 1, Security); everything when omitted.")
     var words: [String] = []
+
+    @Option(help: "With the path Registrations: only this user's (alice, alice@example.com or sip:alice@example.com).")
+    var user: String?
 
     @OptionGroup var target: AdminTarget
 
     func run() async throws {
-        try await target.post("xstatus", words.joined(separator: " "))
+        guard let user else { return try await target.post("xstatus", words.joined(separator: " ")) }
+        guard words.map({ $0.lowercased() }) == ["registrations"] else {
+            throw CommandFailure("--user goes with the path Registrations: edgeway xstatus registrations --user \(user)")
+        }
+        try await target.post("xstatus", "Registrations User: \(user)")
     }
 }
 

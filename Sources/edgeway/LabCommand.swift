@@ -132,6 +132,8 @@ struct LabCommand: AsyncParsableCommand {
         say("faults: swift run edgeway lab fail edge-1 --mode blackhole --lab \(data); swift run edgeway lab heal edge-1 --lab \(data)")
         say("next: swift run edgeway phone --user alice --password alice-secret --edge \(lab.edgeAddresses[0]) --edge \(lab.edgeAddresses[1]) --ca \(lab.caPath)")
         say("      swift run edgeway xstatus --data \(data)/edge-1")
+        say("      swift run edgeway xstatus registrations --user alice --data \(data)/\(lab.registrarNames[0])   (any node: --data \(data)/NAME)")
+        say("      swift run edgeway xstatus calls --data \(data)/core-1")
         say("      swift run edgeway xconfiguration SIP Advanced StunKeepAliveForRegisteredPathEnabled: Off --data \(data)/edge-1")
         var simulated: LabPhones?
         if phones > 0 {

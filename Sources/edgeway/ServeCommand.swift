@@ -42,7 +42,7 @@ struct ServeCommand: AsyncParsableCommand {
         switch role {
         case .registrar:
             let node = try await RegistrarNode(configuration: configuration, group: group)
-            say("edgeway registrar ready: \(Self.describe(node.boundAddresses)); domain \(configuration.domain); data \(configuration.data); store \(node.store)")
+            say("edgeway registrar ready: \(Self.describe(node.boundAddresses)); domain \(configuration.domain); data \(configuration.data); store \(node.store); admin http://127.0.0.1:\(node.adminPort)")
             service = NodeService(name: "registrar", logger: logger, drain: node.drain(within:), shutdown: node.shutdown)
         case .edge:
             let node = try await EdgeNode(configuration: configuration, group: group)

@@ -31,7 +31,7 @@ struct EdgeStateMachineTests {
     func register(_ machine: inout EdgeStateMachine, _ request: SIPMessage = Fixture.register(),
                   answer: SIPMessage = Fixture.registerOK()) throws -> SIPMessage {
         let forward = try #require(machine.requestReceived(request, flow: Fixture.phone(10)).forwards.first)
-        return try #require(machine.answerReceived(.response(answer), relay: forward.relay).responses.first)
+        return try #require(machine.answerReceived(.response(answer), relay: forward.relay, now: Fixture.now).responses.first)
     }
 
     @Test func B5_aPhonesRegisterIsStampedAndCarriesAFlowTokenInPath() throws {
@@ -73,19 +73,19 @@ struct EdgeStateMachineTests {
 
     @Test func B11_theKeepaliveIsAnsweredOnlyWhileThePathIsHealthy() throws {
         var machine = linked()
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty, "not registered yet")
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.isEmpty, "not registered yet")
         _ = try register(&machine)
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.map(\.1) == [Fixture.phone(10)])
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.map(\.1) == [Fixture.phone(10)])
         // The core reports its registrar unreachable.
         _ = machine.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false])), flow: Fixture.link(1))
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty)
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.isEmpty)
         // Recovery.
         _ = machine.requestReceived(Fixture.heartbeat(Fixture.core()), flow: Fixture.link(1))
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.count == 1)
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.count == 1)
         // The link falls silent.
         let down = machine.timerFired(.linkSilent(1))
         #expect(down.events.map(\.message).contains { $0.hasPrefix("traversal link down") })
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty)
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.isEmpty)
         #expect(machine.status.contains(StatusLine("Keepalive Unanswered", "3")))
     }
 
@@ -95,14 +95,14 @@ struct EdgeStateMachineTests {
         var machine = linked()
         _ = try register(&machine, answer: Fixture.registerOK(registrar: "registrar-1,registrar-2"))
         _ = machine.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false, "registrar-2": true])), flow: Fixture.link(1))
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.count == 1, "registrar-2 holds it too")
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.count == 1, "registrar-2 holds it too")
         _ = machine.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false, "registrar-2": false])), flow: Fixture.link(1))
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty, "no registrar of the cluster left")
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.isEmpty, "no registrar of the cluster left")
 
         var alone = linked()
         _ = try register(&alone, answer: Fixture.registerOK(registrar: "registrar-1"))
         _ = alone.requestReceived(Fixture.heartbeat(Fixture.core(registrars: ["registrar-1": false, "registrar-2": true])), flow: Fixture.link(1))
-        #expect(alone.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty, "registrars that do not share: only its own counts")
+        #expect(alone.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.isEmpty, "registrars that do not share: only its own counts")
     }
 
     /// Every degraded state is an alarm with its cause, cleared when it ends: a core's link down,
@@ -130,10 +130,10 @@ struct EdgeStateMachineTests {
         var machine = linked()
         #expect(ARSK.accepted(in: try register(&machine)))
         _ = machine.settingsChanged(ProxySettings(keepaliveEnabled: false))
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.count == 1, "no failover from a setting change")
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.count == 1, "no failover from a setting change")
         #expect(machine.status.contains(StatusLine("Keepalive AnsweredUntilRefresh", "1")))
         #expect(!ARSK.accepted(in: try register(&machine)), "the refresh no longer offers AR_SK")
-        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10)).stunSent.isEmpty)
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: Fixture.now).stunSent.isEmpty)
         #expect(machine.status.contains(StatusLine("Keepalive AnsweredUntilRefresh", "0")))
     }
 
@@ -248,9 +248,9 @@ struct EdgeStateMachineTests {
     @Test func aFailedForwardIsAnsweredWithTheStatusItImplies() throws {
         var machine = linked()
         let forward = try #require(machine.requestReceived(Fixture.register(), flow: Fixture.phone(10)).forwards.first)
-        let timeout = machine.answerReceived(.failed(SIPStackError(.timeout, "no final response")), relay: forward.relay)
+        let timeout = machine.answerReceived(.failed(SIPStackError(.timeout, "no final response")), relay: forward.relay, now: Fixture.now)
         #expect(timeout.responses.first?.statusLine?.statusCode == 408)
-        let closed = machine.answerReceived(.failed(SIPStackError(.connectionClosed, "the link closed")), relay: forward.relay)
+        let closed = machine.answerReceived(.failed(SIPStackError(.connectionClosed, "the link closed")), relay: forward.relay, now: Fixture.now)
         #expect(closed.responses.first?.statusLine?.statusCode == 503)
         #expect(closed.responses.first?.statusLine?.reasonPhrase == "Service Unavailable (the link closed)")
     }
@@ -261,7 +261,7 @@ struct EdgeStateMachineTests {
             let forward = try #require(machine.requestReceived(request, flow: Fixture.phone(10)).forwards.first)
             var answer = SIPResponseBuilder.response(to: forward.message, statusCode: status, reasonPhrase: "X")
             if let challenge { answer.headers.append(.wwwAuthenticate, challenge) }
-            return machine.answerReceived(.response(answer), relay: forward.relay)
+            return machine.answerReceived(.response(answer), relay: forward.relay, now: Fixture.now)
         }
         var withCredentials = Fixture.register()
         withCredentials.headers.append(.authorization, #"Digest username="alice", realm="example.com", nonce="n", uri="sip:example.com", response="r""#)
@@ -281,7 +281,7 @@ struct EdgeStateMachineTests {
             var machine = linked()
             var transcript = machine.requestReceived(Fixture.register(), flow: Fixture.phone(10)).transcript
             let forward = try #require(machine.requestReceived(Fixture.register(), flow: Fixture.phone(10)).forwards.first)
-            transcript += machine.answerReceived(.failed(SIPStackError(.timeout, "x")), relay: forward.relay).transcript
+            transcript += machine.answerReceived(.failed(SIPStackError(.timeout, "x")), relay: forward.relay, now: Fixture.now).transcript
             transcript += machine.settingsChanged(ProxySettings(keepaliveEnabled: false)).transcript
             return transcript
         }

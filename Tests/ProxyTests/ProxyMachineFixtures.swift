@@ -14,6 +14,9 @@ enum Fixture {
 
     static let traversal = address(7001)
 
+    /// The time the edge's inputs are given (it matters only for listings' ages).
+    static let now = NIODeadline.uptimeNanoseconds(1_000_000_000)
+
     /// A core's traversal link as the edge sees it, or a phone's TLS connection.
     static func link(_ id: UInt64) -> Flow {
         Flow(transport: .tls, local: traversal, remote: address(40_000 + Int(id)), connectionID: id)

@@ -22,6 +22,8 @@ public enum LocationStoreConformance {
         try await store.update(aor: bob.aor) { $0 = [bob] }
         check(try await store.bindings(for: alice) == [first, second], "bindings come back as stored, in order")
         check(try await store.count() == 3, "count covers every AOR")
+        check(try await store.listBindings(limit: 10) == [first, second, bob], "the listing has every AOR's bindings, by AOR, in order")
+        check(try await store.listBindings(limit: 2) == [first, second], "the listing stops at its limit")
 
         let seen = try await store.update(aor: alice) { bindings -> Int in
             let count = bindings.count
