@@ -92,9 +92,14 @@ extension SoftPhone {
     /// not answered. The call ends here at once; the BYE or CANCEL goes on in the background, so a
     /// far end that cannot be reached (its transaction times out after 32 s) holds nothing up.
     public func hangUp(_ callID: String) async {
+        end(callID, reason: "hung up")
+    }
+
+    /// ``hangUp(_:)`` with the reason the call's end gives (`hung up`, or why the phone ended it).
+    func end(_ callID: String, reason: String) {
         guard let record = state.withLockedValue({ $0.calls[callID] }) else { return }
         if record.answer != nil, let bye = try? inDialog("BYE", callID: callID, cseq: record.cseq + 1) {
-            endCall(callID, reason: "hung up")
+            endCall(callID, reason: reason)
             Task { _ = try? await self.sendAnswering(bye, on: record.flow) }
             return
         } else if let incoming = record.incoming {
@@ -109,11 +114,11 @@ extension SoftPhone {
             cancel.headers.append(.cseq, "\(number) CANCEL")
             cancel.headers.append(.maxForwards, "70")
             cancel.headers.append(.contentLength, "0")
-            endCall(callID, reason: "hung up")
+            endCall(callID, reason: reason)
             Task { [stack] in _ = try? await stack.send(request: cancel, on: record.flow) }
             return
         }
-        endCall(callID, reason: "hung up")
+        endCall(callID, reason: reason)
     }
 
     /// The ids of the calls in progress.

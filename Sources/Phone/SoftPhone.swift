@@ -164,6 +164,8 @@ public final class SoftPhone: Sendable {
         case .sendPing:
             guard let flow = currentFlow else { return }
             stack.transport.write(ByteBuffer(string: "\r\n\r\n"), on: flow)
+        case .endCalls(let reason):
+            for callID in activeCalls { end(callID, reason: reason) }
         case .report(let event):
             continuation.yield(.registration(event))
         }

@@ -17,6 +17,12 @@ public struct RegistrationMachine: Sendable {
         public var backoffMax: Int64 = 1_800_000
         /// Expires asked for. Default 120.
         public var expires: Int = 120
+        /// Milliseconds a call goes on once its signalling path is found dead (keepalive
+        /// unanswered, connection closed) before the phone ends it, so that the failover deferred
+        /// by the call runs (B17). Neither the far end's BYE nor this phone's can pass meanwhile.
+        /// Default 32,000 (64·T1, RFC 3261 §17.1.2.2: the time a request on that path would take to
+        /// fail).
+        public var deadPathCallLimit: Int64 = 32_000
 
         /// The defaults.
         public init() {}
@@ -65,6 +71,9 @@ public struct RegistrationMachine: Sendable {
         case sendSTUN(transactionID: [UInt8])
         /// Send a CRLF keepalive ping.
         case sendPing
+        /// End every call at once (a BYE or CANCEL may still be tried): their signalling path has
+        /// been dead for ``Configuration/deadPathCallLimit``; ``callEnded(now:)`` then fails over.
+        case endCalls(reason: String)
         /// Something worth showing.
         case report(Event)
     }
@@ -108,6 +117,9 @@ public struct RegistrationMachine: Sendable {
     private var answeredSinceRegistered = false
     private var inCall = false
     private var deferred: FailureReason?
+    /// Since when the path of a deferred failover is dead: the calls end at this plus the
+    /// dead-path limit. `nil` once the path carried a REGISTER again (the failover still waits).
+    private var deadSince: Int64?
     private var lastEdge: String?
     private var challengesAnswered = 0
     private var random: SplitMix64
@@ -158,7 +170,12 @@ public struct RegistrationMachine: Sendable {
         case .registered(_, let refreshAt):
             var wake = refreshAt
             if let outstanding { wake = min(wake, outstanding.sentAt + configuration.keepaliveTimeout) }
-            if keepalive != .none, outstanding == nil { wake = min(wake, nextKeepaliveAt) }
+            // While a failover waits for the calls, no keepalive goes; the calls' limit counts.
+            if deferred != nil {
+                if let deadSince { wake = min(wake, deadSince + configuration.deadPathCallLimit) }
+            } else if keepalive != .none, outstanding == nil {
+                wake = min(wake, nextKeepaliveAt)
+            }
             return wake
         }
     }
@@ -228,6 +245,7 @@ public struct RegistrationMachine: Sendable {
         }
         let granted = Int64(expires ?? configuration.expires) * 1_000
         let wasRegistered = isRegistered
+        deadSince = nil  // The path just carried a registration: it is not dead.
         phase = .registered(edge: edge, refreshAt: now + max(1_000, granted - configuration.refreshMargin))
         lastEdge = edge
         failedThisRound = []
@@ -281,6 +299,7 @@ public struct RegistrationMachine: Sendable {
         }
         guard let reason = deferred, let edge = currentEdge ?? lastEdge else { return [] }
         deferred = nil
+        deadSince = nil
         return failover(from: edge, reason: reason, now: now)
     }
 
@@ -298,6 +317,9 @@ public struct RegistrationMachine: Sendable {
             phase = .idle
             return tryNextEdge(after: nil, now: now)
         case .registered(let edge, let refreshAt):
+            if let reason = deferred, inCall, let deadSince, now >= deadSince + configuration.deadPathCallLimit {
+                return [.endCalls(reason: "signalling path dead for \(configuration.deadPathCallLimit / 1_000) s (\(reason))")]
+            }
             if let pending = outstanding, now >= pending.sentAt + configuration.keepaliveTimeout {
                 outstanding = nil
                 return fail(edge: edge, reason: .keepaliveTimeout, now: now)
@@ -352,6 +374,7 @@ public struct RegistrationMachine: Sendable {
     private mutating func fail(edge: String, reason: FailureReason, now: Int64) -> [Action] {
         if inCall, isRegistered {
             // B17: keep the call; fail over when it ends. Keepalives stop meanwhile.
+            if deadSince == nil { deadSince = now }
             guard deferred == nil else { return [] }
             deferred = reason
             outstanding = nil

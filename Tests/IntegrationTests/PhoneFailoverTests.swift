@@ -102,6 +102,44 @@ struct PhoneFailoverTests {
         await lab.shutdown()
     }
 
+    /// Issue 19, point 7: the caller hangs up while the callee's edge is black-holed; the BYE
+    /// cannot reach the callee, whose call ends by itself after the dead-path limit, and its
+    /// deferred failover follows.
+    @Test func aCallWhoseSignallingPathIsDeadEndsByItselfAndTheFailoverFollows() async throws {
+        let lab = try await MRADeployment.start(cores: 1, edges: 2)
+        let relay = try await FaultRelay.start(to: lab.edges[0].boundAddresses[.tls]!)
+        let edges = ["127.0.0.1:\(relay.address.port!)", "127.0.0.1:\(lab.edges[1].boundAddresses[.tls]!.port!)"]
+        var timers = Self.timers
+        timers.deadPathCallLimit = 2_000
+        let bob = try SoftPhone(configuration: .init(user: "bob", password: "pw-bob", domain: "example.com", edges: edges,
+                                                     trustedCAPEM: lab.caPEM, timers: timers), group: MultiThreadedEventLoopGroup.singleton)
+        let alice = try phone("alice", edges: [edges[1]], lab: lab)
+        let bobTimeline = Timeline(bob)
+        let aliceTimeline = Timeline(alice)
+        bob.start()
+        alice.start()
+        try await eventually("both registered") { bob.registeredEdge == edges[0] && alice.registeredEdge == edges[1] }
+        let call = try alice.call("bob")
+        try await eventually("bob rings") { bobTimeline.contains { if case .call(_, .incoming) = $0 { true } else { false } } }
+        bob.answer(bob.activeCalls[0])
+        try await eventually("the call is up") { aliceTimeline.contains { $0 == .call(id: call, .established) } }
+
+        relay.blackhole()
+        await alice.hangUp(call)
+        try await eventually("bob's failover waits for the call") {
+            bobTimeline.contains { if case .registration(.failoverDeferred) = $0 { true } else { false } }
+        }
+        try await eventually("bob's call ends by itself", seconds: 20) {
+            bobTimeline.contains { $0 == .call(id: call, .ended(reason: "signalling path dead for 2 s (keepalive timeout)")) }
+        }
+        try await eventually("and bob registers through edge-2", seconds: 20) { bob.registeredEdge == edges[1] }
+        #expect(bob.activeCalls.isEmpty)
+        await alice.stop()
+        await bob.stop()
+        await relay.stop()
+        await lab.shutdown()
+    }
+
     @Test func duringACallNoREGISTERGoesOutAndRightAfterHangUpThePhoneFailsOver() async throws {
         let lab = try await MRADeployment.start(cores: 1, edges: 2)
         let edges = lab.edges.map { "127.0.0.1:\($0.boundAddresses[.tls]!.port!)" }

@@ -188,6 +188,30 @@ struct RegistrationMachineTests {
         #expect(machine.currentEdge == "edge-2")
     }
 
+    /// Issue 19, point 7: a call whose signalling path stays dead ends after the dead-path limit,
+    /// and the deferred failover follows; no busy wake-ups meanwhile; a path that carries a
+    /// REGISTER again is not dead, and the call goes on.
+    @Test func aCallOnADeadPathEndsAfterTheLimitAndTheFailoverFollows() {
+        var machine = Self.registered()
+        machine.callStarted()
+        _ = machine.poll(now: 31_000, newID: { Self.id(1) })
+        #expect(machine.poll(now: 34_000, newID: { Self.id(2) }) == [.report(.failoverDeferred(edge: "edge-1", reason: .keepaliveTimeout))])
+        #expect(machine.nextWakeUp == 66_000, "the next wake-up is the limit, not a keepalive in the past")
+        #expect(machine.poll(now: 65_999, newID: { Self.id(3) }).isEmpty)
+        #expect(machine.poll(now: 66_000, newID: { Self.id(4) }) == [.endCalls(reason: "signalling path dead for 32 s (keepalive timeout)")])
+        #expect(machine.callEnded(now: 66_010).contains(.connect(edge: "edge-2")), "the deferred failover runs when the calls end")
+
+        var recovered = Self.registered()
+        recovered.callStarted()
+        _ = recovered.poll(now: 31_000, newID: { Self.id(1) })
+        _ = recovered.poll(now: 34_000, newID: { Self.id(2) })
+        #expect(recovered.registerAnswered(status: 200, expires: 120, arsk: true, now: 40_000) == [])
+        #expect(!recovered.poll(now: 70_000, newID: { Self.id(3) }).contains { if case .endCalls = $0 { true } else { false } },
+                "a path that carried a REGISTER is not dead")
+        #expect(recovered.connectionClosed(edge: "edge-1", now: 80_000).isEmpty, "dead again: the limit counts from here")
+        #expect(recovered.poll(now: 112_000, newID: { Self.id(4) }) == [.endCalls(reason: "signalling path dead for 32 s (keepalive timeout)")])
+    }
+
     @Test func whenEveryEdgeFailedItBacksOffWithinHalfToFullWindowDoublingEachRound() {
         var machine = Machine(callID: "c", candidates: ["edge-1", "edge-2"], seed: 42)
         _ = machine.start(now: 0)
