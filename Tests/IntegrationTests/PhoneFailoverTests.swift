@@ -43,6 +43,20 @@ struct PhoneFailoverTests {
         { if case .registration(.registered(let registered, _, _)) = $0 { registered == edge } else { false } }
     }
 
+    /// Starts both phones and waits until each is registered through its edge, the caller has
+    /// called bob (the callee) and he answered; returns the call's id.
+    static func callUp(_ caller: SoftPhone, _ callerTimeline: Timeline, through callerEdge: String,
+                       _ callee: SoftPhone, _ calleeTimeline: Timeline, through calleeEdge: String) async throws -> String {
+        caller.start()
+        callee.start()
+        try await eventually("both registered") { caller.registeredEdge == callerEdge && callee.registeredEdge == calleeEdge }
+        let call = try caller.call("bob")
+        try await eventually("the callee rings") { calleeTimeline.contains { if case .call(_, .incoming) = $0 { true } else { false } } }
+        callee.answer(callee.activeCalls[0])
+        try await eventually("the call is up") { callerTimeline.contains { $0 == .call(id: call, .established) } }
+        return call
+    }
+
     func phone(_ user: String, edges: [String], lab: MRADeployment) throws -> SoftPhone {
         try SoftPhone(configuration: .init(user: user, password: "pw-\(user)", domain: "example.com", edges: edges,
                                            trustedCAPEM: lab.caPEM, timers: Self.timers),
@@ -114,15 +128,8 @@ struct PhoneFailoverTests {
         let bob = try SoftPhone(configuration: .init(user: "bob", password: "pw-bob", domain: "example.com", edges: edges,
                                                      trustedCAPEM: lab.caPEM, timers: timers), group: MultiThreadedEventLoopGroup.singleton)
         let alice = try phone("alice", edges: [edges[1]], lab: lab)
-        let bobTimeline = Timeline(bob)
-        let aliceTimeline = Timeline(alice)
-        bob.start()
-        alice.start()
-        try await eventually("both registered") { bob.registeredEdge == edges[0] && alice.registeredEdge == edges[1] }
-        let call = try alice.call("bob")
-        try await eventually("bob rings") { bobTimeline.contains { if case .call(_, .incoming) = $0 { true } else { false } } }
-        bob.answer(bob.activeCalls[0])
-        try await eventually("the call is up") { aliceTimeline.contains { $0 == .call(id: call, .established) } }
+        let (aliceTimeline, bobTimeline) = (Timeline(alice), Timeline(bob))
+        let call = try await Self.callUp(alice, aliceTimeline, through: edges[1], bob, bobTimeline, through: edges[0])
 
         relay.blackhole()
         await alice.hangUp(call)
@@ -145,15 +152,8 @@ struct PhoneFailoverTests {
         let edges = lab.edges.map { "127.0.0.1:\($0.boundAddresses[.tls]!.port!)" }
         let alice = try phone("alice", edges: edges, lab: lab)
         let bob = try phone("bob", edges: [edges[1]], lab: lab)
-        let aliceTimeline = Timeline(alice)
-        let bobTimeline = Timeline(bob)
-        alice.start()
-        bob.start()
-        try await eventually("both registered") { alice.registeredEdge == edges[0] && bob.registeredEdge == edges[1] }
-        let call = try alice.call("bob")
-        try await eventually("bob rings") { bobTimeline.contains { if case .call(_, .incoming) = $0 { true } else { false } } }
-        bob.answer(bob.activeCalls[0])
-        try await eventually("the call is up") { aliceTimeline.contains { $0 == .call(id: call, .established) } }
+        let (aliceTimeline, bobTimeline) = (Timeline(alice), Timeline(bob))
+        let call = try await Self.callUp(alice, aliceTimeline, through: edges[0], bob, bobTimeline, through: edges[1])
 
         let registersBefore = aliceTimeline.events.read { $0.filter { if case .registerSent = $0.event { true } else { false } }.count }
         await lab.edges[0].shutdown()
