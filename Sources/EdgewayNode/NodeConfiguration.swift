@@ -79,11 +79,12 @@ public struct NodeConfiguration: Sendable, Equatable {
         guard let text = FileManager.default.contents(atPath: path).map({ String(decoding: $0, as: UTF8.self) }) else {
             throw NodeConfigurationError(path: path, key: nil, problem: "cannot read the file")
         }
-        try self.init(yaml: text, path: path)
+        try self.init(yaml: text, path: path, folder: URL(fileURLWithPath: path).deletingLastPathComponent())
     }
 
-    /// Parses YAML text; `path` names the file in errors.
-    public init(yaml: String, path: String = "configuration") throws {
+    /// Parses YAML text; `path` names the file in errors. Relative paths in it (`data`,
+    /// `certificates`, `tls`) follow `folder`, the file's folder (`nil`: the current folder).
+    public init(yaml: String, path: String = "configuration", folder: URL? = nil) throws {
         self.init()
         let node: Node?
         do {
@@ -104,6 +105,12 @@ public struct NodeConfiguration: Sendable, Equatable {
             func string() throws -> String {
                 guard let text = value.string, !text.isEmpty else { throw fail("expected text") }
                 return text
+            }
+            /// A file or folder path: a relative one follows the configuration file's folder.
+            func filePath(_ text: String?) throws -> String {
+                guard let text, !text.isEmpty else { throw fail("expected a path") }
+                guard !text.hasPrefix("/"), let folder else { return text }
+                return URL(fileURLWithPath: text, relativeTo: folder).standardizedFileURL.path
             }
             func address() throws -> String {
                 guard let text = value.string, Self.splitHostPort(text) != nil else { throw fail("expected host:port, e.g. 127.0.0.1:7001") }
@@ -131,14 +138,14 @@ public struct NodeConfiguration: Sendable, Equatable {
             }
             switch key {
             case "domain": domain = try string()
-            case "data": data = try string()
+            case "data": data = try filePath(value.string)
             case "tls":
                 guard let tls = value.mapping else { throw fail("expected certificate: and key: paths") }
                 for (tlsKey, tlsValue) in tls {
                     switch tlsKey.string {
-                    case "certificate": tlsCertificate = tlsValue.string
-                    case "key": self.tlsKey = tlsValue.string
-                    case "ca": tlsCA = tlsValue.string
+                    case "certificate": tlsCertificate = try filePath(tlsValue.string)
+                    case "key": self.tlsKey = try filePath(tlsValue.string)
+                    case "ca": tlsCA = try filePath(tlsValue.string)
                     default:
                         throw NodeConfigurationError(path: path, key: "tls.\(tlsKey.string ?? "?")",
                                                      problem: "unknown key; allowed: certificate, key, ca")
@@ -175,7 +182,7 @@ public struct NodeConfiguration: Sendable, Equatable {
             case "traversal": traversal = try address()
             case "admin": admin = try address()
             case "adminToken": adminToken = try string()
-            case "certificates": certificates = try string()
+            case "certificates": certificates = try filePath(value.string)
             case "edges": edges = try addresses(named: false)
             case "registrars": registrars = try addresses(named: true)
             case "heartbeatInterval": heartbeatInterval = try milliseconds()

@@ -137,7 +137,8 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
     /// The keys of `configuration` the lab sets, as YAML the node reads back.
     static func yaml(_ configuration: NodeConfiguration) throws -> String {
         var keys: [String: Any] = [
-            "name": configuration.name ?? "", "data": configuration.data, "certificates": configuration.certificates ?? "",
+            // Absolute: a relative path in the file would follow the file's folder, not the lab's.
+            "name": configuration.name ?? "", "data": absolute(configuration.data), "certificates": absolute(configuration.certificates ?? ""),
             "listen": configuration.listen, "heartbeatInterval": Int(configuration.heartbeatInterval.wholeMilliseconds),
             "linkTimeout": Int(configuration.linkTimeout.wholeMilliseconds), "digestAlgorithms": configuration.digestAlgorithms,
             "maxConnectionsPerSource": configuration.maxConnectionsPerSource, "traversal": configuration.traversal,
@@ -147,5 +148,9 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
         if !configuration.registrars.isEmpty { keys["registrars"] = configuration.registrars }
         let role = String((configuration.name ?? "").prefix { $0 != "-" })
         return try Yams.dump(object: keys.filter { NodeConfiguration.keys(forRole: role).contains($0.key) }, sortKeys: true)
+    }
+
+    private static func absolute(_ path: String) -> String {
+        path.isEmpty ? path : URL(fileURLWithPath: path).standardizedFileURL.path
     }
 }

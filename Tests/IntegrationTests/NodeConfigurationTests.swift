@@ -2,12 +2,30 @@ import EdgewayNode
 import Foundation
 import SIPTransport
 import Testing
+import TestSupport
 
 /// The node's YAML: the documented files parse and state the defaults; mistakes name the key.
 @Suite("Node configuration")
 struct NodeConfigurationTests {
     static let docs = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
         .deletingLastPathComponent().appendingPathComponent("docs")
+
+    /// Issue 19, point 9: relative paths in a file follow the file's folder, not the current one.
+    @Test func relativePathsFollowTheFilesFolder() throws {
+        let folder = try temporaryFolder("edgeway-config")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let file = folder.appendingPathComponent("nodes/edge.yaml")
+        try FileManager.default.createDirectory(at: file.deletingLastPathComponent(), withIntermediateDirectories: true)
+        try "data: ./edge-data\ncertificates: lab-tls\ntls: {certificate: /etc/edge.pem, key: ../keys/edge.key, ca: ca.pem}\n"
+            .write(to: file, atomically: true, encoding: .utf8)
+        let configuration = try NodeConfiguration(contentsOf: file.path)
+        let nodes = file.deletingLastPathComponent().standardizedFileURL.path
+        #expect(configuration.data == "\(nodes)/edge-data")
+        #expect(configuration.certificates == "\(nodes)/lab-tls")
+        #expect(configuration.tlsCertificate == "/etc/edge.pem", "an absolute path stays")
+        #expect(configuration.tlsKey == "\(folder.standardizedFileURL.path)/keys/edge.key")
+        #expect(configuration.tlsCA == "\(nodes)/ca.pem")
+    }
 
     @Test func theDocumentedFilesParseAndStateTheDefaultLimits() throws {
         for name in ["edge.yaml", "core.yaml", "registrar.yaml"] {
