@@ -64,6 +64,8 @@ extension CoreStateMachine {
     /// The link is down: forget its flow and reconnect after the backoff.
     mutating func linkLost(_ index: Int, cause: String) -> [ProxyAction] {
         let wasUp = links[index]?.up ?? false
+        let lost = links[index]?.flow?.connectionID
+        links[index]?.lostConnection = lost
         links[index]?.flow = nil
         links[index]?.up = false
         links[index]?.outstanding = nil

@@ -34,6 +34,7 @@ extension CoreStateMachine {
             lines.append(StatusLine("\(prefix) Address", "\"\(ProxyForwarder.hostPort(configuration.edges[index]))\""))
             lines.append(StatusLine("\(prefix) Peer", "\"\(link.info?.node ?? "?")\""))
             lines.append(StatusLine("\(prefix) State", link.up ? "Up" : "Down"))
+            if !link.up, let cause = link.downCause { lines.append(StatusLine("\(prefix) Cause", "\"\(cause)\"")) }
             lines.append(StatusLine("\(prefix) PeerStunKeepAlive", link.info?.keepaliveEnabled == true ? "On" : "Off"))
         }
         lines.append(StatusLine("Registrars Count", String(configuration.registrars.count)))

@@ -97,6 +97,9 @@ public struct CoreStateMachine: Sendable {
         var outstanding: String?
         /// Why the link went down or could not come up, while it is down (its alarm).
         var downCause: String?
+        /// The connection the link lost, whose close may still come to tell why (a TLS
+        /// handshake that failed fails the heartbeat on it first).
+        var lostConnection: UInt64?
     }
 
     struct RegistrarState {
@@ -174,11 +177,17 @@ public struct CoreStateMachine: Sendable {
         registrarAnswered(bytes, flow: flow, now: now)
     }
 
-    /// A connection closed: a link is down and reconnects; a registrar is unreachable at once.
-    public mutating func flowClosed(_ flow: Flow, now: NIODeadline) -> [ProxyAction] {
-        if let index = linkIndex(of: flow) { return linkLost(index, cause: "the connection closed") }
+    /// A connection closed, for `reason` (the transport's: `closed by peer`, a TLS failure such as
+    /// `certificate not trusted: …`): a link is down and reconnects; a registrar is unreachable at once.
+    public mutating func flowClosed(_ flow: Flow, reason: String, now: NIODeadline) -> [ProxyAction] {
+        let cause = closedCause(reason)
+        if let index = linkIndex(of: flow) { return linkLost(index, cause: cause) }
+        if reason != "closed by peer", let index = links.first(where: { !$0.value.up && $0.value.lostConnection == flow.connectionID })?.key {
+            links[index]?.downCause = cause
+            return alarmBook.update(currentAlarms)
+        }
         if let name = registrars.first(where: { $0.value.flow?.connectionID == flow.connectionID })?.key {
-            return registrarLost(name, cause: "the connection closed", now: now)
+            return registrarLost(name, cause: cause, now: now)
         }
         return []
     }

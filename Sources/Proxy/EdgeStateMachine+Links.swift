@@ -14,14 +14,15 @@ extension EdgeStateMachine {
         return []
     }
 
-    /// A connection closed: a link is down at once; a phone's flow is forgotten (its binding
-    /// then gets 430, RFC 5626 §5.3).
-    public mutating func flowClosed(_ flow: Flow) -> [ProxyAction] {
+    /// A connection closed, for `reason` (the transport's): a link is down at once; a phone's
+    /// flow is forgotten (its binding then gets 430, RFC 5626 §5.3).
+    public mutating func flowClosed(_ flow: Flow, reason: String) -> [ProxyAction] {
         phones[flow.connectionID] = nil
         guard let link = links.removeValue(forKey: flow.connectionID) else { return [] }
-        if link.up, let core = link.info?.node { lostCores[core] = "the connection closed" }
+        let cause = closedCause(reason)
+        if link.up, let core = link.info?.node { lostCores[core] = cause }
         var actions: [ProxyAction] = [.cancelTimer(.linkSilent(flow.connectionID))]
-        if link.up { actions.append(.log(RoleEvent(.warning, "traversal link down: the connection closed", metadata(link)))) }
+        if link.up { actions.append(.log(RoleEvent(.warning, "traversal link down: \(cause)", metadata(link)))) }
         return actions + alarmBook.update(currentAlarms)
     }
 

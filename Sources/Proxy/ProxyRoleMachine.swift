@@ -25,7 +25,7 @@ extension EdgeStateMachine: ProxyRoleMachine {
     mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction] {
         switch event {
         case .flowOpened(let flow): flowOpened(flow)
-        case .flowClosed(let flow, _): flowClosed(flow)
+        case .flowClosed(let flow, let reason): flowClosed(flow, reason: reason)
         case .stun(let bytes, let flow): stunReceived(bytes, flow: flow, now: now)
         case .ping(let flow): pingReceived(flow)
         case .sip, .malformed, .pong: []
@@ -49,7 +49,7 @@ extension CoreStateMachine: ProxyRoleMachine {
     mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction] {
         switch event {
         case .stun(let bytes, let flow): stunReceived(bytes, flow: flow, now: now)
-        case .flowClosed(let flow, _): flowClosed(flow, now: now)
+        case .flowClosed(let flow, let reason): flowClosed(flow, reason: reason, now: now)
         case .sip, .malformed, .ping, .pong, .flowOpened: []
         }
     }

@@ -63,3 +63,9 @@ public struct StatusLine: Equatable, Sendable {
         return lines
     }
 }
+
+/// Why a connection of a role closed, as alarms and logs say it: `the peer closed the
+/// connection`, or `the connection closed: certificate not trusted: …` with the transport's cause.
+func closedCause(_ reason: String) -> String {
+    reason == "closed by peer" ? "the peer closed the connection" : "the connection closed: \(reason)"
+}

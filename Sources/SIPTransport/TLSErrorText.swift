@@ -10,7 +10,7 @@ extension SIPTLS {
 
     /// BoringSSL's and the socket layer's names, and what they mean here.
     private static let causes: [(String, String)] = [
-        ("CERTIFICATE_VERIFY_FAILED", "certificate not trusted: it is not signed by the CA given (--ca), or it has expired"),
+        ("CERTIFICATE_VERIFY_FAILED", "certificate not trusted: it is not signed by the CA trusted here (a phone's --ca, a node's tls.ca or certificates folder), or it has expired"),
         ("failedToValidateHostname", "certificate name mismatch: the certificate does not name the host connected to"),
         ("TLSV1_ALERT_UNKNOWN_CA", "refused by the peer: it does not trust this side's certificate (unknown CA)"),
         ("SSLV3_ALERT_BAD_CERTIFICATE", "refused by the peer: it rejected this side's certificate"),

@@ -86,7 +86,7 @@ struct CoreStateMachineTests {
         _ = machine.timerFired(.link(0), now: clock)
         let again = try #require(machine.connected(.success(Self.edgeLink), to: .edgeLink(0), now: clock).heartbeats.first)
         _ = machine.heartbeatAnswered(Self.edgeAnswer(to: again.0), to: again.0, on: Self.edgeLink)
-        let lost = machine.flowClosed(Self.edgeLink, now: clock)
+        let lost = machine.flowClosed(Self.edgeLink, reason: "closed by peer", now: clock)
         #expect(lost.timers.map(\.1) == [.seconds(1)])
     }
 
@@ -107,15 +107,15 @@ struct CoreStateMachineTests {
         #expect(machine.status.contains(StatusLine("Registrars Registrar 1 State", "Unreachable")))
         let back = machine.stunReceived(Self.success(to: again.0), flow: Self.registrar1, now: advance(.milliseconds(2)))
         #expect(back.events.map(\.message) == ["registrar reachable"])
-        let closed = machine.flowClosed(Self.registrar1, now: clock)
-        #expect(closed.events.first?.message == "registrar unreachable: the connection closed")
+        let closed = machine.flowClosed(Self.registrar1, reason: "closed by peer", now: clock)
+        #expect(closed.events.first?.message == "registrar unreachable: the peer closed the connection")
     }
 
     /// Issue: a flap after recovery. A registrar that answers a REGISTER is reachable at once, and
     /// the edges hear it before the answer, so the phone's next keepalive is answered.
     @Test mutating func B11_aRegistrarThatAnswersARegisterIsReachableBeforeTheAnswerGoesOn() throws {
         var machine = try linked()
-        _ = machine.flowClosed(Self.registrar1, now: clock)
+        _ = machine.flowClosed(Self.registrar1, reason: "closed by peer", now: clock)
         #expect(machine.status.contains(StatusLine("Registrars Registrar 1 State", "Unreachable")))
         let forward = try #require(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first)
         var ok = try SIPParser.parse(MRAFixtures.registerOK)
@@ -136,16 +136,16 @@ struct CoreStateMachineTests {
     /// cleared when they end; so is maintenance, here or at the edge.
     @Test mutating func B24_degradedStatesRaiseAlarmsWithTheirCauseAndClearThem() throws {
         var machine = try linked()
-        let lost = machine.flowClosed(Self.registrar1, now: clock)
-        #expect(lost.raised.map(\.description).first?.hasPrefix("registrar registrar-1 (127.0.0.1:5060) is unreachable: the connection closed") == true,
+        let lost = machine.flowClosed(Self.registrar1, reason: "closed by peer", now: clock)
+        #expect(lost.raised.map(\.description).first?.hasPrefix("registrar registrar-1 (127.0.0.1:5060) is unreachable: the peer closed the connection") == true,
                 "\(lost.raised)")
         #expect(machine.timerFired(.registrarKeepalive("registrar-1"), now: advance(.seconds(30))).connects == [.registrar("registrar-1")])
         let reconnect = machine.connected(.success(Self.registrar1), to: .registrar("registrar-1"), now: clock)
         let sent = try #require(reconnect.stunSent.first)
         #expect(machine.stunReceived(Self.success(to: sent.0), flow: Self.registrar1, now: advance(.milliseconds(2))).cleared.map(\.id)
                 == ["registrar-unreachable"])
-        let down = machine.flowClosed(Self.edgeLink, now: clock)
-        #expect(down.raised.map(\.description) == ["traversal link with edge-1 is down: the connection closed"])
+        let down = machine.flowClosed(Self.edgeLink, reason: "closed by peer", now: clock)
+        #expect(down.raised.map(\.description) == ["traversal link with edge-1 is down: the peer closed the connection"])
         #expect(machine.settingsChanged(ProxySettings(maintenance: true)).raised.map(\.id) == ["maintenance-mode"])
     }
 
@@ -201,7 +201,7 @@ struct CoreStateMachineTests {
         _ = machine.timerFired(.registrarKeepalive("registrar-2"), now: clock)
         _ = machine.connected(.success(Self.registrar2), to: .registrar("registrar-2"), now: clock)
         #expect(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first?.hop == .flow(Self.registrar1))
-        _ = machine.flowClosed(Self.registrar1, now: clock)
+        _ = machine.flowClosed(Self.registrar1, reason: "closed by peer", now: clock)
         #expect(machine.requestReceived(Self.registerFromEdge(), flow: Self.edgeLink).forwards.first?.hop == .flow(Self.registrar2))
     }
 
@@ -219,7 +219,7 @@ struct CoreStateMachineTests {
         #expect(actions.count == 2, "the link and the registrar connection")
         #expect(actions.contains { if case .close(Self.edgeLink) = $0 { true } else { false } })
         #expect(actions.contains { if case .close(Self.registrar1) = $0 { true } else { false } })
-        #expect(machine.flowClosed(Self.edgeLink, now: clock).timers.isEmpty, "the closed link is not reconnected")
+        #expect(machine.flowClosed(Self.edgeLink, reason: "closed by peer", now: clock).timers.isEmpty, "the closed link is not reconnected")
         #expect(machine.timerFired(.link(0), now: clock).isEmpty, "no reconnection")
         #expect(machine.timerFired(.registrarKeepalive("registrar-1"), now: advance(.seconds(30))).isEmpty, "no keepalive")
         #expect(machine.start().isEmpty)
@@ -249,7 +249,7 @@ struct CoreStateMachineTests {
         // RFC 5626 §5.3: the link closing under the request, or down before it, fails the flow.
         let closedUnder = machine.answerReceived(.failed(SIPStackError(.connectionClosed, "the link closed")), relay: toPhone.relay)
         #expect(closedUnder.responses.first?.statusLine?.statusCode == 430)
-        _ = machine.flowClosed(Self.edgeLink, now: clock)
+        _ = machine.flowClosed(Self.edgeLink, reason: "closed by peer", now: clock)
         #expect(machine.requestReceived(invite, flow: Self.registrar1).responses.first?.statusLine?.statusCode == 430)
     }
 

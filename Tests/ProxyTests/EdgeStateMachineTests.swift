@@ -116,8 +116,8 @@ struct EdgeStateMachineTests {
         let maintenance = machine.requestReceived(Fixture.heartbeat(Fixture.core(maintenance: true)), flow: Fixture.link(1))
         #expect(maintenance.raised.map(\.description) == ["core-1 is in maintenance mode: it takes no new registrations or calls"])
         _ = machine.requestReceived(Fixture.heartbeat(Fixture.core()), flow: Fixture.link(1))
-        let closed = machine.flowClosed(Fixture.link(1))
-        #expect(closed.raised.map(\.description) == ["traversal link with core-1 is down: the connection closed"])
+        let closed = machine.flowClosed(Fixture.link(1), reason: "closed by peer")
+        #expect(closed.raised.map(\.description) == ["traversal link with core-1 is down: the peer closed the connection"])
         _ = machine.flowOpened(Fixture.link(2))
         #expect(machine.requestReceived(Fixture.heartbeat(Fixture.core()), flow: Fixture.link(2)).cleared.map(\.id) == ["traversal-link-down"])
         #expect(machine.settingsChanged(ProxySettings(maintenance: true)).raised.map(\.id) == ["maintenance-mode"])
@@ -147,7 +147,7 @@ struct EdgeStateMachineTests {
         #expect(machine.status.contains(StatusLine("Links Link 1 State", "Up")))
         _ = machine.timerFired(.linkSilent(1))
         #expect(machine.status.contains(StatusLine("Links Link 1 State", "Down")))
-        #expect(machine.flowClosed(Fixture.link(1)).events.isEmpty, "already reported down")
+        #expect(machine.flowClosed(Fixture.link(1), reason: "closed by peer").events.isEmpty, "already reported down")
         #expect(machine.status.contains(StatusLine("Links Count", "0")))
     }
 
@@ -183,7 +183,7 @@ struct EdgeStateMachineTests {
         let forward = try #require(machine.requestReceived(invite(token), flow: Fixture.link(1)).forwards.first)
         #expect(forward.hop == .flow(Fixture.phone(10)))
         #expect(forward.message.headers.lines(.recordRoute).first?.contains(token) == true)
-        _ = machine.flowClosed(Fixture.phone(10))
+        _ = machine.flowClosed(Fixture.phone(10), reason: "closed by peer")
         #expect(machine.requestReceived(invite(token), flow: Fixture.link(1)).responses.first?.statusLine?.statusCode == 430)
         #expect(machine.requestReceived(invite("f1.0000"), flow: Fixture.link(1)).responses.first?.statusLine?.statusCode == 403)
     }
@@ -240,7 +240,7 @@ struct EdgeStateMachineTests {
         _ = machine.requestReceived(Fixture.heartbeat(Fixture.core("core-2", maintenance: true)), flow: Fixture.link(2))
         _ = machine.requestReceived(Fixture.heartbeat(Fixture.core("core-1")), flow: Fixture.link(1))
         #expect(machine.requestReceived(Fixture.register(), flow: Fixture.phone(10)).forwards.first?.hop == .flow(Fixture.link(1)))
-        _ = machine.flowClosed(Fixture.link(1))
+        _ = machine.flowClosed(Fixture.link(1), reason: "closed by peer")
         _ = machine.timerFired(.linkSilent(2))
         #expect(machine.requestReceived(Fixture.register(), flow: Fixture.phone(10)).responses.first?.statusLine?.statusCode == 503)
     }
