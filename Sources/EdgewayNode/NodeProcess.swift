@@ -6,18 +6,19 @@ import FoundationNetworking
 import Glibc
 #endif
 import SIPStack
+import SystemPackage
 import Yams
 
 /// A lab node as its own `edgeway serve` process (`edgeway lab --processes`), so a kill fault is
 /// a real SIGKILL. Its configuration is written to `DATA/NAME/node.yaml` and its standard output
 /// and error go to `DATA/NAME/node.log`.
-public final class NodeProcess: LabNode, @unchecked Sendable {
+public final class NodeProcess: LabNode, Sendable {
     let name: String
     let adminURL: String?
-    private let process: Process
+    private let process: ChildProcess
     private let token: String?
 
-    private init(name: String, process: Process, adminURL: String?, token: String?) {
+    private init(name: String, process: ChildProcess, adminURL: String?, token: String?) {
         self.name = name
         self.process = process
         self.adminURL = adminURL
@@ -36,23 +37,17 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
         try yaml(configuration).write(to: configPath, atomically: true, encoding: .utf8)
         let logPath = folder.appendingPathComponent("node.log")
         if !FileManager.default.fileExists(atPath: logPath.path) { FileManager.default.createFile(atPath: logPath.path, contents: nil) }
-        let log = try FileHandle(forWritingTo: logPath)
-        let start = try log.seekToEnd()
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = ["serve", "--role", role, "--config", configPath.path]
-        process.standardOutput = log
-        process.standardError = log
-        process.standardInput = FileHandle.nullDevice
+        let log = try FileDescriptor.open(logPath.path, .writeOnly, options: [.append])
+        defer { try? log.close() }
+        let start = try log.seek(offset: 0, from: .end)
         // The node stops by itself when the lab is gone, however the lab ended (`edgeway serve`
         // watches this parent).
-        process.environment = ProcessInfo.processInfo.environment.merging([parentVariable: "\(getpid())"]) { $1 }
-        try process.run()
-        try? log.close()
+        let process = try await ChildProcess.start(executable, ["serve", "--role", role, "--config", configPath.path],
+                                                   environment: [parentVariable: "\(getpid())"], output: log)
         do {
             return try await ready(process, name: name, log: logPath, from: Int(start), folder: folder)
         } catch {
-            Glibc.kill(process.processIdentifier, SIGKILL)
+            process.send(SIGKILL)
             throw error
         }
     }
@@ -61,7 +56,7 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
     public static let parentVariable = "EDGEWAY_PARENT_PID"
 
     /// Waits for the ready line in the node's log; throws when the node exits or takes 30 s.
-    private static func ready(_ process: Process, name: String, log logPath: URL, from start: Int, folder: URL) async throws -> NodeProcess {
+    private static func ready(_ process: ChildProcess, name: String, log logPath: URL, from start: Int, folder: URL) async throws -> NodeProcess {
         let deadline = ContinuousClock.now + .seconds(30)
         while ContinuousClock.now < deadline {
             let text = (try? Data(contentsOf: logPath)).map { String(decoding: $0.dropFirst(start), as: UTF8.self) } ?? ""
@@ -73,7 +68,7 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
                 return NodeProcess(name: name, process: process, adminURL: admin, token: token)
             }
             guard process.isRunning else {
-                throw NodeConfigurationError(path: logPath.path, key: name, problem: "exited with status \(process.terminationStatus): "
+                throw NodeConfigurationError(path: logPath.path, key: name, problem: "exited with status \(process.exitStatus ?? 0): "
                                              + text.split(separator: "\n").suffix(3).joined(separator: " | "))
             }
             try await Task.sleep(for: .milliseconds(50))
@@ -82,7 +77,7 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
     }
 
     /// The process id.
-    var pid: Int32 { process.processIdentifier }
+    var pid: Int32 { process.pid }
 
     func linked(within limit: Duration) async -> Bool {
         guard name.hasPrefix("core") else { return true }
@@ -98,21 +93,21 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
     }
 
     func drain(within limit: Duration) async -> Bool {
-        process.terminate()
-        return await exited(within: limit + .seconds(5)) && process.terminationStatus == 0
+        process.send(SIGTERM)
+        return await process.exited(within: limit + .seconds(5)) && process.exitStatus == 0
     }
 
     func shutdown() async {
         if process.isRunning {
-            process.terminate()
-            if await exited(within: .seconds(15)) { return }
+            process.send(SIGTERM)
+            if await process.exited(within: .seconds(15)) { return }
         }
         await kill()
     }
 
     func kill() async {
-        if process.isRunning { Glibc.kill(process.processIdentifier, SIGKILL) }
-        _ = await exited(within: .seconds(10))
+        process.send(SIGKILL)
+        _ = await process.exited(within: .seconds(10))
     }
 
     /// `xstatus` lines from the node's admin API.
@@ -124,14 +119,6 @@ public final class NodeProcess: LabNode, @unchecked Sendable {
         request.timeoutInterval = 2
         let (body, _) = try await URLSession.shared.data(for: request)
         return String(decoding: body, as: UTF8.self).split(separator: "\n").map(String.init)
-    }
-
-    private func exited(within limit: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while process.isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
-        }
-        return !process.isRunning
     }
 
     /// The keys of `configuration` the lab sets, as YAML the node reads back.

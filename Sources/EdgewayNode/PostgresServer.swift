@@ -1,4 +1,5 @@
 import Foundation
+import SystemPackage
 
 /// A PostgreSQL server of the lab's own (issue: registrar cluster): Debian's `initdb` and
 /// `pg_ctl` on a cluster folder under the lab's data, listening on loopback only, trust
@@ -74,13 +75,13 @@ public struct PostgresServer: Sendable {
             if [ "$4" = root ]; then runuser -u postgres -- "$2" -D "$3" -m fast -w stop; else "$2" -D "$3" -m fast -w stop; fi
             [ "$5" = remove ] && rm -rf "$3"
             """
-        let watcher = Process()
-        watcher.executableURL = URL(fileURLWithPath: "/bin/sh")
-        watcher.arguments = ["-c", script, "edgeway-postgres-watcher", "\(getpid())", pgCtl, folder.path, asRoot ? "root" : "user",
-                             removing ? "remove" : "keep", postmaster]
-        watcher.standardOutput = FileHandle.nullDevice
-        watcher.standardError = FileHandle.nullDevice
-        try? watcher.run()
+        let arguments = ["-c", script, "edgeway-postgres-watcher", "\(getpid())", pgCtl, folder.path, asRoot ? "root" : "user",
+                         removing ? "remove" : "keep", postmaster]
+        guard let null = try? FileDescriptor.open("/dev/null", .writeOnly) else { return }
+        Task {
+            defer { try? null.close() }
+            _ = try? await ChildProcess.start("/bin/sh", arguments, output: null)
+        }
     }
 
     /// `name` on the PATH or in Debian's versioned folder.
@@ -98,38 +99,20 @@ public struct PostgresServer: Sendable {
     /// a file, not a pipe: a server the program starts keeps a pipe open after it exits.
     private static func run(_ program: String, _ arguments: [String], asRoot: Bool) async throws {
         let outputFile = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-\(UUID().uuidString).out")
-        FileManager.default.createFile(atPath: outputFile.path, contents: nil)
-        defer { try? FileManager.default.removeItem(at: outputFile) }
-        let output = try FileHandle(forWritingTo: outputFile)
-        defer { try? output.close() }
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: asRoot ? "/usr/sbin/runuser" : program)
-        process.arguments = asRoot ? ["-u", "postgres", "--", program] + arguments : arguments
-        process.currentDirectoryURL = URL(fileURLWithPath: "/")
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = output
-        process.standardError = output
-        try process.run()
-        let status = await exitStatus(of: process)
+        let output = try FileDescriptor.open(outputFile.path, .writeOnly, options: [.create, .truncate], permissions: .ownerReadWrite)
+        defer {
+            try? output.close()
+            try? FileManager.default.removeItem(at: outputFile)
+        }
+        // From /: the postgres user may not reach the current folder.
+        let child = try await ChildProcess.start(asRoot ? "/usr/sbin/runuser" : program,
+                                                 asRoot ? ["-u", "postgres", "--", program] + arguments : arguments,
+                                                 directory: "/", output: output)
+        _ = await child.exited(within: .seconds(120))
+        let status = child.exitStatus ?? -1
         guard status == 0 else {
             let text = (try? String(contentsOf: outputFile, encoding: .utf8)) ?? ""
             throw NodeConfigurationError(path: program, key: nil, problem: "exited with status \(status): \(text.trimmingCharacters(in: .whitespacesAndNewlines))")
-        }
-    }
-
-    /// Waits for a child on a thread of its own with `waitpid`: Foundation sometimes never reaps
-    /// a child started from a concurrency thread, and its waiting would then never end.
-    private static func exitStatus(of process: Process) async -> Int32 {
-        await withCheckedContinuation { continuation in
-            Thread.detachNewThread {
-                var status: Int32 = 0
-                if waitpid(process.processIdentifier, &status, 0) == process.processIdentifier {
-                    continuation.resume(returning: status & 0x7F == 0 ? (status >> 8) & 0xFF : 128 + (status & 0x7F))
-                } else {
-                    process.waitUntilExit()  // Foundation reaped it first.
-                    continuation.resume(returning: process.terminationStatus)
-                }
-            }
         }
     }
 
