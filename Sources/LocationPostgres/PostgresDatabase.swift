@@ -171,12 +171,20 @@ public final class PostgresDatabase: Service, Sendable {
         logger.notice("PostgreSQL answers again while the pool still waits to reconnect: a new pool replaces it")
     }
 
+    /// Whether this process has made sure the tables exist.
+    var isMigrated: Bool { migrated.withLock { $0 } }
+
+    /// The longest the tables' creation may take (10 s), against the session's timeouts too.
+    static let migrationDeadline: Duration = .seconds(10)
+
     /// Creates the tables if they are missing, under an advisory lock so that registrars starting
     /// together do it once. Nothing existing is deleted: a registrar that starts never touches
     /// its siblings' bindings. Done once per process; every store call waits for it.
     func migrateIfNeeded() async throws {
-        if migrated.withLock({ $0 }) { return }
+        if isMigrated { return }
         try await client.withTransaction(logger: logger) { connection in
+            try await connection.query("SET LOCAL statement_timeout = '10s'", logger: logger)
+            try await connection.query("SET LOCAL lock_timeout = '10s'", logger: logger)
             try await connection.query("SELECT pg_advisory_xact_lock(\(Self.migrationLock))", logger: logger)
             for statement in PostgresSchema.statements {
                 try await connection.query(PostgresQuery(unsafeSQL: statement), logger: logger)

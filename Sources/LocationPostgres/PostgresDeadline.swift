@@ -15,10 +15,12 @@ extension PostgresDatabase {
             throw PostgresDatabaseError.failed(what, "PostgreSQL unreachable: \(cause)")
         }
         do {
-            let value = try await Self.race(what, within: deadline) {
-                try await self.migrateIfNeeded()
-                return try await body()
+            // A fresh database's first use creates the tables: not a store call, so not held to
+            // its deadline (a loaded machine took longer than 2 s to connect and create them).
+            if !isMigrated {
+                try await Self.race("creating the tables", within: max(deadline, Self.migrationDeadline)) { try await self.migrateIfNeeded() }
             }
+            let value = try await Self.race(what, within: deadline) { try await body() }
             noteSuccess()
             return value
         } catch {

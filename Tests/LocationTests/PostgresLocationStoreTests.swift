@@ -142,7 +142,8 @@ struct PostgresLocationStoreTests {
     }
 
     /// A database that accepts the connection and never answers: every call fails at its
-    /// deadline with a cause, instead of hanging the registrar.
+    /// deadline with a cause (while the tables are not known to exist, at the 10 s of their
+    /// creation), instead of hanging the registrar.
     @Test func aSilentDatabaseFailsAtTheDeadline() async throws {
         let silent = try SilentListener()
         defer { silent.close() }
