@@ -65,7 +65,7 @@ public final class ProxyForwarder: Sendable {
             copy.removeTopVia()
             onAnswer(.response(copy))
         }
-        final.whenComplete { [pendingInvites, calls] result in
+        final.whenComplete { [pendingInvites, calls, request] result in
             if let inviteKey {
                 pendingInvites.withLockedValue { pending in
                     pending[inviteKey]?[branch] = nil
@@ -79,8 +79,10 @@ public final class ProxyForwarder: Sendable {
                 copy.removeTopVia()
                 onAnswer(.response(copy))
             case .failure(let error as SIPStackError):
+                calls.note(request, incoming: upstream, outgoing: flow, response: nil)
                 onAnswer(.failed(error))
             case .failure(let error):
+                calls.note(request, incoming: upstream, outgoing: flow, response: nil)
                 onAnswer(.failed(SIPStackError(.transportFailed, "\(error)")))
             }
         }

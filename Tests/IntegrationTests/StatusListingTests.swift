@@ -38,10 +38,14 @@ struct StatusListingTests {
         for node in ["edge-1", "core-1", "registrar", "edge-2"] {
             let calls = try await lab.cli("xstatus", "Calls", node: node)
             for line in ["*s Calls Count: 1", "Call 1 CallId: \"call-listed\"", "Call 1 From: \"sip:alice@example.com\"",
-                         "Call 1 To: \"sip:bob@example.com\"", "Call 1 Age: "] {
+                         "Call 1 To: \"sip:bob@example.com\"", "Call 1 Legs: \"", " 127.0.0.1:", " → ", "Call 1 Age: "] {
                 #expect(calls.output.contains(line), "\(node) lists \(line): \(calls.output)")
             }
         }
+        // One core carries both sides of the call: one call, two passes.
+        let core = try await lab.cli("xstatus", "Calls", node: "core-1")
+        let legs = core.output.split(separator: "\n").first { $0.contains("Call 1 Legs:") }
+        #expect(legs?.components(separatedBy: " → ").count == 3, "two pairs of legs: \(legs ?? "")")
         let bye = try await alice.stack.send(request: try alice.inDialog("BYE", cseq: 2, after: invite, answer: answer), on: aliceFlow)
         #expect(bye.statusLine?.statusCode == 200)
         for node in ["edge-1", "core-1", "registrar", "edge-2"] {

@@ -57,4 +57,23 @@ struct CallTableTests {
         now.withLockedValue { $0 += 2 }
         #expect(table.current.isEmpty, "a call without a BYE for 12 hours is dropped")
     }
+
+    /// A call passing the node twice (a core that carries both phones' sides) is one call with
+    /// two pairs of legs; a request within it that gets no answer at all ends it (the far end is
+    /// gone); an unanswered initial INVITE or a CANCEL does not.
+    @Test func aCallThroughTheNodeTwiceIsOneCallAndNoAnswerWithinItEndsIt() {
+        let table = CallTable()
+        let invite = SIPStackDrainTests.message("INVITE", branch: "z9hG4bK-1")
+        let other = Flow(transport: .tcp, local: Self.flow.local, remote: try! SocketAddress(ipAddress: "127.0.0.1", port: 5060), connectionID: 2)
+        table.note(invite, incoming: Self.flow, outgoing: other, response: Self.ok(invite))
+        table.note(invite, incoming: other, outgoing: Self.flow, response: Self.ok(invite))
+        #expect(table.current.count == 1)
+        #expect(table.current.first?.legs == [.init(incoming: Self.flow, outgoing: other), .init(incoming: other, outgoing: Self.flow)])
+        table.note(SIPStackDrainTests.message("CANCEL", branch: "z9hG4bK-4"), incoming: nil, outgoing: Self.flow, response: nil)
+        table.note(SIPStackDrainTests.message("INVITE", branch: "z9hG4bK-5"), incoming: nil, outgoing: Self.flow, response: nil)
+        #expect(table.current.count == 1, "no To tag: not a request within the call")
+        let info = SIPStackDrainTests.message("INFO", branch: "z9hG4bK-6", cseq: "3 INFO", toTag: "b")
+        table.note(info, incoming: nil, outgoing: Self.flow, response: nil)
+        #expect(table.current.isEmpty, "an INFO within the call got no answer: the far end is gone")
+    }
 }
