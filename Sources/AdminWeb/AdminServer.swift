@@ -49,7 +49,7 @@ public final class AdminServer: Sendable {
                 user = String(query.split(whereSeparator: \.isWhitespace)[2])
                 words = ["registrations"]
             }
-            let all = await node.statusLines(user: user)
+            let all = await node.statusLines(path: words, user: user)
             let lines = all.filter { line in
                 let pathWords = line.path.split(separator: " ").map { $0.lowercased() }
                 return pathWords.count >= words.count && Array(pathWords.prefix(words.count)) == words

@@ -7,9 +7,11 @@ public protocol AdministeredNode: Sendable {
     var identity: String { get }
     /// Its settings (`nil` for a node without any, such as the lab as a whole).
     var settings: Settings? { get }
-    /// Its status as `(path, value)` lines, e.g. `("Links Link 1 State", "Up")`; with `user`
-    /// (`alice`, `alice@example.com`, `sip:alice@example.com`), only that user's registrations.
-    func statusLines(user: String?) async -> [(path: String, value: String)]
+    /// Its status as `(path, value)` lines, e.g. `("Links Link 1 State", "Up")`. `path` is the
+    /// query's words in lower case (empty: everything), so a node may leave out what was not asked
+    /// for; with `user` (`alice`, `alice@example.com`, `sip:alice@example.com`), only that user's
+    /// registrations.
+    func statusLines(path: [String], user: String?) async -> [(path: String, value: String)]
     /// The commands `xcommand` accepts, e.g. `Links Refresh`.
     var commands: [String] { get }
     /// Runs one of ``commands`` and returns the lines to print.

@@ -57,7 +57,8 @@ public final class CoreNode: Sendable {
         }
         let service = service
         let administration = RoleAdministration(identity: "core \(name)", settings: settings, intrusion: stack.transport.intrusion,
-                                                status: { await service.status }, registrations: { await service.registrations },
+                                                status: { await service.status }, registrations: { _ in await service.registrations },
+                                                registrationCount: { await service.registrations.count },
                                                 calls: service.calls,
                                                 commands: ["Links Refresh": { service.refreshLinks() },
                                                            "Registrars Probe": { service.probeRegistrars() }])

@@ -55,7 +55,8 @@ public final class EdgeNode: Sendable {
         }
         let service = service
         let administration = RoleAdministration(identity: "edge \(name)", settings: settings, intrusion: stack.transport.intrusion,
-                                                status: { await service.status }, registrations: { await service.registrations },
+                                                status: { await service.status }, registrations: { _ in await service.registrations },
+                                                registrationCount: { await service.registrations.count },
                                                 calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }])
         admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port

@@ -13,7 +13,7 @@ struct LabAdministration: AdministeredNode {
     let commands = ["Fail NODE kill|blackhole|pause", "Heal NODE"]
     let intrusion: IntrusionProtection? = nil
 
-    func statusLines(user: String?) -> [(path: String, value: String)] {
+    func statusLines(path: [String], user: String?) -> [(path: String, value: String)] {
         lab.faults.map { ("Nodes \($0.node) State", $0.state) }
     }
 

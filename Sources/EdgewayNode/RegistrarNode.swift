@@ -70,7 +70,10 @@ public final class RegistrarNode: Sendable {
         boundAddresses = bound
         let administration = RoleAdministration(identity: "registrar \(configuration.name ?? "registrar")", settings: nil,
                                                 intrusion: stack.transport.intrusion, status: { [] },
-                                                registrations: { try await Self.listings(locations) }, calls: registrar.calls, commands: [:])
+                                                registrations: { [domain = configuration.domain] user in
+                                                    try await Self.listings(locations, user: user, domain: domain)
+                                                },
+                                                registrationCount: { try await locations.count() }, calls: registrar.calls, commands: [:])
         do {
             admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         } catch {
@@ -117,16 +120,27 @@ public final class RegistrarNode: Sendable {
         return (locations, try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path), nil, nil)
     }
 
-    /// The unexpired bindings (at most 100,000) as `xstatus Registrations` lists them: the edge
-    /// is the Path entry nearest the phone (RFC 3327 §5).
-    private static func listings(_ locations: any LocationStore) async throws -> [RegistrationListing] {
+    /// The unexpired bindings as `xstatus Registrations` lists them: `user`'s (`alice`, in
+    /// `domain`, or `alice@host`), else the first 100,000. The edge is the one the core's Contact
+    /// names, else the Path entry nearest the phone (RFC 3327 §5); the device name is the
+    /// Contact's.
+    private static func listings(_ locations: any LocationStore, user: String?, domain: String) async throws -> [RegistrationListing] {
         let now = Int64(Date().timeIntervalSince1970 * 1000)
-        return try await locations.listBindings(limit: 100_000).filter { $0.expiresAt > now }.map { binding in
+        let bindings: [Binding]
+        if let user {
+            let bare = user.hasPrefix("sip:") ? String(user.dropFirst(4)) : user.hasPrefix("sips:") ? String(user.dropFirst(5)) : user
+            let (name, host) = (bare.prefix { $0 != "@" }, bare.contains("@") ? String(bare.drop { $0 != "@" }.dropFirst()) : domain)
+            bindings = try await locations.bindings(for: "sip:\(name)@\(host.lowercased())")
+        } else {
+            bindings = try await locations.listBindings(limit: 100_000)
+        }
+        return bindings.filter { $0.expiresAt > now }.map { binding in
             // Through a core, the Contact names the edge and keeps the phone's own address.
             let restored = (try? SIPURI(parsing: binding.contactURI)).flatMap(ContactRewrite.restore)
             let edge = restored.map(\.edge)
                 ?? binding.path.last.flatMap { try? NameAddress(parsing: $0, header: "Path") }.flatMap(NodeRoute.node(of:)).map(String.init)
-            return RegistrationListing(aor: binding.aor, device: nil, instance: binding.instanceID, regID: binding.regID,
+            let device = (try? NameAddress(parsing: binding.contactValue)).flatMap(RegistrationListing.deviceName(of:))
+            return RegistrationListing(aor: binding.aor, device: device, instance: binding.instanceID, regID: binding.regID,
                                        contact: restored?.uri.description ?? binding.contactURI, edge: edge,
                                        expiresIn: Int((binding.expiresAt - now) / 1000))
         }

@@ -16,19 +16,22 @@ struct RoleAdministration: AdministeredNode {
     let identity: String
     let settings: Settings?
     let status: @Sendable () async -> [StatusLine]
-    let registrations: @Sendable () async throws -> [RegistrationListing]
+    let registrations: @Sendable (_ user: String?) async throws -> [RegistrationListing]
+    let registrationCount: @Sendable () async throws -> Int
     let calls: CallTable
     let actions: [String: @Sendable () -> Void]
     let intrusion: IntrusionProtection?
 
     init(identity: String, settings: Settings?, intrusion: IntrusionProtection, status: @escaping @Sendable () async -> [StatusLine],
-         registrations: @escaping @Sendable () async throws -> [RegistrationListing], calls: CallTable,
+         registrations: @escaping @Sendable (_ user: String?) async throws -> [RegistrationListing],
+         registrationCount: @escaping @Sendable () async throws -> Int, calls: CallTable,
          commands: [String: @Sendable () -> Void]) {
         self.identity = identity
         self.settings = settings
         self.intrusion = intrusion
         self.status = status
         self.registrations = registrations
+        self.registrationCount = registrationCount
         self.calls = calls
         self.actions = commands
     }
@@ -37,12 +40,19 @@ struct RoleAdministration: AdministeredNode {
 
     var commands: [String] { (actions.keys + [Self.unblock]).sorted() }
 
-    func statusLines(user: String?) async -> [(path: String, value: String)] {
+    /// Registrations are listed only when asked for (everything, or `Registrations …`): on a
+    /// registrar they are read from its store; otherwise only their count is given.
+    func statusLines(path: [String], user: String?) async -> [(path: String, value: String)] {
         let listed: [StatusLine]
         do {
-            listed = StatusLine.registrations(try await registrations().filter { listing in user.map(listing.belongs(to:)) ?? true })
+            if path.isEmpty || path.first == "registrations" {
+                let found = try await registrations(user).filter { listing in user.map(listing.belongs(to:)) ?? true }
+                listed = StatusLine.registrations(found, total: user == nil ? try await registrationCount() : found.count)
+            } else {
+                listed = [StatusLine("Registrations Count", String(try await registrationCount()))]
+            }
         } catch {
-            listed = [StatusLine("Registrations Error", "\"\(error)\"")]
+            listed = [StatusLine("Registrations Error", "\"cannot read the registrations: \(error)\"")]
         }
         let lines = await status() + listed + StatusLine.calls(calls.current, now: Date())
         return lines.map { ($0.path, $0.value) } + securityLines()

@@ -120,6 +120,8 @@ public struct RegistrationMachine: Sendable {
     /// Since when the path of a deferred failover is dead: the calls end at this plus the
     /// dead-path limit. `nil` once the path carried a REGISTER again (the failover still waits).
     private var deadSince: Int64?
+    /// Why the path was last found dead, for the calls' end.
+    private var deadCause: FailureReason?
     private var lastEdge: String?
     private var challengesAnswered = 0
     private var random: SplitMix64
@@ -171,8 +173,8 @@ public struct RegistrationMachine: Sendable {
             var wake = refreshAt
             if let outstanding { wake = min(wake, outstanding.sentAt + configuration.keepaliveTimeout) }
             // While a failover waits for the calls, no keepalive goes; the calls' limit counts.
-            if deferred != nil {
-                if let deadSince { wake = min(wake, deadSince + configuration.deadPathCallLimit) }
+            if let deadSince, deferred != nil {
+                wake = min(wake, deadSince + configuration.deadPathCallLimit)
             } else if keepalive != .none, outstanding == nil {
                 wake = min(wake, nextKeepaliveAt)
             }
@@ -317,8 +319,9 @@ public struct RegistrationMachine: Sendable {
             phase = .idle
             return tryNextEdge(after: nil, now: now)
         case .registered(let edge, let refreshAt):
-            if let reason = deferred, inCall, let deadSince, now >= deadSince + configuration.deadPathCallLimit {
-                return [.endCalls(reason: "signalling path dead for \(configuration.deadPathCallLimit / 1_000) s (\(reason))")]
+            if inCall, let deadSince, now >= deadSince + configuration.deadPathCallLimit {
+                self.deadSince = nil  // Said once; the calls' end brings the failover.
+                return [.endCalls(reason: "signalling path dead for \(configuration.deadPathCallLimit / 1_000) s (\(deadCause ?? .keepaliveTimeout))")]
             }
             if let pending = outstanding, now >= pending.sentAt + configuration.keepaliveTimeout {
                 outstanding = nil
@@ -329,7 +332,9 @@ public struct RegistrationMachine: Sendable {
                 phase = .registered(edge: edge, refreshAt: now + configuration.registerTimeout)
                 actions.append(register(edge: edge, challenge: nil))
             }
-            if outstanding == nil, deferred == nil, now >= nextKeepaliveAt {
+            // While a failover waits for a call, keepalives go on only once the path carried a
+            // REGISTER again: they tell whether it dies once more.
+            if outstanding == nil, deferred == nil || deadSince == nil, now >= nextKeepaliveAt {
                 switch keepalive {
                 case .stun:
                     let id = newID()
@@ -375,6 +380,7 @@ public struct RegistrationMachine: Sendable {
         if inCall, isRegistered {
             // B17: keep the call; fail over when it ends. Keepalives stop meanwhile.
             if deadSince == nil { deadSince = now }
+            deadCause = reason
             guard deferred == nil else { return [] }
             deferred = reason
             outstanding = nil

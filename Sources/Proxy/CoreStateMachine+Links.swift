@@ -69,7 +69,9 @@ extension CoreStateMachine {
         links[index]?.flow = nil
         links[index]?.up = false
         links[index]?.outstanding = nil
-        links[index]?.downCause = cause
+        // A link that never came up keeps the cause it has (a TLS failure told by the close of
+        // its last connection), so its alarm does not change with every reconnection attempt.
+        if wasUp || links[index]?.downCause == nil { links[index]?.downCause = cause }
         var actions: [ProxyAction] = wasUp ? [.log(RoleEvent(.warning, "traversal link down: \(cause)", metadata(index)))] : []
         actions += retry(index, cause: nil)
         return actions + alarmBook.update(currentAlarms)

@@ -13,8 +13,13 @@ extension CoreStateMachine {
     /// its contacts are replaced by what the answer granted.
     mutating func noteRegistered(_ request: SIPMessage, _ response: SIPMessage, registrar: String, link: Int?, now: NIODeadline) {
         let asked = ContactRewrite.restoringContacts(request)
+        let aor = (try? asked.to()).map { String($0.uriText) } ?? ""
+        if asked.isWildcardContact {
+            // `Contact: *` with Expires 0 removes every binding of the AOR (RFC 3261 §10.2.2).
+            carried = carried.filter { $0.value.listing.aor != aor }
+        }
         for contact in (try? asked.contacts()) ?? [] {
-            carried[Self.key(aor: (try? asked.to()).map { String($0.uriText) } ?? "", contact)] = nil
+            carried[Self.key(aor: aor, contact)] = nil
         }
         let edge = link.flatMap { links[$0]?.info?.node }
         for var listing in RegistrationListing.granted(asked, ContactRewrite.restoringContacts(response)) {

@@ -32,7 +32,7 @@ extension CoreStateMachine {
             let link = links[index] ?? Link()
             let prefix = "Links Link \(index + 1)"
             lines.append(StatusLine("\(prefix) Address", "\"\(ProxyForwarder.hostPort(configuration.edges[index]))\""))
-            lines.append(StatusLine("\(prefix) Peer", "\"\(link.info?.node ?? "?")\""))
+            lines.append(StatusLine("\(prefix) Peer", link.info.map { "\"\($0.node)\"" } ?? "Unknown"))
             lines.append(StatusLine("\(prefix) State", link.up ? "Up" : "Down"))
             if !link.up, let cause = link.downCause { lines.append(StatusLine("\(prefix) Cause", "\"\(cause)\"")) }
             lines.append(StatusLine("\(prefix) PeerStunKeepAlive", link.info?.keepaliveEnabled == true ? "On" : "Off"))

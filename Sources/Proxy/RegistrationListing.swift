@@ -51,9 +51,9 @@ public struct RegistrationListing: Sendable, Equatable {
         return contacts.compactMap { contact in
             let instance = contact.parameters["+sip.instance"].map(Self.instance)
             let regID = Self.regID(contact)
-            let device = contact.parameters[Self.deviceName].map { String($0.filter { $0 != "\"" }) } ?? userAgent
+            let device = Self.deviceName(of: contact) ?? userAgent
             let match = answered.first { $0.uri == contact.uri }
-                ?? answered.first { instance != nil && $0.parameters["+sip.instance"].map(Self.instance) == instance }
+                ?? answered.first { instance != nil && $0.parameters["+sip.instance"].map(Self.instance) == instance && Self.regID($0) == regID }
             let seconds = match?.parameters["expires"].flatMap { Int($0) }
                 ?? response.expires.map(Int.init) ?? contact.parameters["expires"].flatMap { Int($0) } ?? request.expires.map(Int.init)
             guard let seconds, seconds > 0, match != nil || answered.isEmpty else { return nil }
@@ -62,8 +62,10 @@ public struct RegistrationListing: Sendable, Equatable {
         }
     }
 
-    /// The Contact parameter of a Cisco soft phone's device name (`"CSFALICE"`).
-    static let deviceName = "+u.sip!devicename.ccm.cisco.com"
+    /// A Cisco soft phone's device name, its Contact's `+u.sip!devicename.ccm.cisco.com` (`CSFALICE`).
+    public static func deviceName(of contact: NameAddress) -> String? {
+        contact.parameters["+u.sip!devicename.ccm.cisco.com"].map { String($0.filter { $0 != "\"" }) }
+    }
 
     /// The `reg-id` (RFC 5626 §4.2), or the `x-cisco-reg-id` Cisco soft phones send instead.
     static func regID(_ contact: NameAddress) -> Int? {
@@ -88,10 +90,12 @@ public struct RegistrationListing: Sendable, Equatable {
 }
 
 extension StatusLine {
-    /// `Registrations Count` and, per registration, its AOR, device, instance, reg-id, contact,
-    /// edge, flow, registrars, expiry, AR_SK and last keepalive (those the role knows).
-    public static func registrations(_ listings: [RegistrationListing]) -> [StatusLine] {
-        var lines = [StatusLine("Registrations Count", String(listings.count))]
+    /// `Registrations Count` (`total`, all there are) and, per registration listed, its AOR,
+    /// device, instance, reg-id, contact, edge, flow, registrars, expiry, AR_SK and last keepalive
+    /// (those the role knows); `Registrations Shown` when fewer are listed than there are.
+    public static func registrations(_ listings: [RegistrationListing], total: Int) -> [StatusLine] {
+        var lines = [StatusLine("Registrations Count", String(max(total, listings.count)))]
+        if total > listings.count { lines.append(StatusLine("Registrations Shown", "\(listings.count), the first by AOR")) }
         for (index, listing) in listings.enumerated() {
             let prefix = "Registrations Registration \(index + 1)"
             var fields: [(String, String?)] = [("AOR", quoted(listing.aor)), ("Device", listing.device.map(quoted)),

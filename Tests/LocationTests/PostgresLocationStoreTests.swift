@@ -112,6 +112,8 @@ struct PostgresLocationStoreTests {
             let running = Task { try await quick.run() }
             defer { running.cancel() }
             let aor = aor
+            // Connected, and past the tables' creation, before the race begins.
+            _ = try await PostgresLocationStore(database: quick).bindings(for: "sip:warm-up@example.com")
             // The other registrar holds the phone's lock for 2 s.
             async let held: Void = PostgresLocationStore(database: holder).update(aor: aor) { _ in Thread.sleep(forTimeInterval: 2) }
             try await Task.sleep(for: .milliseconds(300))

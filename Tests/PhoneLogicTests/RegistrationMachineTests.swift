@@ -206,10 +206,14 @@ struct RegistrationMachineTests {
         _ = recovered.poll(now: 31_000, newID: { Self.id(1) })
         _ = recovered.poll(now: 34_000, newID: { Self.id(2) })
         #expect(recovered.registerAnswered(status: 200, expires: 120, arsk: true, now: 40_000) == [])
-        #expect(!recovered.poll(now: 70_000, newID: { Self.id(3) }).contains { if case .endCalls = $0 { true } else { false } },
-                "a path that carried a REGISTER is not dead")
+        let later = recovered.poll(now: 70_000, newID: { Self.id(3) })
+        #expect(!later.contains { if case .endCalls = $0 { true } else { false } }, "a path that carried a REGISTER is not dead")
+        #expect(later.contains(.sendSTUN(transactionID: Self.id(3))), "keepalives go on, to tell whether it dies again")
         #expect(recovered.connectionClosed(edge: "edge-1", now: 80_000).isEmpty, "dead again: the limit counts from here")
-        #expect(recovered.poll(now: 112_000, newID: { Self.id(4) }) == [.endCalls(reason: "signalling path dead for 32 s (keepalive timeout)")])
+        #expect(recovered.poll(now: 112_000, newID: { Self.id(4) }) == [.endCalls(reason: "signalling path dead for 32 s (connection closed)")],
+                "the latest cause")
+        #expect(!recovered.poll(now: 112_001, newID: { Self.id(5) }).contains { if case .endCalls = $0 { true } else { false } }, "said once")
+        #expect(recovered.nextWakeUp.map { $0 > 112_001 } == true, "no wake-up in the past while the calls end")
     }
 
     @Test func whenEveryEdgeFailedItBacksOffWithinHalfToFullWindowDoublingEachRound() {
