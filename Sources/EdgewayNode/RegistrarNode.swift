@@ -42,7 +42,8 @@ public final class RegistrarNode: Sendable {
         let locations = stores.locations, accounts = stores.accounts
         self.locations = locations
         database = stores.database
-        store = stores.shared == nil ? configuration.store : PostgresDatabase.redacted(configuration.store)
+        let storeName = stores.shared == nil ? configuration.store : PostgresDatabase.redacted(configuration.store)
+        store = storeName
         var started = false
         // A node that fails to start leaves no pool behind.
         defer { if !started { stores.database?.cancel() } }
@@ -69,7 +70,8 @@ public final class RegistrarNode: Sendable {
         }
         boundAddresses = bound
         let administration = RoleAdministration(identity: "registrar \(configuration.name ?? "registrar")", settings: nil,
-                                                intrusion: stack.transport.intrusion, status: { [] },
+                                                intrusion: stack.transport.intrusion,
+                                                status: { [shared = stores.shared] in StatusLine.alarms(Self.alarms(shared, store: storeName)) },
                                                 registrations: { [domain = configuration.domain] user in
                                                     try await Self.listings(locations, user: user, domain: domain)
                                                 },
@@ -118,6 +120,13 @@ public final class RegistrarNode: Sendable {
             ? InMemoryLocationStore()
             : try SQLiteLocationStore(path: data.appendingPathComponent("location.sqlite").path)
         return (locations, try SQLiteAccountStore(path: data.appendingPathComponent("accounts.sqlite").path), nil, nil)
+    }
+
+    /// A shared store that does not answer is an alarm (`store-unreachable`) with its cause.
+    private static func alarms(_ shared: PostgresDatabase?, store: String) -> [Alarm] {
+        guard let cause = shared?.down else { return [] }
+        return [Alarm(id: "store-unreachable", description: "the location store \(store) is unreachable: \(cause); "
+                      + "REGISTERs are answered 503 with Retry-After until it answers")]
     }
 
     /// The unexpired bindings as `xstatus Registrations` lists them: `user`'s (`alice`, in

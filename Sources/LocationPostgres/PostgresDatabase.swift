@@ -151,8 +151,8 @@ public final class PostgresDatabase: Service, Sendable {
         return cause
     }
 
-    /// Why the server is taken to be down, while probes fail.
-    var down: String? { pool.withLock { $0.down } }
+    /// Why the server is taken to be down, while probes fail (`nil`: it answers).
+    public var down: String? { pool.withLock { $0.down } }
 
     /// A store call succeeded.
     func noteSuccess() {

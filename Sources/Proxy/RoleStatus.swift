@@ -54,7 +54,7 @@ public struct StatusLine: Equatable, Sendable {
     }
 
     /// The lines of the alarms, numbered from 1.
-    static func alarms(_ alarms: [Alarm]) -> [StatusLine] {
+    public static func alarms(_ alarms: [Alarm]) -> [StatusLine] {
         var lines = [StatusLine("Alarms Count", String(alarms.count))]
         for (index, alarm) in alarms.enumerated() {
             lines.append(StatusLine("Alarms Alarm \(index + 1) Id", "\"\(alarm.id)\""))

@@ -83,6 +83,10 @@ struct RegistrarClusterTests {
         #expect(answers.allSatisfy { $0.status == 503 && $0.retryAfter }, "\(answers.filter { $0.status != 503 || !$0.retryAfter })")
         #expect(answers.allSatisfy { $0.took < .seconds(10) }, "answered at the store's deadline, not the transaction's timeout")
 
+        let folder = data.appendingPathComponent("registrar").path
+        let down = try await EdgewayProcess.run(["xstatus", "alarms", "--data", folder])
+        #expect(down.output.contains("store-unreachable") && down.output.contains("is unreachable: PostgreSQL: cannot connect"), "\(down.output)")
+
         server = try await PostgresServer.start(in: data.appendingPathComponent("postgres"), port: server.port)
         let back = ContinuousClock.now
         var recovered: Duration?
@@ -94,6 +98,8 @@ struct RegistrarClusterTests {
         print("database outage: \(answers.count) REGISTERs answered 503 in 20 s, slowest \(slowest); first 200 \(recovered.map { "\($0)" } ?? "never") after the database's return")
         #expect(recovered.map { $0 < .seconds(5) } == true, "full service within 5 s of the database's return: \(String(describing: recovered))")
         #expect(try await registrar.locations.count() == users.count, "no binding lost")
+        let up = try await EdgewayProcess.run(["xstatus", "alarms", "--data", folder])
+        #expect(up.output.contains("*s Alarms Count: 0"), "the alarm cleared: \(up.output)")
     }
 
     /// `edgeway users` works on the cluster's accounts through a registrar's configuration.
