@@ -112,11 +112,16 @@ struct PostgresLocationStoreTests {
             let running = Task { try await quick.run() }
             defer { running.cancel() }
             let aor = aor
-            // Connected, and past the tables' creation, before the race begins.
+            // Both connected, and past the tables' creation, before the race begins.
             _ = try await PostgresLocationStore(database: quick).bindings(for: "sip:warm-up@example.com")
-            // The other registrar holds the phone's lock for 2 s.
-            async let held: Void = PostgresLocationStore(database: holder).update(aor: aor) { _ in Thread.sleep(forTimeInterval: 2) }
-            try await Task.sleep(for: .milliseconds(300))
+            _ = try await PostgresLocationStore(database: holder).bindings(for: "sip:warm-up@example.com")
+            // The other registrar holds the phone's lock for 1.5 s (within its own 2 s deadline).
+            let holding = Flag()
+            async let held: Void = PostgresLocationStore(database: holder).update(aor: aor) { _ in
+                holding.set()
+                Thread.sleep(forTimeInterval: 1.5)
+            }
+            try await eventually("the other registrar holds the lock") { holding.isSet }
             await #expect(throws: PostgresDatabaseError.self) {
                 try await apply(register(callID: "late", cseq: 1), via: "edge-1/registrar-2", to: PostgresLocationStore(database: quick))
             }

@@ -72,6 +72,10 @@ struct SIPStackDrainTests {
         let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
         let address = try await server.transport.listen(.tcp, host: "127.0.0.1", port: 0)
         let flow = try await client.transport.connect(.tcp, to: address)
+        // Accepted by the server before it stops accepting (a connection still in the listen
+        // backlog is reset when the listener closes).
+        let first = try await client.send(request: Self.message("OPTIONS", branch: "z9hG4bK-first"), on: flow)
+        #expect(first.statusLine?.statusCode == 200)
         #expect(await server.drain(within: .seconds(5)), "nothing in progress")
         let refused = try await client.send(request: Self.message("REGISTER", branch: "z9hG4bK-reg"), on: flow)
         #expect(refused.statusLine?.statusCode == 503)
@@ -81,7 +85,7 @@ struct SIPStackDrainTests {
         #expect(heartbeat.statusLine?.statusCode == 200, "heartbeats go on")
         let inDialog = try await client.send(request: Self.message("INFO", branch: "z9hG4bK-info", toTag: "b1"), on: flow)
         #expect(inDialog.statusLine?.statusCode == 200, "requests inside a dialog go on")
-        #expect(delivered.withLockedValue { $0 } == ["OPTIONS", "INFO"])
+        #expect(delivered.withLockedValue { $0 } == ["OPTIONS", "OPTIONS", "INFO"])
         await client.transport.shutdown()
         await server.transport.shutdown()
     }
