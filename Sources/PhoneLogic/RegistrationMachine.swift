@@ -321,7 +321,9 @@ public struct RegistrationMachine: Sendable {
         case .registered(let edge, let refreshAt):
             if inCall, let deadSince, now >= deadSince + configuration.deadPathCallLimit {
                 self.deadSince = nil  // Said once; the calls' end brings the failover.
-                return [.endCalls(reason: "signalling path dead for \(configuration.deadPathCallLimit / 1_000) s (\(deadCause ?? .keepaliveTimeout))")]
+                let limit = configuration.deadPathCallLimit
+                let said = limit % 1_000 == 0 ? "\(limit / 1_000) s" : "\(limit) ms"
+                return [.endCalls(reason: "signalling path dead for \(said) (\(deadCause ?? .keepaliveTimeout))")]
             }
             if let pending = outstanding, now >= pending.sentAt + configuration.keepaliveTimeout {
                 outstanding = nil

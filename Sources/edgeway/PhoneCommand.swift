@@ -24,6 +24,8 @@ struct PhoneCommand: AsyncParsableCommand {
     @Option(help: "The CA that signs the edges' certificates (PEM).") var ca: String?
     @Option(help: "Time between STUN keepalives, e.g. 30s, 5s, 500ms (plain numbers: ms).") var keepalive = Milliseconds(30_000)
     @Option(help: "Time to wait for a keepalive's answer, e.g. 3s, 300ms (plain numbers: ms).") var timeout = Milliseconds(3_000)
+    @Option(help: "How long a call goes on once its signalling path is dead before the phone ends it and fails over, e.g. 32s (plain numbers: ms).")
+    var deadPathLimit = Milliseconds(32_000)
 
     func run() async throws {
         var edges = edge
@@ -39,6 +41,7 @@ struct PhoneCommand: AsyncParsableCommand {
         var timers = RegistrationMachine.Configuration()
         timers.keepaliveInterval = keepalive.milliseconds
         timers.keepaliveTimeout = timeout.milliseconds
+        timers.deadPathCallLimit = deadPathLimit.milliseconds
         let phone = try SoftPhone(configuration: .init(user: user, password: password, domain: domain, edges: edges,
                                                        trustedCAPEM: try ca.map { try FileArguments.pem($0, option: "--ca") },
                                                        timers: timers),
