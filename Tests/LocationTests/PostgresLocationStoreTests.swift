@@ -115,16 +115,18 @@ struct PostgresLocationStoreTests {
             // Both connected, and past the tables' creation, before the race begins.
             _ = try await PostgresLocationStore(database: quick).bindings(for: "sip:warm-up@example.com")
             _ = try await PostgresLocationStore(database: holder).bindings(for: "sip:warm-up@example.com")
-            // The other registrar holds the phone's lock for 1.5 s (within its own 2 s deadline).
+            // The other registrar holds the phone's lock until the late update has failed.
             let holding = Flag()
+            let release = DispatchSemaphore(value: 0)
             async let held: Void = PostgresLocationStore(database: holder).update(aor: aor) { _ in
                 holding.set()
-                Thread.sleep(forTimeInterval: 1.5)
+                _ = release.wait(timeout: .now() + 10)
             }
             try await eventually("the other registrar holds the lock") { holding.isSet }
             await #expect(throws: PostgresDatabaseError.self) {
                 try await apply(register(callID: "late", cseq: 1), via: "edge-1/registrar-2", to: PostgresLocationStore(database: quick))
             }
+            release.signal()
             try await held
             try await Task.sleep(for: .milliseconds(500))
             let bindings = try await PostgresLocationStore(database: holder).bindings(for: aor)
