@@ -36,8 +36,7 @@ public final class NodeProcess: LabNode, Sendable {
         let configPath = folder.appendingPathComponent("node.yaml")
         try yaml(configuration).write(to: configPath, atomically: true, encoding: .utf8)
         let logPath = folder.appendingPathComponent("node.log")
-        if !FileManager.default.fileExists(atPath: logPath.path) { FileManager.default.createFile(atPath: logPath.path, contents: nil) }
-        let log = try FileDescriptor.open(logPath.path, .writeOnly, options: [.append])
+        let log = try FileDescriptor.open(logPath.path, .writeOnly, options: [.append, .create], permissions: .ownerReadWrite)
         defer { try? log.close() }
         let start = try log.seek(offset: 0, from: .end)
         // The node stops by itself when the lab is gone, however the lab ended (`edgeway serve`

@@ -1,5 +1,8 @@
 import Crypto
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOSSL
 import SwiftASN1
 import X509
@@ -18,12 +21,19 @@ public struct LabCertificates: Sendable {
     /// Loads the PEM files from `folder`, or generates and writes them when they are absent.
     public static func loadOrCreate(in folder: URL) throws -> LabCertificates {
         let files = ["ca.pem", "server.pem", "server-key.pem"].map { folder.appendingPathComponent($0) }
+        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+        // Nodes started together on one folder (an edge and a core sharing `certificates:`) take
+        // turns: the first creates the set, the others read it, so all trust one CA.
+        let lock = open(folder.appendingPathComponent(".lock").path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard lock >= 0, flock(lock, LOCK_EX) == 0 else {
+            throw SIPTransportError(detail: "cannot lock \(folder.path)/.lock: \(String(cString: strerror(errno)))")
+        }
+        defer { close(lock) }
         if files.allSatisfy({ FileManager.default.fileExists(atPath: $0.path) }) {
             let texts = try files.map { try String(contentsOf: $0, encoding: .utf8) }
             return LabCertificates(caPEM: texts[0], serverCertificatePEM: texts[1], serverKeyPEM: texts[2])
         }
         let generated = try generate()
-        try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         try generated.caPEM.write(to: files[0], atomically: true, encoding: .utf8)
         try generated.serverCertificatePEM.write(to: files[1], atomically: true, encoding: .utf8)
         try PrivateFile.write(generated.serverKeyPEM, to: files[2])
