@@ -191,10 +191,11 @@ struct SIPTransportLayerTests {
     /// SPEC B28: the first-message deadline is met by SIP or STUN (a core's registrar connection
     /// carries only STUN keepalives), not by CRLF pings.
     @Test func aFirstSTUNMessageMeetsTheFirstMessageDeadlineAndPingsDoNot() async throws {
-        let (server, serverEvents, address, (stunClient, pingClient)) = try await serverAndTwoClients(.init(firstMessageTimeout: .milliseconds(700)))
+        // A 2 s deadline: a loaded machine's first STUN may come a second late.
+        let (server, serverEvents, address, (stunClient, pingClient)) = try await serverAndTwoClients(.init(firstMessageTimeout: .seconds(2)))
         let stun = try await Self.connect(stunClient, to: address)
         let pings = try await Self.connect(pingClient, to: address)
-        for _ in 0..<12 {
+        for _ in 0..<24 {
             try await stunClient.send(ByteBuffer(bytes: STUNMessage.bindingRequest().encode()), on: stun)
             try? await pingClient.send(ByteBuffer(string: "\r\n\r\n"), on: pings)  // closed after the deadline
             try await Task.sleep(for: .milliseconds(150))
@@ -203,7 +204,7 @@ struct SIPTransportLayerTests {
             if case .flowClosed(let closed, let reason) = event, closed.remote.port == pings.local.port { return reason }
             return nil
         }
-        #expect(reason == "no SIP or STUN message within 700 ms")
+        #expect(reason == "no SIP or STUN message within 2 s")
         #expect(server.connectionCount == 1, "the connection that sent STUN is still open")
         await stunClient.shutdown()
         await pingClient.shutdown()
