@@ -17,10 +17,13 @@ final class ChildProcess: Sendable {
     /// The child's process id.
     let pid: Int32
     private let status: NIOLockedValueBox<Int32?>
+    /// Ends when the child does (swift-subprocess awaits its termination).
+    private let ended: Task<Void, Never>
 
-    private init(pid: Int32, status: NIOLockedValueBox<Int32?>) {
+    private init(pid: Int32, status: NIOLockedValueBox<Int32?>, ended: Task<Void, Never>) {
         self.pid = pid
         self.status = status
+        self.ended = ended
     }
 
     /// Starts `path` with `arguments`, standard input from /dev/null and standard output and error
@@ -37,7 +40,7 @@ final class ChildProcess: Sendable {
         // reaches the lab, which stops its nodes in order.
         var options = PlatformOptions()
         options.processGroupID = 0
-        Task.detached { [options] in
+        let ended = Task.detached { [options] in
             do {
                 let result = try await run(.path(FilePath(path)), arguments: Arguments(arguments), environment: .inherit.updating(updates),
                                            workingDirectory: directory.map { FilePath($0) }, platformOptions: options, input: .none,
@@ -57,7 +60,7 @@ final class ChildProcess: Sendable {
                 announce.finish(throwing: error)
             }
         }
-        for try await pid in started { return ChildProcess(pid: pid, status: status) }
+        for try await pid in started { return ChildProcess(pid: pid, status: status, ended: ended) }
         throw CocoaError(.executableLoad)
     }
 
@@ -72,11 +75,13 @@ final class ChildProcess: Sendable {
         if isRunning { _ = kill(pid, signal) }
     }
 
-    /// Waits until it ends, at most `limit`: whether it did.
+    /// Waits until it ends, at most `limit`: whether it did. Its end is awaited, against one timer.
     func exited(within limit: Duration) async -> Bool {
-        let deadline = ContinuousClock.now + limit
-        while isRunning, ContinuousClock.now < deadline {
-            try? await Task.sleep(for: .milliseconds(20))
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { [ended] in await ended.value }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
         }
         return !isRunning
     }

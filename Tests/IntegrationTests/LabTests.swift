@@ -13,7 +13,8 @@ struct LabTests {
         for round in 1...2 {
             let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", base, "--keepalive", "1s"])
             try await eventually("lab ready (round \(round)); it printed: \(lab.text.suffix(500))", seconds: 60) {
-                lab.text.contains("edgeway lab ready") || !lab.isRunning
+                // The users line follows the ready line: wait for both.
+                lab.text.contains("alice / alice-secret") || !lab.isRunning
             }
             #expect(lab.text.contains("edgeway lab ready"), "\(lab.text.suffix(1_000))")
             #expect(lab.text.contains("alice / alice-secret"))
