@@ -5,7 +5,7 @@ import PackageDescription
 /// L0 SIPCore, STUNCore → L2 SIPTransport → … → L5 edgeway. Imports only go down.
 let package = Package(
     name: "Edgeway",
-    platforms: [.macOS(.v14), .iOS(.v17)],
+    platforms: [.macOS(.v15), .iOS(.v18)],
     products: [
         .library(name: "SIPCore", targets: ["SIPCore"]),
         .library(name: "STUNCore", targets: ["STUNCore"]),
@@ -21,6 +21,7 @@ let package = Package(
         .library(name: "Phone", targets: ["Phone"]),
         .library(name: "PhoneLogic", targets: ["PhoneLogic"]),
         .library(name: "AdminWeb", targets: ["AdminWeb"]),
+        .library(name: "Diagnostics", targets: ["Diagnostics"]),
         .library(name: "TestSupport", targets: ["TestSupport"]),
         .executable(name: "edgeway", targets: ["edgeway"]),
     ],
@@ -30,6 +31,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser.git", from: "1.8.2"),
         .package(url: "https://github.com/groue/GRDB.swift.git", from: "7.10.0"),
         .package(url: "https://github.com/apple/swift-nio-ssl.git", from: "2.37.6"),
+        .package(url: "https://github.com/apple/swift-nio-extras.git", from: "1.35.2"),
         .package(url: "https://github.com/apple/swift-certificates.git", from: "1.21.1"),
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
@@ -147,11 +149,25 @@ let package = Package(
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
         ),
+        // L5: message log, event log, diagnostic logging with a decrypted capture, bundles, the analyser (SPEC B25–B27).
+        .target(
+            name: "Diagnostics",
+            dependencies: [
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOEmbedded", package: "swift-nio"),
+                .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
+                .product(name: "NIOExtras", package: "swift-nio-extras"),
+                .product(name: "Logging", package: "swift-log"),
+                .product(name: "Subprocess", package: "swift-subprocess"),
+                .product(name: "SystemPackage", package: "swift-system"),
+            ]
+        ),
         // L5: assembles roles into running nodes from configuration files.
         .target(
             name: "EdgewayNode",
             dependencies: [
-                "Registrar", "Proxy", "AdminWeb", "Settings", "SIPStack", "SIPTransport", "Location", "LocationSQLite",
+                "Registrar", "Proxy", "AdminWeb", "Diagnostics", "Settings", "SIPStack", "SIPTransport", "Location", "LocationSQLite",
                 "LocationPostgres", "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -14,6 +14,9 @@ import SIPTransport
 /// - `POST /api/xconfiguration` — `PATH` (read) or `PATH: VALUE` (set)
 /// - `POST /api/xstatus` — `PATH` (may be empty: everything), or `Registrations User: AOR`
 /// - `POST /api/xcommand` — `NAME ARGS`
+/// - `GET /api/diagnostics/bundle` — the last diagnostic-log bundle collected here (`.tar.gz`)
+/// - `POST /api/cluster` — a peer's diagnostic-log request (JSON), authorised by the node's peer
+///   token (told to peers over the traversal link and the core–registrar OPTIONS), or the admin token
 public final class AdminServer: Sendable {
     /// The bound address.
     public let port: Int
@@ -28,7 +31,7 @@ public final class AdminServer: Sendable {
     /// `AdminLogin` failure in the node's intrusion protection; a blocked source gets 403.
     public static func start(node: any AdministeredNode, host: String, port: Int, token: String) async throws -> AdminServer {
         let router = Router(context: AdminRequestContext.self)
-        router.middlewares.add(BearerTokenMiddleware(token: token, intrusion: node.intrusion))
+        router.middlewares.add(BearerTokenMiddleware(token: token, peerToken: node.peerToken, intrusion: node.intrusion))
         router.post("/api/xconfiguration") { request, _ -> Response in
             let text = try await body(request)
             do {
@@ -64,6 +67,23 @@ public final class AdminServer: Sendable {
             let command = try await body(request)
             do {
                 return reply(lines: try await node.run(command: command))
+            } catch {
+                return failure("\(error)")
+            }
+        }
+        router.get("/api/diagnostics/bundle") { _, _ -> Response in
+            guard let bundle = node.bundle, let data = FileManager.default.contents(atPath: bundle.path) else {
+                return failure("no diagnostic-log bundle has been collected on \(node.identity): run xcommand DiagnosticLogging Collect")
+            }
+            return Response(status: .ok, headers: [.contentType: "application/gzip",
+                                                   .contentDisposition: "attachment; filename=\"\(bundle.lastPathComponent)\""],
+                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+        }
+        router.post("/api/cluster") { request, _ -> Response in
+            let buffer = try await request.body.collect(upTo: 1024 * 1024)
+            do {
+                let answer = try await node.peerRequest(Data(buffer.readableBytesView))
+                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
             } catch {
                 return failure("\(error)")
             }
@@ -124,6 +144,8 @@ struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
 struct BearerTokenMiddleware: RouterMiddleware {
     typealias Context = AdminRequestContext
     let token: String
+    /// Also taken on `/api/cluster`.
+    let peerToken: String?
     let intrusion: IntrusionProtection?
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
@@ -133,11 +155,8 @@ struct BearerTokenMiddleware: RouterMiddleware {
                             body: .init(byteBuffer: ByteBuffer(string: "\(source) is blocked by intrusion protection (AdminLogin)\n")))
         }
         let given = request.headers[.authorization] ?? ""
-        let expected = "Bearer \(token)"
-        // Compared in time that does not depend on where the texts differ.
-        guard given.utf8.count == expected.utf8.count,
-              zip(given.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
-        else {
+        let accepted = [token] + (request.uri.path == "/api/cluster" ? [peerToken].compactMap { $0 } : [])
+        guard accepted.contains(where: { Self.equal(given, "Bearer \($0)") }) else {
             intrusion?.record(.adminLogin, from: source)
             let problem = given.isEmpty ? "the admin API needs Authorization: Bearer <token>"
                 : "wrong admin token (the node's is in its data folder, admin-token)"
@@ -145,6 +164,11 @@ struct BearerTokenMiddleware: RouterMiddleware {
                             body: .init(byteBuffer: ByteBuffer(string: problem + "\n")))
         }
         return try await next(request, context)
+    }
+
+    /// Compared in time that does not depend on where the texts differ.
+    private static func equal(_ given: String, _ expected: String) -> Bool {
+        given.utf8.count == expected.utf8.count && zip(given.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
     }
 }
 

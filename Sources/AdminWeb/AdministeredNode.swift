@@ -1,3 +1,4 @@
+import Foundation
 import Settings
 import SIPTransport
 
@@ -18,6 +19,20 @@ public protocol AdministeredNode: Sendable {
     func run(command: String) async throws -> [String]
     /// The node's intrusion protection, which counts wrong admin tokens (`nil`: none).
     var intrusion: IntrusionProtection? { get }
+    /// The token peers present on `POST /api/cluster` (`nil`: the node takes no peer requests).
+    var peerToken: String? { get }
+    /// A peer's diagnostic-log request (JSON in, JSON out).
+    func peerRequest(_ body: Data) async throws -> Data
+    /// The last diagnostic-log bundle this node collected (`GET /api/diagnostics/bundle`).
+    var bundle: URL? { get }
+}
+
+extension AdministeredNode {
+    public var peerToken: String? { nil }
+    public func peerRequest(_ body: Data) async throws -> Data {
+        throw UnknownCommandError(command: "cluster request", known: [])
+    }
+    public var bundle: URL? { nil }
 }
 
 /// An `xcommand` the node does not know; the message lists the ones it knows.

@@ -1,4 +1,5 @@
 import AdminWeb
+import Diagnostics
 import Foundation
 import NIOCore
 import Proxy
@@ -19,6 +20,7 @@ public final class CoreNode: Sendable {
     public let service: CoreService
     private let stack: SIPStack
     private let admin: AdminServer
+    private let peering: RegistrarPeering
 
     /// Opens the settings and the listener, starts the links, keepalives and admin API.
     public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
@@ -37,9 +39,10 @@ public final class CoreNode: Sendable {
             return CoreService.RegistrarTarget(name: parts.count == 2 ? parts[0] : "registrar-\(index + 1)",
                                                address: try NodeResources.address(parts.last!, key: "registrars"))
         }
+        let events = try NodeDiagnostics.eventLog(configuration, name: name)
         let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false,
                                 tlsServer: try resources.certificates.serverContext(), tlsClient: try resources.certificates.clientContext()),
-                             logger: NodeResources.logger(role: "core", name: name))
+                             logger: events.logger())
         self.stack = stack
         do {
             boundAddresses = try await NodeListeners.open(configuration.listen.filter { $0.key == "tcp" }, on: stack)
@@ -61,9 +64,12 @@ public final class CoreNode: Sendable {
                                                 registrationCount: { await service.registrations.count },
                                                 calls: service.calls,
                                                 commands: ["Links Refresh": { service.refreshLinks() },
-                                                           "Registrars Probe": { service.probeRegistrars() }])
+                                                           "Registrars Probe": { service.probeRegistrars() }],
+                                                diagnostics: NodeDiagnostics(name: name, configuration: configuration, events: events,
+                                                                             stack: stack, settings: settings))
         admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
+        peering = RegistrarPeering(stack: stack, registrars: registrars.map(\.address), every: max(configuration.heartbeatInterval, .seconds(1)))
         service.start()
     }
 
@@ -75,6 +81,7 @@ public final class CoreNode: Sendable {
 
     /// Stops the links and keepalives and closes the admin API, listeners and connections.
     public func shutdown() async {
+        peering.stop()
         await service.stop()
         await admin.stop()
         await stack.transport.shutdown()

@@ -1,4 +1,5 @@
 import AdminWeb
+import Diagnostics
 import Foundation
 #if canImport(Glibc)
 import Glibc
@@ -31,9 +32,10 @@ public final class EdgeNode: Sendable {
         let resources = try NodeResources(configuration)
         let name = configuration.name ?? "edge-1"
         settings = resources.settings
+        let events = try NodeDiagnostics.eventLog(configuration, name: name)
         let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: true,
                                 tlsServer: try resources.certificates.serverContext()),
-                             logger: NodeResources.logger(role: "edge", name: name))
+                             logger: events.logger())
         self.stack = stack
         do {
             guard let (host, port) = NodeConfiguration.splitHostPort(configuration.traversal) else {
@@ -57,7 +59,9 @@ public final class EdgeNode: Sendable {
         let administration = RoleAdministration(identity: "edge \(name)", settings: settings, intrusion: stack.transport.intrusion,
                                                 status: { await service.status }, registrations: { _ in await service.registrations },
                                                 registrationCount: { await service.registrations.count },
-                                                calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }])
+                                                calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }],
+                                                diagnostics: NodeDiagnostics(name: name, configuration: configuration, events: events,
+                                                                             stack: stack, settings: settings))
         admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
     }

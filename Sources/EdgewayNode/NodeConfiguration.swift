@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import SIPTransport
 import Yams
@@ -67,6 +68,12 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// API (SPEC B28), from the `intrusionProtection:` key; ``intrusionPolicy(facesPhones:)`` gives
     /// the policy in force.
     public var intrusionProtection: IntrusionSettings?
+    /// The event log's form and files (`logging:`); see ``EventLog/Configuration``.
+    public var logging = EventLog.Configuration()
+    /// The defaults of `xconfiguration Logging Module NAME Level` (`logging.levels:`), by module.
+    public var loggingLevels: [String: String] = [:]
+    /// When a diagnostic log stops by itself (`diagnostics:`).
+    public var diagnostics = DiagnosticCaps()
 
     /// The top-level keys the file gave, in order.
     public private(set) var keysGiven: [String] = []
@@ -200,6 +207,8 @@ public struct NodeConfiguration: Sendable, Equatable {
             case "firstMessageTimeout": firstMessageTimeout = try milliseconds()
             case "messageTimeout": messageTimeout = try milliseconds()
             case "intrusionProtection": intrusionProtection = try Self.intrusionSettings(value, path: path)
+            case "logging": (logging, loggingLevels) = try Self.loggingSettings(value, path: path)
+            case "diagnostics": diagnostics = try Self.diagnosticCaps(value, path: path)
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()
@@ -223,7 +232,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public static let keys = ["domain", "data", "listen", "tls", "store", "location", "digestAlgorithms", "defaultExpires", "minExpires",
                               "maxExpires", "name", "traversal", "edges", "registrars", "registrarsShareBindings", "heartbeatInterval", "linkTimeout", "admin",
                               "adminToken", "certificates", "maxConnectionsPerSource", "maxConnections", "reservedConnections",
-                              "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection"]
+                              "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "logging", "diagnostics"]
 
     /// `host:port` → (host, port); IPv6 hosts in brackets.
     public static func splitHostPort(_ text: String) -> (host: String, port: Int)? {

@@ -35,11 +35,11 @@ struct NodeResources {
         }
     }
 
-    init(_ configuration: NodeConfiguration) throws {
+    init(_ configuration: NodeConfiguration, role: SettingsCatalog = .standard) throws {
         data = URL(fileURLWithPath: configuration.data)
         // Owner only: the folder holds keys, tokens and account hashes (SPEC B28).
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        settings = try Settings(store: SQLiteSettingsStore(path: data.appendingPathComponent("settings.sqlite").path))
+        settings = try Self.settings(configuration, role: role)
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             guard let ca = configuration.tlsCA else {
                 throw NodeConfigurationError(path: "tls", key: "tls.ca", problem: "an edge or core needs the CA that signs its peers")
@@ -54,8 +54,15 @@ struct NodeResources {
         }
     }
 
-    /// Starts the admin API of any role and writes its URL and token to the data folder for the CLI.
-    static func startAdmin(_ node: any AdministeredNode, configuration: NodeConfiguration) async throws -> AdminServer {
+    /// The settings of a node in `DATA/settings.sqlite`: its role's (`nil`: none) and the logging levels.
+    static func settings(_ configuration: NodeConfiguration, role: SettingsCatalog?) throws -> Settings {
+        try Settings(catalog: NodeDiagnostics.catalog(configuration, role: role),
+                     store: SQLiteSettingsStore(path: URL(fileURLWithPath: configuration.data).appendingPathComponent("settings.sqlite").path))
+    }
+
+    /// Starts the admin API of any role, writes its URL and token to the data folder for the CLI,
+    /// and tells the node's diagnostics where it runs (peers hear of it).
+    static func startAdmin(_ node: RoleAdministration, configuration: NodeConfiguration) async throws -> AdminServer {
         let data = URL(fileURLWithPath: configuration.data)
         let tokenFile = data.appendingPathComponent("admin-token")
         let token: String
@@ -73,15 +80,8 @@ struct NodeResources {
         let server = try await AdminServer.start(node: node, host: host, port: port, token: token)
         let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         try url.write(to: data.appendingPathComponent("admin.url"), atomically: true, encoding: .utf8)
+        node.diagnostics.started(node, adminURL: url)
         return server
-    }
-
-    /// The logger of a node: label `edgeway.ROLE`, metadata `node` (the stack and the role log
-    /// through it, adding `call-id`, `branch` and `flow`).
-    static func logger(role: String, name: String) -> Logger {
-        var logger = Logger(label: "edgeway.\(role)")
-        logger[metadataKey: "node"] = "\(name)"
-        return logger
     }
 
     /// A `host:port` text as a socket address, or an error naming the key.

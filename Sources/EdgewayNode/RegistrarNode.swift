@@ -1,4 +1,5 @@
 import AdminWeb
+import Diagnostics
 import Foundation
 import Location
 import Logging
@@ -37,7 +38,10 @@ public final class RegistrarNode: Sendable {
         let data = URL(fileURLWithPath: configuration.data)
         // Owner only: the folder holds keys, tokens and account hashes (SPEC B28).
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-        let logger = NodeResources.logger(role: "registrar", name: configuration.name ?? "registrar")
+        let name = configuration.name ?? "registrar"
+        let events = try NodeDiagnostics.eventLog(configuration, name: name)
+        let logger = events.logger()
+        let settings = try NodeResources.settings(configuration, role: nil)
         let stores = try Self.openStores(configuration.store, data: data, logger: logger)
         let locations = stores.locations, accounts = stores.accounts
         self.locations = locations
@@ -69,13 +73,15 @@ public final class RegistrarNode: Sendable {
             }
         }
         boundAddresses = bound
-        let administration = RoleAdministration(identity: "registrar \(configuration.name ?? "registrar")", settings: nil,
+        let administration = RoleAdministration(identity: "registrar \(name)", settings: settings,
                                                 intrusion: stack.transport.intrusion,
                                                 status: { [shared = stores.shared] in StatusLine.alarms(Self.alarms(shared, store: storeName)) },
                                                 registrations: { [domain = configuration.domain] user in
                                                     try await Self.listings(locations, user: user, domain: domain)
                                                 },
-                                                registrationCount: { try await locations.count() }, calls: registrar.calls, commands: [:])
+                                                registrationCount: { try await locations.count() }, calls: registrar.calls, commands: [:],
+                                                diagnostics: NodeDiagnostics(name: name, configuration: configuration, events: events,
+                                                                             stack: stack, settings: settings))
         do {
             admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         } catch {

@@ -1,4 +1,5 @@
 import AdminWeb
+import Diagnostics
 import Foundation
 import NIOCore
 import Proxy
@@ -21,11 +22,13 @@ struct RoleAdministration: AdministeredNode {
     let calls: CallTable
     let actions: [String: @Sendable () -> Void]
     let intrusion: IntrusionProtection?
+    /// `xcommand DiagnosticLogging …` and peers' requests.
+    let diagnostics: NodeDiagnostics
 
     init(identity: String, settings: Settings?, intrusion: IntrusionProtection, status: @escaping @Sendable () async -> [StatusLine],
          registrations: @escaping @Sendable (_ user: String?) async throws -> [RegistrationListing],
          registrationCount: @escaping @Sendable () async throws -> Int, calls: CallTable,
-         commands: [String: @Sendable () -> Void]) {
+         commands: [String: @Sendable () -> Void], diagnostics: NodeDiagnostics) {
         self.identity = identity
         self.settings = settings
         self.intrusion = intrusion
@@ -34,11 +37,20 @@ struct RoleAdministration: AdministeredNode {
         self.registrationCount = registrationCount
         self.calls = calls
         self.actions = commands
+        self.diagnostics = diagnostics
     }
 
     private static let unblock = "Security Unblock Address: ADDRESS"
 
-    var commands: [String] { (actions.keys + [Self.unblock]).sorted() }
+    var commands: [String] { (actions.keys + [Self.unblock] + ClusterDiagnostics.commands).sorted() }
+
+    var peerToken: String? { diagnostics.peerToken }
+
+    func peerRequest(_ body: Data) async throws -> Data {
+        try await diagnostics.cluster.peerRequest(body)
+    }
+
+    var bundle: URL? { diagnostics.cluster.bundle }
 
     /// Registrations are listed only when asked for (everything, or `Registrations …`): on a
     /// registrar they are read from its store; otherwise only their count is given.
@@ -62,6 +74,9 @@ struct RoleAdministration: AdministeredNode {
         let words = command.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
         if words.starts(with: ["security", "unblock"]) {
             return try unblock(command, words: words)
+        }
+        if words.first == "diagnosticlogging" {
+            return try await diagnostics.cluster.run(command)
         }
         guard let (name, action) = actions.first(where: { $0.key.lowercased().split(separator: " ").map(String.init) == words }) else {
             throw UnknownCommandError(command: command, known: commands)

@@ -30,7 +30,15 @@ extension EdgeStateMachine {
     /// On (or was when its registration was last granted AR_SK) and its registered path is
     /// healthy (SPEC B11); on UDP always (RFC 5626 §4.4.2).
     public mutating func stunReceived(_ bytes: ByteBuffer, flow: Flow, now: NIODeadline) -> [ProxyAction] {
-        guard !isTraversal(flow), shouldAnswerSTUN(on: flow), let answer = STUNBindingAnswer.answer(to: bytes, from: flow) else {
+        guard !isTraversal(flow) else { return [] }
+        if let reason = withholdReason(on: flow) {
+            counters.stunUnanswered += 1
+            // Debug: during an outage every phone's keepalive is withheld (a diagnostic log sees it).
+            var metadata = ["flow": flow.description, "reason": reason]
+            metadata["aor"] = phones[flow.connectionID]?.registration?.aor
+            return [.log(RoleEvent(.debug, "keepalive withheld: \(reason)", metadata))]
+        }
+        guard let answer = STUNBindingAnswer.answer(to: bytes, from: flow) else {
             counters.stunUnanswered += 1
             return []
         }
@@ -45,14 +53,17 @@ extension EdgeStateMachine {
         return []
     }
 
-    private func shouldAnswerSTUN(on flow: Flow) -> Bool {
-        guard flow.transport.isReliable else { return true }
-        guard let phone = phones[flow.connectionID], settings.keepaliveEnabled || phone.arsk, let linkID = phone.link,
-              let link = links[linkID], link.up, let info = link.info
-        else { return false }
+    /// Why a phone's keepalive on `flow` goes unanswered (SPEC B11), or `nil` to answer it:
+    /// `not registered`, `feature off`, `traversal link down`, `registrar unreachable`.
+    private func withholdReason(on flow: Flow) -> String? {
+        guard flow.transport.isReliable else { return nil }
+        guard let phone = phones[flow.connectionID] else { return "not registered" }
+        guard settings.keepaliveEnabled || phone.arsk else { return "feature off" }
+        guard let linkID = phone.link, let link = links[linkID], link.up, let info = link.info else { return "traversal link down" }
         // SPEC B35: while any registrar holding the binding answers, the path is healthy.
-        if !phone.registrars.isEmpty { return phone.registrars.contains { info.registrars[String($0)] == true } }
-        return info.registrars.values.contains(true)
+        let healthy = phone.registrars.isEmpty ? info.registrars.values.contains(true)
+            : phone.registrars.contains { info.registrars[String($0)] == true }
+        return healthy ? nil : "registrar unreachable"
     }
 
     /// A timer fired: a link silent for its heartbeat interval plus the link timeout is down.

@@ -159,7 +159,34 @@ public struct EdgeStateMachine: Sendable {
         let response = responder.relay(answer, to: relay.request)
         let counted: [ProxyAction] = Self.isAuthenticationFailure(response, to: relay.request) ? [.recordIntrusion(.sipAuthentication)] : []
         guard case .edgeRegister(let request, let phone, let link) = relay else { return [.respond(response)] + counted }
-        return [.respond(registered(response, to: request, phone: phone, link: link, now: now))] + counted
+        let before = phones[phone.connectionID]?.registration
+        let answer = registered(response, to: request, phone: phone, link: link, now: now)
+        return [.respond(answer)] + counted + registrationEvent(request, answer, phone: phone, link: link, before: before)
+    }
+
+    /// The event log's line for a REGISTER's final answer (issue 14): a new registration on a
+    /// connection with AOR, device, AR_SK and why it was not granted; a removal; a refusal with
+    /// its status. Refreshes and challenges are not logged.
+    private func registrationEvent(_ request: SIPMessage, _ answer: SIPMessage, phone flow: Flow, link: UInt64,
+                                   before: RegistrationListing?) -> [ProxyAction] {
+        guard let status = answer.statusLine?.statusCode, status != 401, status != 407 else { return [] }
+        var metadata = ["flow": flow.description, "call-id": String(request.callID ?? "")]
+        metadata["aor"] = (try? request.to()).map { String($0.uriText) } ?? before?.aor
+        guard (200..<300).contains(status) else {
+            return [.log(RoleEvent(.info, "registration refused: \(status) \(answer.statusLine?.reasonPhrase ?? "")", metadata))]
+        }
+        guard let now = phones[flow.connectionID]?.registration else {
+            return before == nil ? [] : [.log(RoleEvent(.info, "registration removed", metadata))]
+        }
+        guard before == nil else { return [] }
+        metadata["device"] = now.device
+        metadata["instance"] = now.instance
+        let offered = ARSK.offered(in: request), accepted = ARSK.accepted(in: answer)
+        metadata["arsk"] = accepted ? "accepted" : !offered ? "not offered by the phone"
+            : !settings.keepaliveEnabled ? "refused: StunKeepAliveForRegisteredPathEnabled is Off on this edge"
+            : links[link]?.info?.keepaliveEnabled == false ? "refused: StunKeepAliveForRegisteredPathEnabled is Off on the core"
+            : "refused: not granted upstream"
+        return [.log(RoleEvent(.info, "registration accepted", metadata))]
     }
 
     /// SPEC B28: a 403 to a REGISTER (the registrar refusing the account; a 403 to an INVITE is

@@ -140,7 +140,12 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     private func perform(_ actions: [ProxyAction], for request: SIPStack.IncomingRequest?) {
         for action in actions {
             switch action {
-            case .respond(let response):
+            case .respond(var response):
+                // A peer that says who it is over a traversal heartbeat hears who this node is.
+                if let request, ClusterPeers.isPeerOptions(request.message) {
+                    stack.peers.record(request.message)
+                    stack.peers.stamp(&response)
+                }
                 request?.respond(response)
             case .forward(let message, let hop, let relay):
                 forward(message, to: hop, relay: relay, for: request)
@@ -221,11 +226,14 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     }
 
     private func heartbeat(_ message: SIPMessage, on flow: Flow, within: Duration) {
-        let answer = stack.sendFuture(request: message, on: flow)
+        var told = message
+        stack.peers.stamp(&told)
+        let answer = stack.sendFuture(request: told, on: flow)
         let deadline = loop.makePromise(of: SIPMessage?.self)
         let timer = loop.scheduleTask(in: TimeAmount(within)) { deadline.succeed(nil) }
-        answer.whenComplete { result in
+        answer.whenComplete { [peers = stack.peers] result in
             timer.cancel()
+            if let reply = try? result.get() { peers.record(reply) }
             deadline.succeed(try? result.get())
         }
         deadline.futureResult.whenSuccess { [self] reply in

@@ -81,8 +81,13 @@ public final class RegistrarService: Sendable {
     private func perform(_ actions: [RegistrarStateMachine.Action], for request: SIPStack.IncomingRequest?) {
         for action in actions {
             switch action {
-            case .respond(let response):
+            case .respond(var response):
                 guard let request else { continue }
+                // A core that says who it is hears who this registrar is.
+                if ClusterPeers.isPeerOptions(request.message) {
+                    stack.peers.record(request.message)
+                    stack.peers.stamp(&response)
+                }
                 log(response, to: request)
                 request.respond(response)
             case .cancelBranches(let branch):

@@ -48,6 +48,8 @@ public final class SIPStack: Sendable {
     let draining = Atomic<Bool>(false)
     /// The transport layer this stack sends through.
     public let transport: SIPTransportLayer
+    /// The cluster's nodes this node has heard of, for diagnostic logging across the cluster.
+    public let peers = ClusterPeers()
 
     private struct Handlers {
         var onRequest: RequestHandler = { _ in }

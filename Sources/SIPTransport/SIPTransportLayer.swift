@@ -103,6 +103,7 @@ public final class SIPTransportLayer: Sendable {
     let report: @Sendable (SIPTransportEvent) -> Void
     let state = NIOLockedValueBox(State())
     let logger: Logger
+    let tap: SIPTrafficTap
     private let expiry: RepeatedTask?
     /// The node's intrusion protection; roles and the admin API record events in it too.
     public let intrusion: IntrusionProtection
@@ -119,7 +120,12 @@ public final class SIPTransportLayer: Sendable {
                 onEvent: @escaping @Sendable (SIPTransportEvent) -> Void) {
         self.group = group
         self.configuration = configuration
-        self.report = onEvent
+        let tap = SIPTrafficTap()
+        self.tap = tap
+        self.report = { event in
+            tap.received(event)
+            onEvent(event)
+        }
         self.logger = logger
         let intrusion = IntrusionProtection(policy: configuration.intrusionPolicy, logger: logger)
         self.intrusion = intrusion
@@ -252,6 +258,7 @@ public final class SIPTransportLayer: Sendable {
 
     /// Sends raw bytes (SIP, STUN or a keepalive) on a flow.
     public func send(_ bytes: ByteBuffer, on flow: Flow) async throws {
+        tap.sent(bytes, on: flow)
         if flow.transport == .udp {
             guard let socket = state.withLockedValue({ $0.datagramSockets[flow.local] }) else {
                 throw SIPTransportError(detail: "no UDP socket at \(flow.local)")
@@ -269,6 +276,7 @@ public final class SIPTransportLayer: Sendable {
     /// calls. Returns false when the flow is gone.
     @discardableResult
     public func write(_ bytes: ByteBuffer, on flow: Flow) -> Bool {
+        tap.sent(bytes, on: flow)
         if flow.transport == .udp {
             guard let socket = state.withLockedValue({ $0.datagramSockets[flow.local] }) else { return false }
             socket.writeAndFlush(AddressedEnvelope(remoteAddress: flow.remote, data: bytes), promise: nil)

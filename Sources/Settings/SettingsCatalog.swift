@@ -82,3 +82,30 @@ public enum SettingsError: Error, Equatable, CustomStringConvertible {
         }
     }
 }
+
+extension SettingsCatalog {
+    /// The levels a module can log at, most severe first.
+    public static let logLevels = ["Error", "Warning", "Info", "Debug"]
+
+    /// `Logging Module NAME Level` for each module (`events`, `network.sip`), defaulting to
+    /// `defaults[NAME]` (a word of ``logLevels``) or `Info`: the node's YAML gives the defaults, a
+    /// change through `xconfiguration` is kept in the node's settings.
+    public static func logging(modules: [String], defaults: [String: String]) -> [SettingDefinition] {
+        modules.map { module in
+            SettingDefinition("Logging Module \(module) Level", .choice(logLevels), default: .choice(defaults[module] ?? "Info"),
+                              summary: module == "network.sip"
+                                  ? "Debug logs every SIP and STUN message in and out to logs/message.log (the message log)."
+                                  : "The least severe \(module) lines the event log keeps (logs/event.log and standard error).")
+        }
+    }
+
+    /// This catalogue with `more` settings after its own.
+    public func adding(_ more: [SettingDefinition]) -> SettingsCatalog {
+        SettingsCatalog(definitions + more)
+    }
+
+    /// The path of a module's level.
+    public static func loggingLevel(_ module: String) -> SettingPath {
+        SettingPath(parsing: "Logging Module \(module) Level")
+    }
+}

@@ -22,6 +22,42 @@ struct AdminTarget: ParsableArguments {
 
     /// Posts `text` to `/api/ENDPOINT` and prints the answer; a refused command exits 1 with its reason.
     func post(_ endpoint: String, _ text: String) async throws {
+        let (base, token) = try resolve()
+        guard let endpointURL = URL(string: "\(base)/api/\(endpoint)") else { throw CommandFailure("\(base) is not a URL") }
+        try await Self.send(endpointURL, base: base, token: token, text: text)
+    }
+
+    /// Fetches `GET /api/PATH` and returns the body; an error answer exits 1 with its text.
+    func get(_ path: String) async throws -> Data {
+        let (base, token) = try resolve()
+        guard let url = URL(string: "\(base)/api/\(path)") else { throw CommandFailure("\(base) is not a URL") }
+        let (body, status) = try await Self.fetch(url, base: base, token: token, post: nil)
+        guard status == 200 else {
+            throw CommandFailure(String(decoding: body, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+        }
+        return body
+    }
+
+    /// GETs `url` (or POSTs `post`) with the token: the body and the status.
+    private static func fetch(_ url: URL, base: String, token: String, post: String?) async throws -> (Data, Int) {
+        var request = URLRequest(url: url)
+        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
+        if let post {
+            request.httpMethod = "POST"
+            request.httpBody = Data(post.utf8)
+        }
+        // Collecting a cluster's diagnostic logs may take a while.
+        request.timeoutInterval = 120
+        do {
+            let (body, response) = try await URLSession.shared.data(for: request)
+            return (body, (response as? HTTPURLResponse)?.statusCode ?? 0)
+        } catch {
+            throw CommandFailure("cannot reach the admin API at \(base): \(error.localizedDescription)")
+        }
+    }
+
+    /// The admin API's base URL and the token, from the options, the environment or the node's files.
+    private func resolve() throws -> (base: String, token: String) {
         var url = admin
         var token = token ?? ProcessInfo.processInfo.environment["EDGEWAY_ADMIN_TOKEN"]
         var folder = data.map { URL(fileURLWithPath: $0) }
@@ -39,30 +75,20 @@ struct AdminTarget: ParsableArguments {
             url = url ?? (try? String(contentsOf: folder.appendingPathComponent("admin.url"), encoding: .utf8))
             token = token ?? (try? String(contentsOf: folder.appendingPathComponent("admin-token"), encoding: .utf8))
         }
-        guard let base = url?.trimmingCharacters(in: .whitespacesAndNewlines), let endpointURL = URL(string: "\(base)/api/\(endpoint)") else {
+        guard let base = url?.trimmingCharacters(in: .whitespacesAndNewlines), !base.isEmpty else {
             throw CommandFailure("give --config FILE or --data DIR of a running node, or --admin URL")
         }
         guard let token = token?.trimmingCharacters(in: .whitespacesAndNewlines), !token.isEmpty else {
             throw CommandFailure("no admin token: give --token, set EDGEWAY_ADMIN_TOKEN, or --config FILE of the node")
         }
-        try await Self.send(endpointURL, base: base, token: token, text: text)
+        return (base, token)
     }
 
     /// Posts `text` to an admin API endpoint and prints the answer; a refusal exits 1.
     static func send(_ endpointURL: URL, base: String, token: String, text: String) async throws {
-        var request = URLRequest(url: endpointURL)
-        request.httpMethod = "POST"
-        request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization")
-        request.httpBody = Data(text.utf8)
-        request.timeoutInterval = 30
-        let (body, response): (Data, URLResponse)
-        do {
-            (body, response) = try await URLSession.shared.data(for: request)
-        } catch {
-            throw CommandFailure("cannot reach the admin API at \(base): \(error.localizedDescription)")
-        }
+        let (body, status) = try await fetch(endpointURL, base: base, token: token, post: text)
         let answer = String(decoding: body, as: UTF8.self)
-        guard (response as? HTTPURLResponse)?.statusCode == 200 else {
+        guard status == 200 else {
             FileHandle.standardError.write(Data(answer.utf8))
             throw ExitCode(1)
         }
@@ -125,15 +151,36 @@ struct XStatusCLI: AsyncParsableCommand {
 struct XCommandCLI: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "xcommand",
-        abstract: "Run a command on a running node (e.g. Links Refresh, Registrars Probe, Security Unblock Address: 192.0.2.7)."
+        abstract: "Run a command on a running node (e.g. Links Refresh, Registrars Probe, Security Unblock Address: 192.0.2.7).",
+        discussion: """
+            Diagnostic logging, for the whole cluster from any node (SPEC B25):
+              edgeway xcommand DiagnosticLogging Start TakeTcpdump: On --data .edgeway-lab/edge-1
+              edgeway xcommand DiagnosticLogging Marker Text: "phone registers now" --data …
+              edgeway xcommand DiagnosticLogging Stop --data …
+              edgeway xcommand DiagnosticLogging Collect --data …
+              edgeway xcommand DiagnosticLogging Download --output bundle.tar.gz --data …
+            """
     )
 
     @Argument(help: "The command name and its arguments.")
     var words: [String]
 
+    @Option(help: "With DiagnosticLogging Download: the file to write (default: the bundle's own name, here).")
+    var output: String?
+
     @OptionGroup var target: AdminTarget
 
     func run() async throws {
-        try await target.post("xcommand", words.joined(separator: " "))
+        guard words.map({ $0.lowercased() }) == ["diagnosticlogging", "download"] else {
+            if output != nil { throw CommandFailure("--output goes with DiagnosticLogging Download") }
+            return try await target.post("xcommand", words.joined(separator: " "))
+        }
+        let bundle = try await target.get("diagnostics/bundle")
+        let path = output ?? "edgeway-diagnostics.tar.gz"
+        guard FileManager.default.createFile(atPath: path, contents: bundle) else {
+            throw CommandFailure("cannot write \(path)")
+        }
+        print("*r DiagnosticLoggingDownloadResult (status=OK): \(path) (\(bundle.count) bytes)")
+        print("** end")
     }
 }

@@ -1,0 +1,197 @@
+import Foundation
+import NIOConcurrencyHelpers
+import SIPStack
+
+/// Diagnostic logging for the whole cluster from any node (SPEC B25): `xcommand DiagnosticLogging
+/// Start [TakeTcpdump: On]`, `Marker Text: "…"`, `Stop`, `Collect`, `Status`.
+///
+/// A command is done here and handed to every peer this node knows (``ClusterPeers``), each of
+/// which does it and hands it on to the peers it knows that were not reached yet: an edge reaches
+/// its cores, a core its edges and registrars. `Collect` brings every node's folder back to this
+/// node as one bundle, `DATA/diagnostics/ID.tar.gz`: a folder per node and `cluster.txt`, which
+/// lists each node and what happened to it (a node that could not be reached is named there,
+/// with the cause).
+public final class ClusterDiagnostics: Sendable {
+    /// The node's own diagnostic logging.
+    public let logging: DiagnosticLogging
+    private let peers: ClusterPeers
+    private let caps: DiagnosticCaps
+    private let lastBundle = NIOLockedValueBox<URL?>(nil)
+
+    /// Creates the cluster-wide commands of a node.
+    public init(logging: DiagnosticLogging, peers: ClusterPeers, caps: DiagnosticCaps = .init()) {
+        self.logging = logging
+        self.peers = peers
+        self.caps = caps
+    }
+
+    /// The commands, as `xcommand` lists them.
+    public static let commands = ["DiagnosticLogging Start TakeTcpdump: On|Off", "DiagnosticLogging Marker Text: TEXT",
+                                  "DiagnosticLogging Stop", "DiagnosticLogging Collect", "DiagnosticLogging Status"]
+
+    /// The last bundle this node collected.
+    public var bundle: URL? { lastBundle.withLockedValue { $0 } }
+
+    /// Runs an operator's `DiagnosticLogging …` command and returns the lines to print.
+    ///
+    /// - Throws: ``DiagnosticsError`` `.refused` naming the cause (a log runs already, none runs,
+    ///   an unknown word).
+    public func run(_ command: String) async throws -> [String] {
+        let words = command.split(whereSeparator: \.isWhitespace).map(String.init)
+        let verb = words.dropFirst().first?.lowercased() ?? ""
+        let arguments = words.dropFirst(2).joined(separator: " ")
+        switch verb {
+        case "start":
+            let tcpdump = try Self.onOff(arguments, key: "TakeTcpdump")
+            if let running = logging.status, running.running {
+                throw DiagnosticsError(.refused, "xcommand DiagnosticLogging Start: a diagnostic log is already running (\(running.id) on "
+                    + "\(logging.node)); stop it first with xcommand DiagnosticLogging Stop")
+            }
+            let id = "diagnostic-" + LogLine.stamps(Date()).iso.filter(\.isNumber).prefix(14)
+            let answer = await relay(RelayRequest(command: .start, id: id, tcpdump: tcpdump, visited: []))
+            return Self.lines("Start", answer.outcomes, extra: ["Log: \"\(id)\"", "TakeTcpdump: \(tcpdump ? "On" : "Off")"])
+        case "marker":
+            guard arguments.lowercased().hasPrefix("text:") else {
+                throw DiagnosticsError(.refused, "xcommand DiagnosticLogging Marker: give the marker as Text: \"words\"")
+            }
+            let text = arguments.dropFirst(5).trimmingCharacters(in: CharacterSet(charactersIn: " \""))
+            let id = try currentID(running: true)
+            return Self.lines("Marker", await relay(RelayRequest(command: .marker, id: id, text: text, visited: [])).outcomes, extra: [])
+        case "stop":
+            let id = try currentID(running: true)
+            return Self.lines("Stop", await relay(RelayRequest(command: .stop, id: id, visited: [])).outcomes, extra: ["Log: \"\(id)\""])
+        case "collect":
+            let id = try currentID(running: false)
+            let (url, outcomes) = try await collect(id)
+            return Self.lines("Collect", outcomes, extra: ["Log: \"\(id)\"", "Bundle: \"\(url.path)\""])
+        case "status":
+            let status = logging.status
+            var lines = ["*s DiagnosticLogging Log: \"\(status?.id ?? "none")\"",
+                         "*s DiagnosticLogging State: \(status.map { $0.running ? "Running" : "Stopped" } ?? "Idle")"]
+            if let reason = status?.stopReason { lines.append("*s DiagnosticLogging StopReason: \"\(reason)\"") }
+            lines.append("*s DiagnosticLogging Peers: \"\(peers.known.map(\.name).joined(separator: ", "))\"")
+            if let bundle { lines.append("*s DiagnosticLogging Bundle: \"\(bundle.path)\"") }
+            return lines
+        default:
+            throw DiagnosticsError(.refused, "xcommand \(command): unknown command; allowed: \(Self.commands.joined(separator: ", "))")
+        }
+    }
+
+    /// A peer's request (`POST /api/cluster`, JSON): done here and handed on; the JSON answer.
+    public func peerRequest(_ body: Data) async throws -> Data {
+        guard let request = try? JSONDecoder().decode(RelayRequest.self, from: body) else {
+            throw DiagnosticsError(.badInput, "not a diagnostic-log relay request")
+        }
+        return try JSONEncoder().encode(await relay(request))
+    }
+
+    /// Does `request` here, then hands it to each known peer not yet reached, one after another:
+    /// a peer is told which nodes are reached or about to be asked, so none is asked twice.
+    private func relay(_ request: RelayRequest) async -> RelayAnswer {
+        let (mine, archive) = await local(request)
+        var outcomes = [mine.node: mine]
+        var archives = archive.map { [mine.node: $0] } ?? [:]
+        var reached = Set(request.visited + [logging.node])
+        let known = peers.known
+        for peer in known where !reached.contains(peer.name) {
+            var onward = request
+            onward.visited = Array(reached.union(known.map(\.name)).subtracting([peer.name])).sorted()
+            let answer = await ClusterRelay.send(onward, to: peer)
+            for outcome in answer.outcomes where outcomes[outcome.node]?.ok != true { outcomes[outcome.node] = outcome }
+            archives.merge(answer.archives) { first, _ in first }
+            reached.formUnion(answer.outcomes.map(\.node) + [peer.name])
+        }
+        return RelayAnswer(outcomes: outcomes.values.sorted { $0.node < $1.node }, archives: archives)
+    }
+
+    /// The command on this node.
+    private func local(_ request: RelayRequest) async -> (NodeOutcome, archive: String?) {
+        let node = logging.node
+        do {
+            switch request.command {
+            case .start:
+                if let status = logging.status, status.id == request.id, status.running {
+                    return (NodeOutcome(node: node, ok: true, detail: "running"), nil)
+                }
+                try await logging.start(id: request.id, tcpdump: request.tcpdump, caps: caps)
+                return (NodeOutcome(node: node, ok: true, detail: "started"), nil)
+            case .marker:
+                try logging.marker(request.text ?? "")
+                return (NodeOutcome(node: node, ok: true, detail: "marked"), nil)
+            case .stop:
+                if let status = logging.status, status.id == request.id, !status.running {
+                    return (NodeOutcome(node: node, ok: true, detail: status.stopReason ?? "stopped"), nil)
+                }
+                let status = try await logging.stop(id: request.id)
+                return (NodeOutcome(node: node, ok: true, detail: status.stopReason ?? "stopped"), nil)
+            case .collect:
+                let folder = logging.folder.appendingPathComponent(request.id)
+                guard FileManager.default.fileExists(atPath: folder.appendingPathComponent(node).path) else {
+                    return (NodeOutcome(node: node, ok: false, detail: "it has no diagnostic log \(request.id)"), nil)
+                }
+                if logging.status?.id == request.id, logging.status?.running == true { try await logging.stop(id: request.id) }
+                let archive = folder.appendingPathComponent("\(node).tar.gz")
+                try await Tar.create(archive, from: folder, entries: [node])
+                defer { try? FileManager.default.removeItem(at: archive) }
+                return (NodeOutcome(node: node, ok: true, detail: "collected"), try Data(contentsOf: archive).base64EncodedString())
+            }
+        } catch {
+            return (NodeOutcome(node: node, ok: false, detail: "\(error)"), nil)
+        }
+    }
+
+    /// Collects every node's folder of log `id` into `DATA/diagnostics/ID.tar.gz`.
+    private func collect(_ id: String) async throws -> (URL, [NodeOutcome]) {
+        let answer = await relay(RelayRequest(command: .collect, id: id, visited: []))
+        let staging = logging.folder.appendingPathComponent(".collect-\(id)")
+        try? FileManager.default.removeItem(at: staging)
+        defer { try? FileManager.default.removeItem(at: staging) }
+        let root = staging.appendingPathComponent(id)
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        for (node, text) in answer.archives {
+            guard let data = Data(base64Encoded: text) else { continue }
+            let file = staging.appendingPathComponent("\(node).tar.gz")
+            try data.write(to: file)
+            try await Tar.extract(file, into: root)
+        }
+        var summary = "log: \(id)\ncollected by: \(logging.node)\ncollected: \(LogLine.stamps(Date()).iso)\n"
+        for outcome in answer.outcomes {
+            summary += "node \(outcome.node): \(outcome.ok ? "collected" : "missing: \(outcome.detail)")\n"
+        }
+        try summary.write(to: root.appendingPathComponent("cluster.txt"), atomically: true, encoding: .utf8)
+        let bundle = logging.folder.appendingPathComponent("\(id).tar.gz")
+        try await Tar.create(bundle, from: staging, entries: [id])
+        lastBundle.withLockedValue { $0 = bundle }
+        return (bundle, answer.outcomes)
+    }
+
+    /// The log a command acts on: the one running here, or (`running: false`) the last one.
+    private func currentID(running: Bool) throws -> String {
+        guard let status = logging.status, !running || status.running else {
+            throw DiagnosticsError(.refused, logging.status.map { "the diagnostic log \($0.id) has stopped (\($0.stopReason ?? "stopped"))" }
+                ?? "no diagnostic log has been started on \(logging.node): start one with xcommand DiagnosticLogging Start")
+        }
+        return status.id
+    }
+
+    /// `On` or `Off` after `KEY:` (absent: Off).
+    static func onOff(_ arguments: String, key: String) throws -> Bool {
+        let text = arguments.trimmingCharacters(in: .whitespaces)
+        guard !text.isEmpty else { return false }
+        let parts = text.split(separator: ":", maxSplits: 1).map { $0.trimmingCharacters(in: .whitespaces).lowercased() }
+        guard parts.count == 2, parts[0] == key.lowercased(), ["on", "off"].contains(parts[1]) else {
+            throw DiagnosticsError(.refused, "xcommand DiagnosticLogging Start: expected \(key): On or \(key): Off, not \"\(text)\"")
+        }
+        return parts[1] == "on"
+    }
+
+    /// `*r DiagnosticLoggingStartResult (status=OK):` then the extra lines and a line per node;
+    /// `status=Error` when a node failed.
+    static func lines(_ verb: String, _ outcomes: [NodeOutcome], extra: [String]) -> [String] {
+        let failed = outcomes.filter { !$0.ok }
+        var lines = ["*r DiagnosticLogging\(verb)Result (status=\(failed.isEmpty ? "OK" : "Error")):"]
+        lines += extra.map { "*r DiagnosticLogging\(verb)Result \($0)" }
+        lines += outcomes.map { "*r DiagnosticLogging\(verb)Result Node \($0.node): \($0.ok ? "" : "failed: ")\($0.detail)" }
+        return lines
+    }
+}

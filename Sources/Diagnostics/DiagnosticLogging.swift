@@ -1,0 +1,194 @@
+import Foundation
+import Logging
+import NIOConcurrencyHelpers
+import NIOCore
+import SIPTransport
+
+/// A node's message log and diagnostic logging (SPEC B25, B26).
+///
+/// - The message log: with module `network.sip` at debug, every SIP and STUN message in and out
+///   goes to `logs/message.log` in the data folder (rotated like the event log).
+/// - A diagnostic log: ``start(id:tcpdump:caps:)`` … ``stop(reason:)`` on this node; every
+///   module logs at debug meanwhile and the configured levels come back after. It stops by itself
+///   at its caps, saying `stopped: size cap reached` or `stopped: time cap reached`.
+///
+/// With neither on, the transport has no observer: nothing is formatted or allocated per message.
+public final class DiagnosticLogging: SIPTrafficObserver {
+    /// The node's state files and status, as the snapshots need them: file name → text.
+    public typealias Snapshot = @Sendable () async -> [String: String]
+
+    /// What a diagnostic log on this node is doing.
+    public struct Status: Sendable, Equatable {
+        /// The log's identifier (`diagnostic-20261201-083000`).
+        public var id: String
+        /// Whether it still runs.
+        public var running: Bool
+        /// Why it stopped (`stopped by the operator`, `stopped: size cap reached (…)`).
+        public var stopReason: String?
+        /// Whether it captures packets.
+        public var tcpdump: Bool
+        /// Its folder on this node.
+        public var folder: URL
+    }
+
+    private struct State {
+        var session: DiagnosticSession?
+        var last: Status?
+        var messageLog: BufferedFile?
+        var capTimer: Task<Void, Never>?
+    }
+
+    /// The node's name.
+    public let node: String
+    /// The node's event log.
+    public let events: EventLog
+    private let data: URL
+    private let transport: SIPTransportLayer
+    private let snapshot: Snapshot
+    private let state = NIOLockedValueBox(State())
+
+    /// Creates the diagnostics of a node whose data folder is `data`.
+    public init(node: String, data: URL, events: EventLog, transport: SIPTransportLayer, snapshot: @escaping Snapshot) {
+        self.node = node
+        self.data = data
+        self.events = events
+        self.transport = transport
+        self.snapshot = snapshot
+        if events.configuredLevel(of: "network.sip") <= .debug { setLevel(.debug, of: "network.sip") }
+    }
+
+    /// The folder diagnostic logs keep their files in: `DATA/diagnostics`.
+    public var folder: URL { data.appendingPathComponent("diagnostics") }
+
+    /// The last diagnostic log on this node, running or not.
+    public var status: Status? { state.withLockedValue { $0.last } }
+
+    /// Sets a module's level; `network.sip` at debug turns the message log on, above it off.
+    public func setLevel(_ level: Logger.Level, of module: String) {
+        events.setLevel(level, of: module)
+        guard module == "network.sip" else { return }
+        let file = level <= .debug ? try? BufferedFile(data.appendingPathComponent("logs/message.log"), rotateAt: events.configuration.maxFileBytes,
+                                                        keep: events.configuration.keptFiles) : nil
+        state.withLockedValue { state in
+            state.messageLog?.close()
+            state.messageLog = file
+        }
+        updateObserver()
+    }
+
+    /// Starts a diagnostic log called `id` on this node.
+    ///
+    /// - Throws: ``DiagnosticsError`` `.refused` while one runs (naming it), `.io` when its
+    ///   folder cannot be written.
+    public func start(id: String, tcpdump: Bool, caps: DiagnosticCaps = .init()) async throws {
+        let folder = folder.appendingPathComponent(id).appendingPathComponent(node)
+        let session = try DiagnosticSession(id: id, folder: folder, tcpdump: tcpdump,
+                                            caps: .init(maxBytes: caps.maxBytes, maxDuration: caps.maxDuration),
+                                            opened: { [transport] in transport.opened($0) })
+        try state.withLockedValue { state in
+            if let running = state.session {
+                throw DiagnosticsError(.refused, "a diagnostic log is already running on \(node) (\(running.id), started "
+                    + "\(LogLine.stamps(running.started).iso)); stop it first: xcommand DiagnosticLogging Stop")
+            }
+            state.session = session
+            state.last = Status(id: id, running: true, stopReason: nil, tcpdump: tcpdump, folder: folder)
+        }
+        for (name, text) in await snapshot() { session.save(text, as: name.replacingOccurrences(of: "NAME", with: "start")) }
+        events.raise(tee: { session.eventLog.append($0) })
+        updateObserver()
+        events.logger().info("diagnostic log started", metadata: ["log": "\(id)", "tcpdump": tcpdump ? "on" : "off"])
+        let timer = Task { [weak self] in
+            guard (try? await Task.sleep(for: caps.maxDuration)) != nil else { return }
+            _ = try? await self?.stop(reason: "stopped: time cap reached (\(caps.maxDuration))", id: id)
+        }
+        state.withLockedValue { $0.capTimer = timer }
+    }
+
+    /// Adds a marker to the running log: a line in its message, event and marker logs.
+    ///
+    /// - Throws: ``DiagnosticsError`` `.refused` when no log runs.
+    public func marker(_ text: String) throws {
+        guard let session = state.withLockedValue({ $0.session }) else {
+            throw DiagnosticsError(.refused, "no diagnostic log is running on \(node): start one with xcommand DiagnosticLogging Start")
+        }
+        let line = LogLine.head(time: Date(), node: node, module: "diagnostics", level: "INFO") + " " + LogLine.field("Marker", text) + "\n"
+        session.messageLog.append(line)
+        session.markers.append(line)
+        events.logger().info("marker", metadata: ["text": "\(text)"])
+    }
+
+    /// Stops the running log (`id`: only that one), saves the closing snapshots and returns its status.
+    ///
+    /// - Throws: ``DiagnosticsError`` `.refused` when no log (or another) runs.
+    @discardableResult
+    public func stop(reason: String = "stopped by the operator", id: String? = nil) async throws -> Status {
+        let taken = state.withLockedValue { state -> DiagnosticSession? in
+            guard let session = state.session, id == nil || session.id == id else { return nil }
+            state.session = nil
+            state.capTimer?.cancel()
+            state.capTimer = nil
+            state.last?.running = false
+            state.last?.stopReason = reason
+            return session
+        }
+        guard let session = taken else {
+            throw DiagnosticsError(.refused, "no diagnostic log is running on \(node)" + (id.map { " (\($0) has stopped)" } ?? ""))
+        }
+        events.logger().info("diagnostic log \(reason)", metadata: ["log": "\(session.id)"])
+        events.raise(tee: nil)
+        updateObserver()
+        for (name, text) in await snapshot() { session.save(text, as: name.replacingOccurrences(of: "NAME", with: "stop")) }
+        session.save("log: \(session.id)\nnode: \(node)\nstarted: \(LogLine.stamps(session.started).iso)\n"
+            + "stopped: \(LogLine.stamps(Date()).iso)\nreason: \(reason)\ntcpdump: \(session.capture == nil ? "off" : "on")\n", as: "session.txt")
+        await session.finish()
+        return state.withLockedValue { $0.last! }
+    }
+
+    private func updateObserver() {
+        let on = state.withLockedValue { $0.session != nil || $0.messageLog != nil }
+        transport.observe(on ? self : nil)
+    }
+
+    // MARK: SIPTrafficObserver
+
+    public func received(_ event: SIPTransportEvent) {
+        switch event {
+        case .sip(let message, let flow): traffic(message.serialized(), on: flow, inbound: true)
+        case .stun(let bytes, let flow): traffic(bytes, on: flow, inbound: true)
+        case .malformed(_, let raw, let flow): traffic(raw, on: flow, inbound: true)
+        case .flowClosed(let flow, _): state.withLockedValue { $0.session }?.capture?.closed(flow)
+        case .ping, .pong, .flowOpened: break
+        }
+    }
+
+    public func sent(_ bytes: ByteBuffer, on flow: Flow) {
+        traffic(bytes, on: flow, inbound: false)
+    }
+
+    private func traffic(_ bytes: ByteBuffer, on flow: Flow, inbound: Bool) {
+        let (session, messageLog) = state.withLockedValue { ($0.session, $0.messageLog) }
+        let entry = MessageLogEntry.format(bytes, action: inbound ? .received : .sent, flow: flow, node: node, time: Date())
+        messageLog?.append(entry)
+        guard let session else { return }
+        session.messageLog.append(entry)
+        session.capture?.record(bytes, on: flow, inbound: inbound)
+        if session.size >= session.caps.maxBytes {
+            let id = session.id
+            Task { try? await stop(reason: "stopped: size cap reached (\(session.caps.maxBytes) bytes)", id: id) }
+        }
+    }
+}
+
+/// When a diagnostic log stops by itself (`diagnostics:` in the node's YAML).
+public struct DiagnosticCaps: Sendable, Equatable {
+    /// Bytes of message log and capture together, per node. Default 200 MiB.
+    public var maxBytes: Int
+    /// How long a log may run. Default 30 minutes.
+    public var maxDuration: Duration
+
+    /// Creates caps.
+    public init(maxBytes: Int = 200 * 1024 * 1024, maxDuration: Duration = .seconds(1_800)) {
+        self.maxBytes = maxBytes
+        self.maxDuration = maxDuration
+    }
+}

@@ -1,0 +1,82 @@
+import Foundation
+
+/// The text shapes of Edgeway's logs, after the Expressway network and event logs that existing
+/// log tools parse: `2026-12-01T08:30:00.123Z edge-1 edgeway: UTCTime="2026-12-01 08:30:00,123"
+/// Module="network.sip" Level="DEBUG":  Action="Received" …`.
+enum LogLine {
+    /// The line's head up to and including `Level="…":`, for `node` and `module` at `time`.
+    static func head(time: Date, node: String, module: String, level: String) -> String {
+        let (iso, utc) = stamps(time)
+        return "\(iso) \(node) edgeway: UTCTime=\"\(utc)\" Module=\"\(module)\" Level=\"\(level.uppercased())\":"
+    }
+
+    /// `key="value"` with quotes and line breaks in the value escaped.
+    static func field(_ key: String, _ value: String) -> String {
+        "\(key)=\"\(escape(value))\""
+    }
+
+    static func escape(_ value: String) -> String {
+        guard value.contains(where: { $0 == "\"" || $0 == "\\" || $0.isNewline }) else { return value }
+        return value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
+            .replacingOccurrences(of: "\r", with: "\\r").replacingOccurrences(of: "\n", with: "\\n")
+    }
+
+    /// `2026-12-01T08:30:00.123Z` and `2026-12-01 08:30:00,123`, both UTC.
+    static func stamps(_ time: Date) -> (iso: String, utc: String) {
+        var seconds = time_t(time.timeIntervalSince1970.rounded(.down))
+        let millis = Int((time.timeIntervalSince1970 - Double(seconds)) * 1000)
+        var parts = tm()
+        gmtime_r(&seconds, &parts)
+        let date = String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
+        let clock = String(format: "%02d:%02d:%02d", Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
+        let fraction = String(format: "%03d", min(max(millis, 0), 999))
+        return ("\(date)T\(clock).\(fraction)Z", "\(date) \(clock),\(fraction)")
+    }
+
+    /// Reads the `UTCTime="…"` of a line back (nil when absent or unreadable).
+    static func time(of line: Substring) -> Date? {
+        guard let start = line.range(of: "UTCTime=\"") else { return nil }
+        let text = line[start.upperBound...].prefix(23)
+        guard text.count == 23 else { return nil }
+        var parts = tm()
+        let fields = text.split(whereSeparator: { "- :,".contains($0) }).compactMap { Int($0) }
+        guard fields.count == 7 else { return nil }
+        parts.tm_year = Int32(fields[0] - 1900)
+        parts.tm_mon = Int32(fields[1] - 1)
+        parts.tm_mday = Int32(fields[2])
+        parts.tm_hour = Int32(fields[3])
+        parts.tm_min = Int32(fields[4])
+        parts.tm_sec = Int32(fields[5])
+        return Date(timeIntervalSince1970: Double(timegm(&parts)) + Double(fields[6]) / 1000)
+    }
+
+    /// The `key="value"` fields of a line, values unescaped.
+    static func fields(of line: Substring) -> [String: String] {
+        var result: [String: String] = [:]
+        var rest = line[...]
+        while let equals = rest.range(of: "=\"") {
+            let keyStart = rest[..<equals.lowerBound].lastIndex(where: { $0 == " " || $0 == ":" }).map { rest.index(after: $0) } ?? rest.startIndex
+            let key = String(rest[keyStart..<equals.lowerBound])
+            var value = ""
+            var index = equals.upperBound
+            var escaped = false
+            while index < rest.endIndex {
+                let character = rest[index]
+                if escaped {
+                    value.append(character == "n" ? "\n" : character == "r" ? "\r" : character)
+                    escaped = false
+                } else if character == "\\" {
+                    escaped = true
+                } else if character == "\"" {
+                    break
+                } else {
+                    value.append(character)
+                }
+                index = rest.index(after: index)
+            }
+            result[key] = value
+            rest = index < rest.endIndex ? rest[rest.index(after: index)...] : rest[rest.endIndex...]
+        }
+        return result
+    }
+}
