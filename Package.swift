@@ -153,7 +153,7 @@ let package = Package(
         .target(
             name: "Diagnostics",
             dependencies: [
-                "SIPCore", "STUNCore", "SIPTransport", "SIPStack",
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "Proxy",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOEmbedded", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -185,7 +185,7 @@ let package = Package(
         .executableTarget(
             name: "edgeway",
             dependencies: [
-                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Registrar", "Location", "LocationSQLite", "LocationPostgres",
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Diagnostics", "Registrar", "Location", "LocationSQLite", "LocationPostgres",
                 "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

@@ -1,0 +1,70 @@
+import Foundation
+
+/// Reads what `edgeway diagnose` is given: a bundle (`.tar.gz` of node folders), a pcap, or a
+/// message log.
+enum EvidenceLoader {
+    /// - Throws: ``DiagnosticsError`` `.badInput` naming what is wrong: no such file, not a
+    ///   capture, a log or a bundle; a capture cut short; a tar without node folders.
+    static func load(_ path: String) async throws -> Evidence {
+        guard let data = FileManager.default.contents(atPath: path) else {
+            throw DiagnosticsError(.badInput, "cannot read \(path): no such file, or not readable")
+        }
+        let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
+        if data.starts(with: [0x1F, 0x8B]) { return try await bundle(path) }
+        if PCAPReader.recognises(data) || data.starts(with: [0x0A, 0x0D, 0x0D, 0x0A]) {
+            return Evidence(traffic: try PCAPReader.traffic(data, node: name), nodes: [name])
+        }
+        let text = String(decoding: data, as: UTF8.self)
+        guard !data.isEmpty, MessageLogReader.recognises(text[...]) else {
+            throw DiagnosticsError(.badInput, "\(path) is not a pcap capture, an Edgeway message log or a diagnostic bundle (.tar.gz)"
+                + (data.isEmpty ? ": it is empty" : ""))
+        }
+        return Evidence(traffic: MessageLogReader.traffic(text, node: name), events: MessageLogReader.events(text, node: name), nodes: [name])
+    }
+
+    /// A bundle: per node folder its message log (else its capture) and its event log;
+    /// `cluster.txt` says which nodes are missing.
+    private static func bundle(_ path: String) async throws -> Evidence {
+        let folder = FileManager.default.temporaryDirectory.appendingPathComponent("edgeway-diagnose-\(UUID().uuidString)")
+        defer { try? FileManager.default.removeItem(at: folder) }
+        do {
+            try await Tar.extract(URL(fileURLWithPath: path), into: folder)
+        } catch let error as DiagnosticsError {
+            throw DiagnosticsError(.badInput, "\(path) is not a readable diagnostic bundle: \(error.detail)")
+        }
+        let manager = FileManager.default
+        var evidence = Evidence()
+        let roots = ((try? manager.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []).filter { $0.hasDirectoryPath }
+        for root in roots {
+            if let summary = try? String(contentsOf: root.appendingPathComponent("cluster.txt"), encoding: .utf8) {
+                for line in summary.split(separator: "\n") where line.hasPrefix("node ") && line.contains(": missing: ") {
+                    let parts = line.dropFirst(5).components(separatedBy: ": missing: ")
+                    evidence.missing[parts[0]] = parts.dropFirst().joined(separator: ": missing: ")
+                }
+            }
+            for node in ((try? manager.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)) ?? []).filter(\.hasDirectoryPath) {
+                let name = node.lastPathComponent
+                let messageLog = node.appendingPathComponent("message.log"), capture = node.appendingPathComponent("capture.pcap")
+                if let text = try? String(contentsOf: messageLog, encoding: .utf8) {
+                    evidence.traffic += MessageLogReader.traffic(text, node: name)
+                } else if let data = manager.contents(atPath: capture.path) {
+                    evidence.traffic += try PCAPReader.traffic(data, node: name)
+                } else {
+                    continue
+                }
+                if let text = try? String(contentsOf: node.appendingPathComponent("event.log"), encoding: .utf8) {
+                    evidence.events += MessageLogReader.events(text, node: name)
+                }
+                evidence.nodes.append(name)
+            }
+        }
+        guard !evidence.nodes.isEmpty else {
+            throw DiagnosticsError(.badInput, "\(path) holds no Edgeway node folders (ID/NODE/message.log or ID/NODE/capture.pcap): "
+                + "not a diagnostic bundle")
+        }
+        evidence.traffic.sort { $0.time < $1.time }
+        evidence.events.sort { $0.time < $1.time }
+        evidence.nodes.sort()
+        return evidence
+    }
+}
