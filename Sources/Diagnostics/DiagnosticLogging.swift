@@ -144,6 +144,30 @@ public final class DiagnosticLogging: SIPTrafficObserver {
         return state.withLockedValue { $0.last! }
     }
 
+    /// The node stops: a running log ends (`stopped: node shut down`) with its files written, and
+    /// the message log closes.
+    public func shutdown() async {
+        let (session, messageLog) = state.withLockedValue { state in
+            defer {
+                state.session = nil
+                state.messageLog = nil
+                state.capTimer?.cancel()
+                state.last?.running = false
+                if state.last?.stopReason == nil { state.last?.stopReason = "stopped: node shut down" }
+            }
+            return (state.session, state.messageLog)
+        }
+        transport.observe(nil)
+        events.raise(tee: nil)
+        messageLog?.close()
+        if let session {
+            session.save("log: \(session.id)\nnode: \(node)\nstarted: \(LogLine.stamps(session.started).iso)\n"
+                + "stopped: \(LogLine.stamps(Date()).iso)\nreason: stopped: node shut down\n", as: "session.txt")
+            await session.finish()
+        }
+        events.flush()
+    }
+
     private func updateObserver() {
         let on = state.withLockedValue { $0.session != nil || $0.messageLog != nil }
         transport.observe(on ? self : nil)

@@ -22,6 +22,8 @@ final class DiagnosticSession: Sendable {
     let eventLog: BufferedFile
     let markers: BufferedFile
     let capture: PCAPCapture?
+    /// Writes the files' buffers every quarter second: a node killed mid-log leaves its lines.
+    private let flusher: Task<Void, Never>
 
     init(id: String, folder: URL, tcpdump: Bool, caps: Caps, opened: @escaping @Sendable (Flow) -> Bool) throws {
         self.id = id
@@ -33,6 +35,12 @@ final class DiagnosticSession: Sendable {
         eventLog = try BufferedFile(folder.appendingPathComponent("event.log"))
         markers = try BufferedFile(folder.appendingPathComponent("markers.log"))
         capture = tcpdump ? try PCAPCapture(folder.appendingPathComponent("capture.pcap"), opened: opened) : nil
+        flusher = Task { [messageLog, eventLog, markers] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .milliseconds(250))
+                for file in [messageLog, eventLog, markers] { file.flush() }
+            }
+        }
     }
 
     /// Bytes written to the message log and the capture.
@@ -45,6 +53,7 @@ final class DiagnosticSession: Sendable {
 
     /// Writes the buffers and closes the files.
     func finish() async {
+        flusher.cancel()
         messageLog.close()
         eventLog.close()
         markers.close()

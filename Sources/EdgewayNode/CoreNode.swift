@@ -20,6 +20,7 @@ public final class CoreNode: Sendable {
     public let service: CoreService
     private let stack: SIPStack
     private let admin: AdminServer
+    private let diagnostics: NodeDiagnostics
     private let peering: RegistrarPeering
 
     /// Opens the settings and the listener, starts the links, keepalives and admin API.
@@ -59,14 +60,15 @@ public final class CoreNode: Sendable {
             throw error
         }
         let service = service
+        let diagnostics = NodeDiagnostics(name: name, configuration: configuration, events: events, stack: stack, settings: settings)
+        self.diagnostics = diagnostics
         let administration = RoleAdministration(identity: "core \(name)", settings: settings, intrusion: stack.transport.intrusion,
                                                 status: { await service.status }, registrations: { _ in await service.registrations },
                                                 registrationCount: { await service.registrations.count },
                                                 calls: service.calls,
                                                 commands: ["Links Refresh": { service.refreshLinks() },
                                                            "Registrars Probe": { service.probeRegistrars() }],
-                                                diagnostics: NodeDiagnostics(name: name, configuration: configuration, events: events,
-                                                                             stack: stack, settings: settings))
+                                                diagnostics: diagnostics)
         admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
         peering = RegistrarPeering(stack: stack, registrars: registrars.map(\.address), every: max(configuration.heartbeatInterval, .seconds(1)))
@@ -84,6 +86,7 @@ public final class CoreNode: Sendable {
         peering.stop()
         await service.stop()
         await admin.stop()
+        await diagnostics.logging.shutdown()
         await stack.transport.shutdown()
     }
 }

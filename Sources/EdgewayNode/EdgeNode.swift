@@ -25,6 +25,7 @@ public final class EdgeNode: Sendable {
     public let service: EdgeService
     private let stack: SIPStack
     private let admin: AdminServer
+    private let diagnostics: NodeDiagnostics
 
     /// Opens the settings and listeners and starts the admin API.
     public init(configuration: NodeConfiguration, group: EventLoopGroup) async throws {
@@ -56,12 +57,13 @@ public final class EdgeNode: Sendable {
             throw error
         }
         let service = service
+        let diagnostics = NodeDiagnostics(name: name, configuration: configuration, events: events, stack: stack, settings: settings)
+        self.diagnostics = diagnostics
         let administration = RoleAdministration(identity: "edge \(name)", settings: settings, intrusion: stack.transport.intrusion,
                                                 status: { await service.status }, registrations: { _ in await service.registrations },
                                                 registrationCount: { await service.registrations.count },
                                                 calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }],
-                                                diagnostics: NodeDiagnostics(name: name, configuration: configuration, events: events,
-                                                                             stack: stack, settings: settings))
+                                                diagnostics: diagnostics)
         admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         adminPort = admin.port
     }
@@ -76,6 +78,7 @@ public final class EdgeNode: Sendable {
     public func shutdown() async {
         await service.stop()
         await admin.stop()
+        await diagnostics.logging.shutdown()
         await stack.transport.shutdown()
     }
 }

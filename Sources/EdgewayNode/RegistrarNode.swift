@@ -31,6 +31,7 @@ public final class RegistrarNode: Sendable {
     private let database: Task<Void, any Error>?
     /// The admin API (`xstatus Registrations`, `xstatus Calls`, `Security`) and its port.
     private let admin: AdminServer
+    private let diagnostics: NodeDiagnostics
     public let adminPort: Int
 
     /// Opens the stores and starts listening.
@@ -73,6 +74,8 @@ public final class RegistrarNode: Sendable {
             }
         }
         boundAddresses = bound
+        let diagnostics = NodeDiagnostics(name: name, configuration: configuration, events: events, stack: stack, settings: settings)
+        self.diagnostics = diagnostics
         let administration = RoleAdministration(identity: "registrar \(name)", settings: settings,
                                                 intrusion: stack.transport.intrusion,
                                                 status: { [shared = stores.shared] in StatusLine.alarms(Self.alarms(shared, store: storeName)) },
@@ -80,8 +83,7 @@ public final class RegistrarNode: Sendable {
                                                     try await Self.listings(locations, user: user, domain: domain)
                                                 },
                                                 registrationCount: { try await locations.count() }, calls: registrar.calls, commands: [:],
-                                                diagnostics: NodeDiagnostics(name: name, configuration: configuration, events: events,
-                                                                             stack: stack, settings: settings))
+                                                diagnostics: diagnostics)
         do {
             admin = try await NodeResources.startAdmin(administration, configuration: configuration)
         } catch {
@@ -105,6 +107,7 @@ public final class RegistrarNode: Sendable {
     public func shutdown() async {
         purge.cancel()
         await admin.stop()
+        await diagnostics.logging.shutdown()
         await stack.transport.shutdown()
         database?.cancel()
     }

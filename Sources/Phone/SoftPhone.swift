@@ -56,6 +56,8 @@ public final class SoftPhone: Sendable {
         case registerSent(edge: String, cseq: Int)
         /// The edge answered a CRLF keepalive ping with a pong (RFC 5626 §3.5.1).
         case pong
+        /// A STUN keepalive left on the registered connection (RFC 5626 §4.4.1).
+        case keepaliveSent(edge: String)
     }
 
     /// The state of a call.
@@ -159,8 +161,10 @@ public final class SoftPhone: Sendable {
         case .sendRegister(let edge, let cseq, let expires, let challenge):
             Task { await register(edge: edge, cseq: cseq, expires: expires, challenge: challenge) }
         case .sendSTUN(let id):
-            guard let flow = currentFlow else { return }
-            stack.transport.write(ByteBuffer(bytes: STUNMessage(type: .bindingRequest, transactionID: id).encode()), on: flow)
+            guard let flow = currentFlow, let edge = state.withLockedValue({ $0.flows.first { $0.value == flow }?.key }) else { return }
+            if stack.transport.write(ByteBuffer(bytes: STUNMessage(type: .bindingRequest, transactionID: id).encode()), on: flow) {
+                continuation.yield(.keepaliveSent(edge: edge))
+            }
         case .sendPing:
             guard let flow = currentFlow else { return }
             stack.transport.write(ByteBuffer(string: "\r\n\r\n"), on: flow)

@@ -43,23 +43,27 @@ struct LabCommand: AsyncParsableCommand {
         )
         @Argument(help: "The node.") var node: String
         @Option(help: "kill, blackhole or pause.") var mode = "kill"
-        @Option(name: [.customLong("lab"), .customLong("data")], help: "The running lab's data folder (as edgeway lab --data took it).")
-        var lab = "./.edgeway-lab"
+        @Option(help: "The running lab's data folder (as edgeway lab --data took it); --data DIR says the same.")
+        var lab: String?
+        /// `--data` after the subcommand is the lab command's own option: read it from there.
+        @ParentCommand var parent: LabCommand
 
         func run() async throws {
             guard ["kill", "blackhole", "pause"].contains(mode) else { throw CommandFailure("--mode must be kill, blackhole or pause") }
-            try await LabCommand.command("fail \(node) \(mode)", data: lab)
+            try await LabCommand.command("fail \(node) \(mode)", data: lab ?? parent.data)
         }
     }
 
     struct Heal: AsyncParsableCommand {
         static let configuration = CommandConfiguration(commandName: "heal", abstract: "Restart a killed node, or let a black-holed edge pass again.")
         @Argument(help: "The node.") var node: String
-        @Option(name: [.customLong("lab"), .customLong("data")], help: "The running lab's data folder (as edgeway lab --data took it).")
-        var lab = "./.edgeway-lab"
+        @Option(help: "The running lab's data folder (as edgeway lab --data took it); --data DIR says the same.")
+        var lab: String?
+        /// `--data` after the subcommand is the lab command's own option: read it from there.
+        @ParentCommand var parent: LabCommand
 
         func run() async throws {
-            try await LabCommand.command("heal \(node)", data: lab)
+            try await LabCommand.command("heal \(node)", data: lab ?? parent.data)
         }
     }
 

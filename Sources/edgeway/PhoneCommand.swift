@@ -62,6 +62,9 @@ struct PhoneCommand: AsyncParsableCommand {
                     failedAt = nil
                 case .registration(.registrationRefused) where phone.activeCalls.isEmpty:
                     finish.yield(false)
+                case .keepaliveSent:
+                    // Its answer (or timeout) is the line worth reading.
+                    continue
                 default:
                     break
                 }
@@ -118,6 +121,7 @@ enum PhoneTimeline {
         switch event {
         case .registerSent(let edge, let cseq): "REGISTER (CSeq \(cseq)) via \(edge)"
         case .pong: "CRLF keepalive answered"
+        case .keepaliveSent(let edge): "keepalive sent via \(edge)"
         case .call(let id, let state): "call \(id.prefix(13)): \(describe(state))"
         case .registration(let step):
             switch step {

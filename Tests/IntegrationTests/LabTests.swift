@@ -95,7 +95,7 @@ struct LabFaultTests {
         }
         #expect(try await EdgewayProcess.run(["lab", "fail", "edge-1", "--mode", "blackhole", "--lab", data.path]).status == 0)
         #expect(try await state("edge-1").contains("State: Blackholed"))
-        #expect(try await EdgewayProcess.run(["lab", "heal", "edge-1", "--lab", data.path]).status == 0)
+        #expect(try await EdgewayProcess.run(["lab", "heal", "edge-1", "--data", data.path]).status == 0)
         #expect(try await state("edge-1").contains("State: Running"))
         #expect(try await EdgewayProcess.run(["lab", "fail", "core-1", "--lab", data.path]).status == 0)
         #expect(try await state("core-1").contains("State: Killed"))

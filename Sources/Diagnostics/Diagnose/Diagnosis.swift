@@ -18,7 +18,11 @@ public enum Diagnosis {
         var phones = PhoneTraffic.phones(in: evidence.traffic, plainCapture: plain)
         if let user { phones = phones.filter { $0.belongs(to: user) } }
         let reports = phones.map { PhoneDiagnosis(phone: $0, evidence: evidence, end: end).report() }
-        let alarms = evidence.events.filter { $0.event.hasPrefix("alarm raised") }.map { "\($0.node): \($0.event.dropFirst("alarm raised: ".count))" }
+        let raised = evidence.events.filter { $0.event.hasPrefix("alarm raised") }
+        let alarms = raised.map { "\($0.node): \($0.fields["alarm"].map { $0 + ": " } ?? "")\($0.event.dropFirst("alarm raised: ".count))" }
+            + evidence.events.filter { event in
+                event.event == "alarm active" && !raised.contains { $0.node == event.node && $0.fields["alarm"] == event.fields["alarm"] }
+            }.map { "\($0.node): \($0.fields["alarm"] ?? ""): \($0.fields["description"] ?? "") (active)" }
         var counts: [String: Int] = [:]
         for report in reports { counts[report.state, default: 0] += 1 }
         var verdict = reports.isEmpty ? "no phone registered in \(evidence.nodes.joined(separator: ", "))"

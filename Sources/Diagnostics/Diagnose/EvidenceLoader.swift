@@ -22,6 +22,22 @@ enum EvidenceLoader {
         return Evidence(traffic: MessageLogReader.traffic(text, node: name), events: MessageLogReader.events(text, node: name), nodes: [name])
     }
 
+    /// The alarms an `xstatus` snapshot lists (`*s Alarms Alarm 1 Id: "…"`), as `alarm active` events.
+    static func activeAlarms(_ text: String, node: String, at time: Date) -> [EventRecord] {
+        var ids: [String: String] = [:], descriptions: [String: String] = [:]
+        for line in text.split(separator: "\n") where line.hasPrefix("*s Alarms Alarm ") {
+            let words = line.dropFirst("*s Alarms Alarm ".count).split(separator: " ", maxSplits: 2)
+            guard words.count == 3 else { continue }
+            let value = words[2].trimmingCharacters(in: CharacterSet(charactersIn: " \""))
+            if words[1] == "Id:" { ids[String(words[0])] = value }
+            if words[1] == "Description:" { descriptions[String(words[0])] = value }
+        }
+        return ids.sorted { $0.key < $1.key }.map { index, id in
+            EventRecord(time: time, node: node, level: "warning", event: "alarm active",
+                        fields: ["alarm": id, "description": descriptions[index] ?? ""])
+        }
+    }
+
     /// A bundle: per node folder its message log (else its capture) and its event log;
     /// `cluster.txt` says which nodes are missing.
     private static func bundle(_ path: String) async throws -> Evidence {
@@ -55,6 +71,10 @@ enum EvidenceLoader {
                 if let text = try? String(contentsOf: node.appendingPathComponent("event.log"), encoding: .utf8) {
                     evidence.events += MessageLogReader.events(text, node: name)
                 }
+                for snapshot in ["xstatus-start.txt", "xstatus-stop.txt"] {
+                    guard let text = try? String(contentsOf: node.appendingPathComponent(snapshot), encoding: .utf8) else { continue }
+                    evidence.events += activeAlarms(text, node: name, at: evidence.traffic.first?.time ?? Date(timeIntervalSince1970: 0))
+                }
                 evidence.nodes.append(name)
             }
         }
@@ -62,6 +82,8 @@ enum EvidenceLoader {
             throw DiagnosticsError(.badInput, "\(path) holds no Edgeway node folders (ID/NODE/message.log or ID/NODE/capture.pcap): "
                 + "not a diagnostic bundle")
         }
+        var seen = Set<String>()
+        evidence.events = evidence.events.filter { $0.event != "alarm active" || seen.insert("\($0.node)|\($0.fields["alarm"] ?? "")").inserted }
         evidence.traffic.sort { $0.time < $1.time }
         evidence.events.sort { $0.time < $1.time }
         evidence.nodes.sort()

@@ -38,7 +38,7 @@ struct PhoneDiagnosis {
         } else if !keepalives.withheld.isEmpty {
             state = "keepalives withheld"
             verdict = "keepalives withheld by \(Set(phone.keepalives.map(\.edge)).sorted().joined(separator: ", ")): "
-                + keepalives.withheld.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ")
+                + keepalives.withheld.map { "\($0.key) (\($0.value))" }.sorted().joined(separator: ", ") + failoverAttempt(after: accepted.last!)
         } else if keepalives.timeouts > 0 {
             state = "keepalive timeouts"
             verdict = "\(keepalives.timeouts) keepalive(s) unanswered through \(accepted.last!.edge), no failover seen"
@@ -56,6 +56,15 @@ struct PhoneDiagnosis {
                                                                       status: $0.status, arskGranted: $0.granted)
                                      },
                                      refusals: refusals, keepalives: keepalives, failovers: failovers, evidence: evidenceLines)
+    }
+
+    /// `; failed over to edge-2: 503 Service Unavailable from core-1` when the phone tried another
+    /// edge after its last accepted registration and was not accepted there.
+    private func failoverAttempt(after last: PhoneTraffic.Attempt) -> String {
+        guard let attempt = phone.attempts.last(where: { $0.request.time > last.request.time && $0.edge != last.edge }) else { return "" }
+        guard let final = attempt.final, let status = attempt.status else { return "; failed over to \(attempt.edge): no answer" }
+        return "; failed over to \(attempt.edge): \(status) \(final.message.statusLine!.reasonPhrase) from "
+            + hop(of: final.message, fallback: final.record.source)
     }
 
     /// Offered, granted, and why not: the edge's event (`registration accepted` with `arsk=`),

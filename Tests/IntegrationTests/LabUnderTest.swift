@@ -1,0 +1,89 @@
+import Foundation
+import NIOPosix
+import Phone
+import PhoneLogic
+import Testing
+import TestSupport
+
+/// `edgeway lab` as its own process, as a new user starts it (keepalive 1 s, timeout 500 ms),
+/// with the commands an operator types against it and phones of this test process.
+struct LabUnderTest {
+    let data: URL
+    let base: Int
+    let lab: EdgewayProcess
+    /// The edges' phone-facing addresses (their fault relays).
+    var edges: [String] { ["127.0.0.1:\(base + 1)", "127.0.0.1:\(base + 2)"] }
+
+    /// Starts the lab and waits until every node knows its peers (diagnostic logging reaches all).
+    static func start() async throws -> LabUnderTest {
+        let data = try temporaryFolder("edgeway-diagnostics")
+        let base = LabPorts.base()
+        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(base), "--keepalive", "1s", "--timeout", "500ms"])
+        let started = LabUnderTest(data: data, base: base, lab: lab)
+        try await eventually("lab ready; it printed: \(lab.text.suffix(500))", seconds: 60) {
+            lab.text.contains("alice / alice-secret") || !lab.isRunning
+        }
+        try #require(lab.isRunning, "\(lab.text.suffix(2_000))")
+        try await eventually("core-1 knows the edges and the registrar, edge-1 both cores", seconds: 30) {
+            let core = try await EdgewayProcess.run(["xcommand", "DiagnosticLogging", "Status", "--data", started.folder("core-1")]).output
+            let edge = try await EdgewayProcess.run(["xcommand", "DiagnosticLogging", "Status", "--data", started.folder("edge-1")]).output
+            return core.contains("Peers: \"edge-1, edge-2, registrar\"") && edge.contains("Peers: \"core-1, core-2\"")
+        }
+        return started
+    }
+
+    func folder(_ node: String) -> String {
+        data.appendingPathComponent(node).path
+    }
+
+    /// Runs `edgeway ARGS --data NODE` and returns what it printed; it must succeed.
+    func cli(_ arguments: [String], on node: String) async throws -> String {
+        let result = try await EdgewayProcess.run(arguments + ["--data", folder(node)])
+        try #require(result.status == 0, "edgeway \(arguments.joined(separator: " ")): \(result.output)")
+        return result.output
+    }
+
+    /// A phone of this process with short timers: keepalive every 500 ms, 1 s to answer.
+    func phone(_ user: String, _ password: String) throws -> SoftPhone {
+        var timers = RegistrationMachine.Configuration()
+        timers.keepaliveInterval = 500
+        timers.keepaliveTimeout = 1_000
+        timers.registerTimeout = 5_000
+        let ca = try String(contentsOf: data.appendingPathComponent("tls/ca.pem"), encoding: .utf8)
+        return try SoftPhone(configuration: .init(user: user, password: password, domain: "example.com", edges: edges,
+                                                  trustedCAPEM: ca, timers: timers),
+                             group: MultiThreadedEventLoopGroup.singleton)
+    }
+
+    /// Stops the running log, collects and downloads the cluster's bundle from edge-1.
+    func record(to name: String) async throws -> URL {
+        let stopped = try await cli(["xcommand", "DiagnosticLogging", "Stop"], on: "edge-1")
+        #expect(stopped.contains("Node edge-1: stopped by the operator"), "\(stopped)")
+        let collected = try await EdgewayProcess.run(["xcommand", "DiagnosticLogging", "Collect", "--data", folder("edge-1")])
+        #expect(collected.output.contains("DiagnosticLoggingCollectResult Bundle: "), "\(collected.output)")
+        let bundle = data.appendingPathComponent("\(name).tar.gz")
+        let downloaded = try await cli(["xcommand", "DiagnosticLogging", "Download", "--output", bundle.path], on: "edge-1")
+        #expect(downloaded.contains("DiagnosticLoggingDownloadResult (status=OK)"), "\(downloaded)")
+        return bundle
+    }
+
+    /// Unpacks a bundle; returns its log's folder (`diagnostic-…`, a folder per node inside).
+    func unpack(_ bundle: URL) throws -> URL {
+        let target = data.appendingPathComponent("unpacked-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
+        let tar = Process()
+        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
+        tar.arguments = ["xzf", bundle.path, "-C", target.path]
+        try tar.run()
+        tar.waitUntilExit()
+        let logs = try FileManager.default.contentsOfDirectory(at: target, includingPropertiesForKeys: nil)
+        return try #require(logs.first { $0.lastPathComponent.hasPrefix("diagnostic-") })
+    }
+
+    /// Stops the lab (SIGTERM, at most 20 s) and removes its folder.
+    func stop() {
+        kill(lab.process.processIdentifier, SIGTERM)
+        for _ in 0..<200 where lab.isRunning { usleep(100_000) }
+        try? FileManager.default.removeItem(at: data)
+    }
+}
