@@ -201,6 +201,15 @@ let package = Package(
                 path: "Tests/PostgresTestSupport"),
         .testTarget(name: "SIPCoreTests", dependencies: ["SIPCore", "TestSupport"], resources: [.copy("Torture")]),
         .testTarget(
+            name: "DiagnosticsTests",
+            dependencies: [
+                "Diagnostics", "SIPCore", "SIPStack", "SIPTransport", "STUNCore", "TestSupport",
+                .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "NIOPosix", package: "swift-nio"),
+                .product(name: "Logging", package: "swift-log"),
+            ]
+        ),
+        .testTarget(
             name: "SIPStackTests",
             dependencies: [
                 "SIPStack", "SIPCore", "SIPTransaction", "SIPTransport",

@@ -23,13 +23,14 @@ enum LogLine {
 
     /// `2026-12-01T08:30:00.123Z` and `2026-12-01 08:30:00,123`, both UTC.
     static func stamps(_ time: Date) -> (iso: String, utc: String) {
-        var seconds = time_t(time.timeIntervalSince1970.rounded(.down))
-        let millis = Int((time.timeIntervalSince1970 - Double(seconds)) * 1000)
+        let total = Int64((time.timeIntervalSince1970 * 1000).rounded())
+        var seconds = time_t(total / 1000)
+        let millis = Int(total % 1000)
         var parts = tm()
         gmtime_r(&seconds, &parts)
         let date = String(format: "%04d-%02d-%02d", Int(parts.tm_year) + 1900, Int(parts.tm_mon) + 1, Int(parts.tm_mday))
         let clock = String(format: "%02d:%02d:%02d", Int(parts.tm_hour), Int(parts.tm_min), Int(parts.tm_sec))
-        let fraction = String(format: "%03d", min(max(millis, 0), 999))
+        let fraction = String(format: "%03d", millis)
         return ("\(date)T\(clock).\(fraction)Z", "\(date) \(clock),\(fraction)")
     }
 
