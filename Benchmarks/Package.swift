@@ -5,7 +5,7 @@ import PackageDescription
 /// folder; kept apart from the main package so the test command stays fast.
 let package = Package(
     name: "EdgewayBenchmarks",
-    platforms: [.macOS(.v14)],
+    platforms: [.macOS(.v15)],
     dependencies: [
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),

@@ -69,7 +69,7 @@ public final class CoreNode: Sendable {
                                                 commands: ["Links Refresh": { service.refreshLinks() },
                                                            "Registrars Probe": { service.probeRegistrars() }],
                                                 diagnostics: diagnostics)
-        admin = try await NodeResources.startAdmin(administration, configuration: configuration)
+        admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(boundAddresses))
         adminPort = admin.port
         peering = RegistrarPeering(stack: stack, registrars: registrars.map(\.address), every: max(configuration.heartbeatInterval, .seconds(1)))
         service.start()

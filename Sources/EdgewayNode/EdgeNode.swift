@@ -64,7 +64,7 @@ public final class EdgeNode: Sendable {
                                                 registrationCount: { await service.registrations.count },
                                                 calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }],
                                                 diagnostics: diagnostics)
-        admin = try await NodeResources.startAdmin(administration, configuration: configuration)
+        admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(boundAddresses).merging(["traversal": traversalAddress]) { first, _ in first })
         adminPort = admin.port
     }
 
@@ -85,6 +85,11 @@ public final class EdgeNode: Sendable {
 
 /// Listeners from a configuration's `listen` section.
 enum NodeListeners {
+    /// The bound addresses by transport name, for the event log.
+    static func named(_ bound: [SIPTransportKind: SocketAddress]) -> [String: SocketAddress] {
+        Dictionary(uniqueKeysWithValues: bound.map { ($0.key.rawValue, $0.value) })
+    }
+
     static func open(_ listen: [String: String], on stack: SIPStack) async throws -> [SIPTransportKind: SocketAddress] {
         var bound: [SIPTransportKind: SocketAddress] = [:]
         for kind in SIPTransportKind.allCases {

@@ -4,7 +4,9 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import Settings
+import NIOCore
 import SIPStack
+import SIPTransport
 
 /// A node's event log, message log and diagnostic logging across the cluster (SPEC B25, B26),
 /// and the `Logging Module NAME Level` settings that steer them at runtime.
@@ -48,11 +50,12 @@ final class NodeDiagnostics: Sendable {
         }
         let logging = logging
         observation = settings.observe { change in
+            logging.events.logger().info("xconfiguration changed", metadata: ["path": "\(change.path)", "old": "\(change.old)",
+                                                                               "new": "\(change.new)"])
             let words = change.path.components.map { $0.lowercased() }
             guard words.count == 4, words[0] == "logging", words[1] == "module",
                   let module = EventLog.modules.first(where: { $0 == words[2] }) else { return }
             logging.setLevel(Self.level(change.new.description), of: module)
-            logging.events.logger().info("logging level changed", metadata: ["module": "\(module)", "level": "\(change.new)"])
         }
     }
 
@@ -61,8 +64,11 @@ final class NodeDiagnostics: Sendable {
     }
 
     /// The node's admin API runs at `adminURL`: snapshots read it, and peers are told of it.
-    func started(_ node: any AdministeredNode, adminURL: String) {
+    func started(_ node: any AdministeredNode, adminURL: String, listening: [String: SocketAddress]) {
         administered.withLockedValue { $0 = node }
+        var metadata: Logger.Metadata = ["admin": "\(adminURL)"]
+        for (transport, address) in listening { metadata[transport] = "\(address.ipAddress ?? "?"):\(address.port ?? 0)" }
+        events.logger().info("\(node.identity) started", metadata: metadata)
         stack.peers.local = ClusterPeer(name: logging.node, admin: adminURL, token: peerToken)
     }
 

@@ -62,7 +62,8 @@ struct NodeResources {
 
     /// Starts the admin API of any role, writes its URL and token to the data folder for the CLI,
     /// and tells the node's diagnostics where it runs (peers hear of it).
-    static func startAdmin(_ node: RoleAdministration, configuration: NodeConfiguration) async throws -> AdminServer {
+    static func startAdmin(_ node: RoleAdministration, configuration: NodeConfiguration,
+                           listening: [String: SocketAddress]) async throws -> AdminServer {
         let data = URL(fileURLWithPath: configuration.data)
         let tokenFile = data.appendingPathComponent("admin-token")
         let token: String
@@ -80,7 +81,7 @@ struct NodeResources {
         let server = try await AdminServer.start(node: node, host: host, port: port, token: token)
         let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         try url.write(to: data.appendingPathComponent("admin.url"), atomically: true, encoding: .utf8)
-        node.diagnostics.started(node, adminURL: url)
+        node.diagnostics.started(node, adminURL: url, listening: listening)
         return server
     }
 

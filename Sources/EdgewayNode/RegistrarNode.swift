@@ -85,7 +85,7 @@ public final class RegistrarNode: Sendable {
                                                 registrationCount: { try await locations.count() }, calls: registrar.calls, commands: [:],
                                                 diagnostics: diagnostics)
         do {
-            admin = try await NodeResources.startAdmin(administration, configuration: configuration)
+            admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(bound))
         } catch {
             await stack.transport.shutdown()
             throw error

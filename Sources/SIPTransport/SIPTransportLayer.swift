@@ -124,6 +124,11 @@ public final class SIPTransportLayer: Sendable {
         self.tap = tap
         self.report = { event in
             tap.received(event)
+            // A connection cut by an error (a TLS handshake refused, a reset, a framing error) is
+            // an event worth an operator's eye; an orderly close or an idle one is not.
+            if case .flowClosed(let flow, let reason) = event, reason != "closed by peer", reason != "idle timeout" {
+                logger.info("connection closed: \(reason)", metadata: ["flow": "\(flow)"])
+            }
             onEvent(event)
         }
         self.logger = logger
