@@ -1,33 +1,57 @@
 import Foundation
 import NIOConcurrencyHelpers
+import NIOCore
+import NIOPosix
 
-/// An append-only text file written through a buffer: lines are gathered in memory and written
-/// when 64 KiB have gathered, at ``flush()``, or by the owner's periodic flush. With
-/// `rotateAt`, a file that passes that many bytes is renamed `NAME.1` (older ones `NAME.2` …,
-/// at most `keep`) and a new one begun.
+/// The one thread the diagnostics write files on, so no event loop waits on a disk: writes,
+/// renames and the capture's packet building run here, in the order they were asked for.
+enum DiagnosticsThread {
+    static let loop: EventLoop = MultiThreadedEventLoopGroup(numberOfThreads: 1).next()
+}
+
+/// An append-only file written through a buffer: appends gather in memory (under a lock, from
+/// any thread) and are written on ``DiagnosticsThread`` when 64 KiB have gathered, every quarter
+/// second, and at ``close()``. With `rotateAt`, a file that passes that many bytes is renamed
+/// `NAME.1` (older ones `NAME.2` …, at most `keep`) and a new one begun. After ``close()``
+/// appends are dropped (and counted); a failed write is counted too.
 final class BufferedFile: Sendable {
     private struct State {
-        var handle: FileHandle?
-        var pending = Data()
+        var pending = ByteBuffer()
         var size: Int
-        var failed: String?
+        var closed = false
     }
 
     let url: URL
     private let rotateAt: Int?
     private let keep: Int
     private let state: NIOLockedValueBox<State>
+    /// The open file, used on ``DiagnosticsThread`` only.
+    private let handle: NIOLoopBoundBox<FileHandle?>
+    private let flusher: NIOLockedValueBox<RepeatedTask?>
+    /// Bytes dropped: appended after close, or lost to a failed write.
+    let dropped = NIOLockedValueBox(0)
 
-    /// Opens (creating) `url` for appending.
+    /// Opens (creating, owner-only) `url` for appending.
     ///
-    /// - Throws: when the file cannot be created or opened, naming it.
+    /// - Throws: ``DiagnosticsError`` `.io` when the file cannot be created or opened, naming it.
     init(_ url: URL, rotateAt: Int? = nil, keep: Int = 5) throws {
         self.url = url
         self.rotateAt = rotateAt
         self.keep = keep
         try FileManager.default.createDirectory(at: url.deletingLastPathComponent(), withIntermediateDirectories: true)
-        let handle = try Self.open(url)
-        state = NIOLockedValueBox(State(handle: handle, size: Int((try? handle.seekToEnd()) ?? 0)))
+        let opened = try Self.open(url)
+        let size = Int((try? opened.seekToEnd()) ?? 0)
+        state = NIOLockedValueBox(State(size: size))
+        handle = .makeBoxSendingValue(opened, as: FileHandle?.self, eventLoop: DiagnosticsThread.loop)
+        flusher = NIOLockedValueBox(nil)
+        let task = DiagnosticsThread.loop.scheduleRepeatedTask(initialDelay: .milliseconds(250), delay: .milliseconds(250)) { [weak self] _ in
+            self?.flush()
+        }
+        flusher.withLockedValue { $0 = task }
+    }
+
+    deinit {
+        flusher.withLockedValue { $0 }?.cancel()
     }
 
     private static func open(_ url: URL) throws -> FileHandle {
@@ -45,46 +69,85 @@ final class BufferedFile: Sendable {
         }
     }
 
-    /// The bytes written so far (including those still in the buffer), since the last rotation.
+    /// The bytes appended so far (written or not), since the last rotation.
     var size: Int { state.withLockedValue { $0.size } }
 
     /// Appends `text` (the caller adds the line break).
     func append(_ text: String) {
-        state.withLockedValue { state in
-            state.pending.append(contentsOf: text.utf8)
-            state.size += text.utf8.count
-            if state.pending.count >= 64 * 1024 { write(&state) }
-            if let rotateAt, state.size >= rotateAt { rotate(&state) }
+        append(ByteBuffer(string: text))
+    }
+
+    /// Appends `bytes`.
+    func append(_ bytes: ByteBuffer) {
+        let count = bytes.readableBytes
+        let (full, rotate, closed) = state.withLockedValue { state -> (ByteBuffer?, Bool, Bool) in
+            guard !state.closed else { return (nil, false, true) }
+            state.pending.writeImmutableBuffer(bytes)
+            state.size += count
+            var rotate = false
+            if let rotateAt, state.size >= rotateAt {
+                state.size = 0
+                rotate = true
+            }
+            guard state.pending.readableBytes >= 64 * 1024 || rotate else { return (nil, false, false) }
+            defer { state.pending = ByteBuffer() }
+            return (state.pending, rotate, false)
+        }
+        if closed { dropped.withLockedValue { $0 += count } }
+        if let full { write(full, thenRotate: rotate) }
+    }
+
+    /// Writes what the buffer holds on the diagnostics thread; with `wait`, returns once written
+    /// (never call it so from that thread).
+    func flush(wait: Bool = false) {
+        let pending = state.withLockedValue { state -> ByteBuffer in
+            defer { state.pending = ByteBuffer() }
+            return state.pending
+        }
+        guard wait else {
+            if pending.readableBytes > 0 { write(pending, thenRotate: false) }
+            return
+        }
+        try? DiagnosticsThread.loop.submit { [handle, dropped] in Self.write(pending, to: handle.value, dropped: dropped) }.wait()
+    }
+
+    /// Writes what the buffer holds and closes the file, after the work already handed to the
+    /// diagnostics thread (messages on their way in); later appends are dropped.
+    func close() async {
+        try? await DiagnosticsThread.loop.submit {}.get()
+        flusher.withLockedValue { $0 }?.cancel()
+        let pending = state.withLockedValue { state -> ByteBuffer in
+            state.closed = true
+            defer { state.pending = ByteBuffer() }
+            return state.pending
+        }
+        try? await DiagnosticsThread.loop.submit { [handle, dropped] in
+            Self.write(pending, to: handle.value, dropped: dropped)
+            try? handle.value?.close()
+            handle.value = nil
+        }.get()
+    }
+
+    private func write(_ bytes: ByteBuffer, thenRotate rotate: Bool) {
+        DiagnosticsThread.loop.execute { [self] in
+            Self.write(bytes, to: handle.value, dropped: dropped)
+            if rotate { self.rotate() }
         }
     }
 
-    /// Writes what the buffer holds.
-    func flush() {
-        state.withLockedValue { write(&$0) }
-    }
-
-    /// Writes what the buffer holds and closes the file.
-    func close() {
-        state.withLockedValue { state in
-            write(&state)
-            try? state.handle?.close()
-            state.handle = nil
-        }
-    }
-
-    private func write(_ state: inout State) {
-        guard !state.pending.isEmpty, let handle = state.handle else { return }
+    private static func write(_ bytes: ByteBuffer, to file: FileHandle?, dropped: NIOLockedValueBox<Int>) {
+        guard bytes.readableBytes > 0 else { return }
         do {
-            try handle.write(contentsOf: state.pending)
+            guard let file else { throw DiagnosticsError(.io, "closed") }
+            try file.write(contentsOf: Data(bytes.readableBytesView))
         } catch {
-            state.failed = "\(error)"
+            dropped.withLockedValue { $0 += bytes.readableBytes }
         }
-        state.pending.removeAll(keepingCapacity: true)
     }
 
-    private func rotate(_ state: inout State) {
-        write(&state)
-        try? state.handle?.close()
+    /// On the diagnostics thread: `NAME` → `NAME.1` …, and a new `NAME`.
+    private func rotate() {
+        try? handle.value?.close()
         let manager = FileManager.default
         let path = url.path
         try? manager.removeItem(atPath: "\(path).\(keep)")
@@ -92,7 +155,6 @@ final class BufferedFile: Sendable {
             try? manager.moveItem(atPath: "\(path).\(index)", toPath: "\(path).\(index + 1)")
         }
         try? manager.moveItem(atPath: path, toPath: "\(path).1")
-        state.handle = try? Self.open(url)
-        state.size = 0
+        handle.value = try? Self.open(url)
     }
 }

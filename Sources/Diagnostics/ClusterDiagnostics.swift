@@ -82,6 +82,10 @@ public final class ClusterDiagnostics: Sendable {
         guard let request = try? JSONDecoder().decode(RelayRequest.self, from: body) else {
             throw DiagnosticsError(.badInput, "not a diagnostic-log relay request")
         }
+        // The id names folders here: only the shape this node makes, nothing that leaves them.
+        guard Self.isLogID(request.id) else {
+            throw DiagnosticsError(.badInput, "not a diagnostic log id: \(request.id.prefix(40)) (expected diagnostic-YYYYMMDDHHMMSS)")
+        }
         return try JSONEncoder().encode(await relay(request))
     }
 
@@ -93,7 +97,8 @@ public final class ClusterDiagnostics: Sendable {
         var archives = archive.map { [mine.node: $0] } ?? [:]
         var reached = Set(request.visited + [logging.node])
         let known = peers.known
-        for peer in known where !reached.contains(peer.name) {
+        let own = peers.local?.admin
+        for peer in known where !reached.contains(peer.name) && peer.admin != own {
             var onward = request
             onward.visited = Array(reached.union(known.map(\.name)).subtracting([peer.name])).sorted()
             let answer = await ClusterRelay.send(onward, to: peer)
@@ -149,7 +154,7 @@ public final class ClusterDiagnostics: Sendable {
         let root = staging.appendingPathComponent(id)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
         for (node, text) in answer.archives {
-            guard let data = Data(base64Encoded: text) else { continue }
+            guard Self.isNodeName(node), let data = Data(base64Encoded: text) else { continue }
             let file = staging.appendingPathComponent("\(node).tar.gz")
             try data.write(to: file)
             try await Tar.extract(file, into: root)
@@ -172,6 +177,17 @@ public final class ClusterDiagnostics: Sendable {
                 ?? "no diagnostic log has been started on \(logging.node): start one with xcommand DiagnosticLogging Start")
         }
         return status.id
+    }
+
+    /// `diagnostic-` and 14 digits, as ``run(_:)`` makes them.
+    static func isLogID(_ id: String) -> Bool {
+        id.hasPrefix("diagnostic-") && id.count == 25 && id.dropFirst(11).allSatisfy(\.isASCII) && id.dropFirst(11).allSatisfy(\.isNumber)
+    }
+
+    /// A node name fit for a folder: letters, digits, `-`, `_` and `.`, not `.` or `..`.
+    static func isNodeName(_ name: String) -> Bool {
+        !name.isEmpty && name.count <= 64 && name != "." && name != ".."
+            && name.unicodeScalars.allSatisfy { CharacterSet.alphanumerics.contains($0) && $0.isASCII || "-_.".unicodeScalars.contains($0) }
     }
 
     /// `On` or `Off` after `KEY:` (absent: Off).

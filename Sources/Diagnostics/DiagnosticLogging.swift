@@ -2,24 +2,27 @@ import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import SIPStack
 import SIPTransport
 
 /// A node's message log and diagnostic logging (SPEC B25, B26).
 ///
 /// - The message log: with module `network.sip` at debug, every SIP and STUN message in and out
 ///   goes to `logs/message.log` in the data folder (rotated like the event log).
-/// - A diagnostic log: ``start(id:tcpdump:caps:)`` … ``stop(reason:)`` on this node; every
+/// - A diagnostic log: ``start(id:tcpdump:caps:)`` … ``stop(reason:id:)`` on this node; every
 ///   module logs at debug meanwhile and the configured levels come back after. It stops by itself
 ///   at its caps, saying `stopped: size cap reached` or `stopped: time cap reached`.
 ///
-/// With neither on, the transport has no observer: nothing is formatted or allocated per message.
+/// With neither on, the transport has no observer: nothing is formatted or allocated per
+/// message. With either on, the transport's threads only hand each message over; it is
+/// formatted, written and captured on ``DiagnosticsThread``.
 public final class DiagnosticLogging: SIPTrafficObserver {
     /// The node's state files and status, as the snapshots need them: file name → text.
     public typealias Snapshot = @Sendable () async -> [String: String]
 
     /// What a diagnostic log on this node is doing.
     public struct Status: Sendable, Equatable {
-        /// The log's identifier (`diagnostic-20261201-083000`).
+        /// The log's identifier (`diagnostic-20261201083000123`).
         public var id: String
         /// Whether it still runs.
         public var running: Bool
@@ -33,9 +36,13 @@ public final class DiagnosticLogging: SIPTrafficObserver {
 
     private struct State {
         var session: DiagnosticSession?
+        /// A Start is opening its files: another is refused meanwhile.
+        var starting = false
+        /// The size cap was reached: one stop is on its way.
+        var capped = false
         var last: Status?
         var messageLog: BufferedFile?
-        var capTimer: Task<Void, Never>?
+        var capTimer: Scheduled<Void>?
     }
 
     /// The node's name.
@@ -69,10 +76,11 @@ public final class DiagnosticLogging: SIPTrafficObserver {
         guard module == "network.sip" else { return }
         let file = level <= .debug ? try? BufferedFile(data.appendingPathComponent("logs/message.log"), rotateAt: events.configuration.maxFileBytes,
                                                         keep: events.configuration.keptFiles) : nil
-        state.withLockedValue { state in
-            state.messageLog?.close()
-            state.messageLog = file
+        let old = state.withLockedValue { state -> BufferedFile? in
+            defer { state.messageLog = file }
+            return state.messageLog
         }
+        if let old { Task { await old.close() } }
         updateObserver()
     }
 
@@ -81,27 +89,37 @@ public final class DiagnosticLogging: SIPTrafficObserver {
     /// - Throws: ``DiagnosticsError`` `.refused` while one runs (naming it), `.io` when its
     ///   folder cannot be written.
     public func start(id: String, tcpdump: Bool, caps: DiagnosticCaps = .init()) async throws {
-        let folder = folder.appendingPathComponent(id).appendingPathComponent(node)
-        let session = try DiagnosticSession(id: id, folder: folder, tcpdump: tcpdump,
-                                            caps: .init(maxBytes: caps.maxBytes, maxDuration: caps.maxDuration),
-                                            opened: { [transport] in transport.opened($0) })
         try state.withLockedValue { state in
             if let running = state.session {
                 throw DiagnosticsError(.refused, "a diagnostic log is already running on \(node) (\(running.id), started "
                     + "\(LogLine.stamps(running.started).iso)); stop it first: xcommand DiagnosticLogging Stop")
             }
+            guard !state.starting else { throw DiagnosticsError(.refused, "a diagnostic log is starting on \(node)") }
+            state.starting = true
+        }
+        let folder = folder.appendingPathComponent(id).appendingPathComponent(node)
+        let session: DiagnosticSession
+        do {
+            session = try DiagnosticSession(id: id, folder: folder, tcpdump: tcpdump, caps: caps, opened: { [transport] in transport.opened($0) })
+        } catch {
+            state.withLockedValue { $0.starting = false }
+            throw error
+        }
+        let timer = DiagnosticsThread.loop.scheduleTask(in: .nanoseconds(Int64(caps.maxDuration.components.seconds) * 1_000_000_000
+            + caps.maxDuration.components.attoseconds / 1_000_000_000)) { [weak self] in
+            _ = Task { _ = try? await self?.stop(reason: "stopped: time cap reached (\(caps.maxDuration))", id: id) }
+        }
+        state.withLockedValue { state in
+            state.starting = false
+            state.capped = false
             state.session = session
+            state.capTimer = timer
             state.last = Status(id: id, running: true, stopReason: nil, tcpdump: tcpdump, folder: folder)
         }
-        for (name, text) in await snapshot() { session.save(text, as: name.replacingOccurrences(of: "NAME", with: "start")) }
         events.raise(tee: { session.eventLog.append($0) })
         updateObserver()
         events.logger().info("diagnostic log started", metadata: ["log": "\(id)", "tcpdump": tcpdump ? "on" : "off"])
-        let timer = Task { [weak self] in
-            guard (try? await Task.sleep(for: caps.maxDuration)) != nil else { return }
-            _ = try? await self?.stop(reason: "stopped: time cap reached (\(caps.maxDuration))", id: id)
-        }
-        state.withLockedValue { $0.capTimer = timer }
+        for (name, text) in await snapshot() { session.save(text, as: name.replacingOccurrences(of: "NAME", with: "start")) }
     }
 
     /// Adds a marker to the running log: a line in its message, event and marker logs.
@@ -122,16 +140,7 @@ public final class DiagnosticLogging: SIPTrafficObserver {
     /// - Throws: ``DiagnosticsError`` `.refused` when no log (or another) runs.
     @discardableResult
     public func stop(reason: String = "stopped by the operator", id: String? = nil) async throws -> Status {
-        let taken = state.withLockedValue { state -> DiagnosticSession? in
-            guard let session = state.session, id == nil || session.id == id else { return nil }
-            state.session = nil
-            state.capTimer?.cancel()
-            state.capTimer = nil
-            state.last?.running = false
-            state.last?.stopReason = reason
-            return session
-        }
-        guard let session = taken else {
+        guard let session = take(reason: reason, id: id) else {
             throw DiagnosticsError(.refused, "no diagnostic log is running on \(node)" + (id.map { " (\($0) has stopped)" } ?? ""))
         }
         events.logger().info("diagnostic log \(reason)", metadata: ["log": "\(session.id)"])
@@ -147,25 +156,33 @@ public final class DiagnosticLogging: SIPTrafficObserver {
     /// The node stops: a running log ends (`stopped: node shut down`) with its files written, and
     /// the message log closes.
     public func shutdown() async {
-        let (session, messageLog) = state.withLockedValue { state in
-            defer {
-                state.session = nil
-                state.messageLog = nil
-                state.capTimer?.cancel()
-                state.last?.running = false
-                if state.last?.stopReason == nil { state.last?.stopReason = "stopped: node shut down" }
-            }
-            return (state.session, state.messageLog)
+        let session = take(reason: "stopped: node shut down", id: nil)
+        let messageLog = state.withLockedValue { state -> BufferedFile? in
+            defer { state.messageLog = nil }
+            return state.messageLog
         }
         transport.observe(nil)
         events.raise(tee: nil)
-        messageLog?.close()
+        await messageLog?.close()
         if let session {
             session.save("log: \(session.id)\nnode: \(node)\nstarted: \(LogLine.stamps(session.started).iso)\n"
                 + "stopped: \(LogLine.stamps(Date()).iso)\nreason: stopped: node shut down\n", as: "session.txt")
             await session.finish()
         }
         events.flush()
+    }
+
+    /// Takes the running session (`id`: only that one) out of the state, marking it stopped.
+    private func take(reason: String, id: String?) -> DiagnosticSession? {
+        state.withLockedValue { state -> DiagnosticSession? in
+            guard let session = state.session, id == nil || session.id == id else { return nil }
+            state.session = nil
+            state.capTimer?.cancel()
+            state.capTimer = nil
+            state.last?.running = false
+            state.last?.stopReason = reason
+            return session
+        }
     }
 
     private func updateObserver() {
@@ -176,29 +193,61 @@ public final class DiagnosticLogging: SIPTrafficObserver {
     // MARK: SIPTrafficObserver
 
     public func received(_ event: SIPTransportEvent) {
+        let time = Date()
         switch event {
-        case .sip(let message, let flow): traffic(message.serialized(), on: flow, inbound: true)
-        case .stun(let bytes, let flow): traffic(bytes, on: flow, inbound: true)
-        case .malformed(_, let raw, let flow): traffic(raw, on: flow, inbound: true)
-        case .flowClosed(let flow, _): state.withLockedValue { $0.session }?.capture?.closed(flow)
-        case .ping, .pong, .flowOpened: break
+        case .sip(let message, let flow):
+            hand { $0.record(message.serialized(), on: flow, inbound: true, time: time) }
+        case .stun(let bytes, let flow), .malformed(_, let bytes, let flow):
+            hand { $0.record(bytes, on: flow, inbound: true, time: time) }
+        case .flowClosed(let flow, let reason):
+            hand { $0.closed(flow, reason: reason, time: time) }
+        case .ping, .pong, .flowOpened:
+            break
         }
     }
 
     public func sent(_ bytes: ByteBuffer, on flow: Flow) {
-        traffic(bytes, on: flow, inbound: false)
+        let time = Date()
+        hand { $0.record(bytes, on: flow, inbound: false, time: time) }
     }
 
-    private func traffic(_ bytes: ByteBuffer, on flow: Flow, inbound: Bool) {
-        let (session, messageLog) = state.withLockedValue { ($0.session, $0.messageLog) }
-        let entry = MessageLogEntry.format(bytes, action: inbound ? .received : .sent, flow: flow, node: node, time: Date())
-        messageLog?.append(entry)
-        guard let session else { return }
-        session.messageLog.append(entry)
-        session.capture?.record(bytes, on: flow, inbound: inbound)
-        if session.size >= session.caps.maxBytes {
-            let id = session.id
-            Task { try? await stop(reason: "stopped: size cap reached (\(session.caps.maxBytes) bytes)", id: id) }
+    /// Hands work to the diagnostics thread with the files in use now.
+    private func hand(_ work: @escaping @Sendable (Writers) -> Void) {
+        let writers = state.withLockedValue { Writers(node: node, session: $0.session, messageLog: $0.messageLog) }
+        guard writers.session != nil || writers.messageLog != nil else { return }
+        DiagnosticsThread.loop.execute { [self] in
+            work(writers)
+            if let session = writers.session, session.size >= session.caps.maxBytes, state.withLockedValue({ state in
+                defer { state.capped = true }
+                return !state.capped && state.session === session
+            }) {
+                Task { try? await stop(reason: "stopped: size cap reached (\(session.caps.maxBytes) bytes)", id: session.id) }
+            }
+        }
+    }
+
+    /// The files one message goes to; used on the diagnostics thread.
+    private struct Writers: Sendable {
+        let node: String
+        let session: DiagnosticSession?
+        let messageLog: BufferedFile?
+
+        func record(_ original: ByteBuffer, on flow: Flow, inbound: Bool, time: Date) {
+            // Peers' tokens stay out of logs and captures, which travel in bundles.
+            let bytes = original.readableBytesView.firstRange(of: ClusterPeers.headerBytes) == nil ? original
+                : ClusterPeers.redacted(Array(original.readableBytesView)).map { ByteBuffer(bytes: $0) } ?? original
+            let entry = MessageLogEntry.format(bytes, action: inbound ? .received : .sent, flow: flow, node: node, time: time)
+            messageLog?.append(entry)
+            session?.messageLog.append(entry)
+            session?.capture?.record(bytes, on: flow, inbound: inbound, time: time)
+        }
+
+        func closed(_ flow: Flow, reason: String, time: Date) {
+            guard flow.transport != .udp else { return }
+            let entry = MessageLogEntry.closed(flow, reason: reason, node: node, time: time)
+            messageLog?.append(entry)
+            session?.messageLog.append(entry)
+            session?.capture?.closed(flow)
         }
     }
 }

@@ -6,26 +6,16 @@ import SIPTransport
 /// `message.log`, `event.log`, `capture.pcap` (with TakeTcpdump), `markers.log`, the
 /// `xconfiguration-` and `xstatus-` snapshots at `start` and `stop`, and `session.txt`.
 final class DiagnosticSession: Sendable {
-    /// When a log stops by itself.
-    struct Caps: Sendable, Equatable {
-        /// Bytes of message log and capture together. Default 200 MiB.
-        var maxBytes = 200 * 1024 * 1024
-        /// How long a log may run. Default 30 minutes.
-        var maxDuration: Duration = .seconds(1_800)
-    }
-
     let id: String
     let folder: URL
     let started: Date
-    let caps: Caps
+    let caps: DiagnosticCaps
     let messageLog: BufferedFile
     let eventLog: BufferedFile
     let markers: BufferedFile
     let capture: PCAPCapture?
-    /// Writes the files' buffers every quarter second: a node killed mid-log leaves its lines.
-    private let flusher: Task<Void, Never>
 
-    init(id: String, folder: URL, tcpdump: Bool, caps: Caps, opened: @escaping @Sendable (Flow) -> Bool) throws {
+    init(id: String, folder: URL, tcpdump: Bool, caps: DiagnosticCaps, opened: @escaping @Sendable (Flow) -> Bool) throws {
         self.id = id
         self.folder = folder
         self.caps = caps
@@ -35,12 +25,6 @@ final class DiagnosticSession: Sendable {
         eventLog = try BufferedFile(folder.appendingPathComponent("event.log"))
         markers = try BufferedFile(folder.appendingPathComponent("markers.log"))
         capture = tcpdump ? try PCAPCapture(folder.appendingPathComponent("capture.pcap"), opened: opened) : nil
-        flusher = Task { [messageLog, eventLog, markers] in
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .milliseconds(250))
-                for file in [messageLog, eventLog, markers] { file.flush() }
-            }
-        }
     }
 
     /// Bytes written to the message log and the capture.
@@ -51,12 +35,11 @@ final class DiagnosticSession: Sendable {
         try? text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
-    /// Writes the buffers and closes the files.
+    /// Writes the buffers and closes the files (after what the diagnostics thread still has).
     func finish() async {
-        flusher.cancel()
-        messageLog.close()
-        eventLog.close()
-        markers.close()
+        await messageLog.close()
+        await eventLog.close()
+        await markers.close()
         await capture?.close()
     }
 }

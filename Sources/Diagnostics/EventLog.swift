@@ -1,6 +1,7 @@
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
+import Synchronization
 
 /// A node's event log (issue 14, SPEC B29): every event its loggers write at or above the level
 /// of their module, to standard error and to `logs/event.log` in the data folder (rotated at
@@ -37,18 +38,17 @@ public final class EventLog: Sendable {
     /// `network.sip` (the message log; at debug, every SIP message in and out is logged).
     public static let modules = ["events", "network.sip"]
 
-    private struct State {
-        var levels: [String: Logger.Level]
-        var raised = false
-        var tee: (@Sendable (String) -> Void)?
-    }
+    /// Each module's level and whether a diagnostic log raised them, read on every log call:
+    /// atomics, so asking costs a load (STYLE: a level check is a branch).
+    private let eventsLevel: Synchronization.Atomic<UInt8>
+    private let networkSIPLevel: Synchronization.Atomic<UInt8>
+    private let raised = Synchronization.Atomic<Bool>(false)
+    private let tee = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
 
     /// The node's name, on every line.
     public let node: String
     let configuration: Configuration
     private let file: BufferedFile?
-    private let state: NIOLockedValueBox<State>
-    private let flusher: Task<Void, Never>?
 
     /// Opens the log of `node`, in `folder/logs/event.log` when a folder is given.
     ///
@@ -59,22 +59,18 @@ public final class EventLog: Sendable {
         let file = try folder.map { try BufferedFile($0.appendingPathComponent("logs/event.log"), rotateAt: configuration.maxFileBytes,
                                                       keep: configuration.keptFiles) }
         self.file = file
-        state = NIOLockedValueBox(State(levels: configuration.levels))
-        // Lines reach the file within a quarter of a second, however few there are.
-        flusher = file.map { file in
-            Task { [weak file] in
-                while !Task.isCancelled, let file {
-                    file.flush()
-                    try? await Task.sleep(for: .milliseconds(250))
-                }
-            }
-        }
+        eventsLevel = Synchronization.Atomic(Self.code(configuration.levels["events"] ?? .info))
+        networkSIPLevel = Synchronization.Atomic(Self.code(configuration.levels["network.sip"] ?? .info))
     }
 
-    deinit {
-        flusher?.cancel()
-        file?.close()
+    private static func code(_ level: Logger.Level) -> UInt8 {
+        UInt8(Logger.Level.allCases.firstIndex(of: level) ?? 2)
     }
+
+    private static func level(_ code: UInt8) -> Logger.Level {
+        Logger.Level.allCases[Int(code)]
+    }
+
 
     /// A logger of `module` whose lines carry `node` and go to this log.
     public func logger(module: String = "events") -> Logger {
@@ -85,30 +81,39 @@ public final class EventLog: Sendable {
 
     /// The level `module` logs at now (debug while a diagnostic log runs).
     public func level(of module: String) -> Logger.Level {
-        state.withLockedValue { $0.raised ? .debug : $0.levels[module] ?? .info }
+        let configured = configuredLevel(of: module)
+        return raised.load(ordering: .relaxed) ? min(configured, .debug) : configured
     }
 
-    /// The level configured for `module`, whatever a diagnostic log does.
+    /// The level configured for `module`, whatever a diagnostic log does (info for a module not
+    /// in ``modules``).
     public func configuredLevel(of module: String) -> Logger.Level {
-        state.withLockedValue { $0.levels[module] ?? .info }
+        switch module {
+        case "events": Self.level(eventsLevel.load(ordering: .relaxed))
+        case "network.sip": Self.level(networkSIPLevel.load(ordering: .relaxed))
+        default: .info
+        }
     }
 
-    /// Sets the level of `module` (`xconfiguration Logging Module NAME Level: debug`).
+    /// Sets the level of `module` (`xconfiguration Logging Module NAME Level: debug`); a module
+    /// not in ``modules`` has none to set.
     public func setLevel(_ level: Logger.Level, of module: String) {
-        state.withLockedValue { $0.levels[module] = level }
+        switch module {
+        case "events": eventsLevel.store(Self.code(level), ordering: .relaxed)
+        case "network.sip": networkSIPLevel.store(Self.code(level), ordering: .relaxed)
+        default: break
+        }
     }
 
     /// While a diagnostic log runs: every module at debug, and each line also to `tee`.
     func raise(tee: (@Sendable (String) -> Void)?) {
-        state.withLockedValue {
-            $0.raised = tee != nil
-            $0.tee = tee
-        }
+        self.tee.withLockedValue { $0 = tee }
+        raised.store(tee != nil, ordering: .relaxed)
     }
 
-    /// Writes everything buffered to the file.
+    /// Writes everything buffered to the file, and returns once it is written.
     public func flush() {
-        file?.flush()
+        file?.flush(wait: true)
     }
 
     /// Writes one event: `message` with its metadata, as the configured format says.
@@ -132,7 +137,7 @@ public final class EventLog: Sendable {
         }
         if configuration.toStandardError { FileHandle.standardError.write(Data(line.utf8)) }
         file?.append(line)
-        state.withLockedValue { $0.tee }?(line)
+        if raised.load(ordering: .relaxed) { tee.withLockedValue { $0 }?(line) }
     }
 }
 

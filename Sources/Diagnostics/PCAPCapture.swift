@@ -20,9 +20,10 @@ final class PCAPCapture: Sendable {
         let channel: EmbeddedChannel
     }
 
-    private let sink: NIOWritePCAPHandler.SynchronizedFileSink
+    /// Written through a buffer, not swift-nio-extras' `SynchronizedFileSink`, which queues one
+    /// dispatch per record: four to a registration, too many while a registrar is busy.
+    private let file: BufferedFile
     private let connections = NIOLockedValueBox<[UInt64: Connection]>([:])
-    private let written = NIOLockedValueBox(24)
     private let opened: @Sendable (Flow) -> Bool
     let url: URL
 
@@ -33,24 +34,23 @@ final class PCAPCapture: Sendable {
     init(_ url: URL, opened: @escaping @Sendable (Flow) -> Bool) throws {
         self.url = url
         self.opened = opened
-        do {
-            sink = try .fileSinkWritingToFile(path: url.path, errorHandler: { _ in })
-        } catch {
-            throw DiagnosticsError(.io, "cannot create the capture \(url.path): \(error)")
-        }
+        try? FileManager.default.removeItem(at: url)
+        file = try BufferedFile(url)
+        file.append(NIOWritePCAPHandler.pcapFileHeader)
     }
 
     /// Bytes of the capture file so far.
-    var size: Int { written.withLockedValue { $0 } }
+    var size: Int { file.size }
 
-    /// Records one message that crossed `flow`, `inbound` or out.
-    func record(_ bytes: ByteBuffer, on flow: Flow, inbound: Bool) {
+    /// Records one message that crossed `flow`, `inbound` or out, at `time`. On the diagnostics
+    /// thread: the connections' `EmbeddedChannel`s are used on the thread that made them.
+    func record(_ bytes: ByteBuffer, on flow: Flow, inbound: Bool, time: Date) {
         let kind = TrafficKind(bytes)
         guard kind != .keepalive else { return }
         if flow.transport == .udp || kind == .stun {
             var record = ByteBuffer()
             let (source, destination) = inbound ? (flow.remote, flow.local) : (flow.local, flow.remote)
-            UDPRecord.write(bytes, from: source, to: destination, time: Date(), into: &record)
+            UDPRecord.write(bytes, from: source, to: destination, time: time, into: &record)
             add(record)
             return
         }
@@ -67,7 +67,7 @@ final class PCAPCapture: Sendable {
         }
     }
 
-    /// A TCP or TLS flow closed: its FIN is written and it is forgotten.
+    /// A TCP or TLS flow closed: its FIN is written and it is forgotten (on the diagnostics thread).
     func closed(_ flow: Flow) {
         guard flow.transport != .udp else { return }
         connections.withLockedValue { connections in
@@ -77,13 +77,12 @@ final class PCAPCapture: Sendable {
 
     /// Writes what is pending and closes the file.
     func close() async {
-        connections.withLockedValue { $0.removeAll() }
-        try? await sink.close()
+        try? await DiagnosticsThread.loop.submit { [connections] in connections.withLockedValue { $0.removeAll() } }.get()
+        await file.close()
     }
 
     private func add(_ buffer: ByteBuffer) {
-        written.withLockedValue { $0 += buffer.readableBytes }
-        sink.write(buffer: buffer)
+        file.append(buffer)
     }
 
     /// A connection first seen now: a handler that writes its handshake and then its segments.

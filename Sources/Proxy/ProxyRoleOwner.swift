@@ -141,8 +141,9 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
         for action in actions {
             switch action {
             case .respond(var response):
-                // A peer that says who it is over a traversal heartbeat hears who this node is.
-                if let request, ClusterPeers.isPeerOptions(request.message) {
+                // A core that says who it is over its traversal link (certificate-authenticated)
+                // hears who this node is; the same header from anyone else is ignored.
+                if let request, ClusterPeers.isPeerOptions(request.message), stack.transport.isPeerConnection(request.flow) {
                     stack.peers.record(request.message)
                     stack.peers.stamp(&response)
                 }

@@ -83,8 +83,10 @@ public final class RegistrarService: Sendable {
             switch action {
             case .respond(var response):
                 guard let request else { continue }
-                // A core that says who it is hears who this registrar is.
-                if ClusterPeers.isPeerOptions(request.message) {
+                // A core that says who it is hears who this registrar is: only from the hop next to
+                // it (one Via, Max-Forwards 0), never from a request a proxy forwarded.
+                if ClusterPeers.isPeerOptions(request.message), request.message.maxForwards == 0,
+                   (try? request.message.vias().count) == 1 {
                     stack.peers.record(request.message)
                     stack.peers.stamp(&response)
                 }

@@ -49,7 +49,9 @@ public final class ClusterPeers: Sendable {
     public func record(_ message: SIPMessage) {
         guard let value = message.headers[Self.header], let peer = Self.parse(value) else { return }
         state.withLockedValue { state in
-            if peer.name != state.local?.name { state.known[peer.name] = peer }
+            // A name already known is updated; new names stop at 64 (a cluster has a handful).
+            guard peer.name != state.local?.name, state.known[peer.name] != nil || state.known.count < 64 else { return }
+            state.known[peer.name] = peer
         }
     }
 
@@ -62,6 +64,20 @@ public final class ClusterPeers: Sendable {
     /// Whether `message` is an OPTIONS that carries a peer's header (an answer to it carries ours).
     public static func isPeerOptions(_ message: SIPMessage) -> Bool {
         message.requestLine?.method == "OPTIONS" && message.headers[header] != nil
+    }
+
+    /// The header as it starts a line of a message this node wrote.
+    public static let headerBytes = Array("\r\nX-Edgeway-Peer:".utf8)
+
+    /// `message` with the token of its `X-Edgeway-Peer` header replaced by `redacted`, for logs
+    /// and captures, which must not hand the token on; other bytes are returned as they are.
+    public static func redacted(_ bytes: [UInt8]) -> [UInt8]? {
+        let key = Array("token=".utf8)
+        guard let header = bytes.firstRange(of: headerBytes) else { return nil }
+        let lineEnd = bytes[header.upperBound...].firstRange(of: [0x0D, 0x0A])?.lowerBound ?? bytes.endIndex
+        guard let token = bytes[header.upperBound..<lineEnd].firstRange(of: key) else { return nil }
+        let valueEnd = bytes[token.upperBound..<lineEnd].firstIndex(of: UInt8(ascii: ";")) ?? lineEnd
+        return Array(bytes[..<token.upperBound]) + Array("redacted".utf8) + Array(bytes[valueEnd...])
     }
 
     static func parse(_ value: Substring) -> ClusterPeer? {

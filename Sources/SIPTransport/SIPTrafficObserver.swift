@@ -43,6 +43,12 @@ extension SIPTransportLayer {
         tap.set(observer)
     }
 
+    /// Whether `flow` is a connection accepted on a ``ListenerAudience/peers`` listener (a core's
+    /// traversal link, authenticated by its certificate).
+    public func isPeerConnection(_ flow: Flow) -> Bool {
+        flow.transport != .udp && state.withLockedValue { $0.peerConnections.contains(flow.connectionID) }
+    }
+
     /// Whether this node opened the TCP or TLS connection of `flow` (it is the client); `false`
     /// for connections it accepted, for UDP and for closed connections.
     public func opened(_ flow: Flow) -> Bool {

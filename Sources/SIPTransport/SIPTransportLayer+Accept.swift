@@ -21,7 +21,7 @@ extension SIPTransportLayer {
             state.perSource[source, default: 0] += 1
             defer { state.nextConnectionID += 1 }
             state.connections[state.nextConnectionID] = channel
-            if audience == .userAgents { state.guarded[state.nextConnectionID] = source }
+            if audience == .userAgents { state.guarded[state.nextConnectionID] = source } else { state.peerConnections.insert(state.nextConnectionID) }
             return .success(state.nextConnectionID)
         }
         let id: UInt64
@@ -68,6 +68,7 @@ extension SIPTransportLayer {
         state.withLockedValue { state in
             state.connections[connectionID] = nil
             state.guarded[connectionID] = nil
+            state.peerConnections.remove(connectionID)
             if let source {
                 state.perSource[source, default: 1] -= 1
                 if state.perSource[source] == 0 { state.perSource[source] = nil }

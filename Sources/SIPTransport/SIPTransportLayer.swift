@@ -87,6 +87,8 @@ public final class SIPTransportLayer: Sendable {
         var perSource: [String: Int] = [:]
         /// Connections accepted on ``ListenerAudience/userAgents`` listeners, with their source.
         var guarded: [UInt64: String] = [:]
+        /// Connections accepted on ``ListenerAudience/peers`` listeners (certificate-authenticated).
+        var peerConnections: Set<UInt64> = []
         /// UDP sockets of ``ListenerAudience/userAgents`` listeners.
         var guardedSockets: Set<SocketAddress> = []
         var datagramSockets: [SocketAddress: Channel] = [:]
@@ -263,17 +265,18 @@ public final class SIPTransportLayer: Sendable {
 
     /// Sends raw bytes (SIP, STUN or a keepalive) on a flow.
     public func send(_ bytes: ByteBuffer, on flow: Flow) async throws {
-        tap.sent(bytes, on: flow)
         if flow.transport == .udp {
             guard let socket = state.withLockedValue({ $0.datagramSockets[flow.local] }) else {
                 throw SIPTransportError(detail: "no UDP socket at \(flow.local)")
             }
+            tap.sent(bytes, on: flow)
             try await socket.writeAndFlush(AddressedEnvelope(remoteAddress: flow.remote, data: bytes))
             return
         }
         guard let channel = state.withLockedValue({ $0.connections[flow.connectionID] }) else {
             throw SIPTransportError(detail: "flow \(flow) is closed")
         }
+        tap.sent(bytes, on: flow)
         try await channel.writeAndFlush(bytes)
     }
 
@@ -281,13 +284,14 @@ public final class SIPTransportLayer: Sendable {
     /// calls. Returns false when the flow is gone.
     @discardableResult
     public func write(_ bytes: ByteBuffer, on flow: Flow) -> Bool {
-        tap.sent(bytes, on: flow)
         if flow.transport == .udp {
             guard let socket = state.withLockedValue({ $0.datagramSockets[flow.local] }) else { return false }
+            tap.sent(bytes, on: flow)
             socket.writeAndFlush(AddressedEnvelope(remoteAddress: flow.remote, data: bytes), promise: nil)
             return true
         }
         guard let channel = state.withLockedValue({ $0.connections[flow.connectionID] }) else { return false }
+        tap.sent(bytes, on: flow)
         channel.writeAndFlush(bytes, promise: nil)
         return true
     }

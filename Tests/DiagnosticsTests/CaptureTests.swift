@@ -19,12 +19,17 @@ import TestSupport
         let capture = try PCAPCapture(file, opened: { _ in false })
         let request = ByteBuffer(bytes: STUNMessage(type: .bindingRequest, transactionID: Array(repeating: 1, count: 12)).encode())
         let success = ByteBuffer(bytes: STUNMessage(type: .bindingSuccess, transactionID: Array(repeating: 1, count: 12)).encode())
-        capture.record(ByteBuffer(string: MessageLogTests.register), on: phone, inbound: true)
-        capture.record(ByteBuffer(string: "\r\n\r\n"), on: phone, inbound: true)
-        capture.record(request, on: phone, inbound: true)
-        capture.record(success, on: phone, inbound: false)
-        capture.record(ByteBuffer(string: MessageLogTests.register.replacingOccurrences(of: "CSeq: 1", with: "CSeq: 2")), on: phone, inbound: true)
-        capture.closed(phone)
+        // As the node does it: on the diagnostics thread, where the capture's channels live.
+        try await DiagnosticsThread.loop.submit {
+            let time = Date()
+            capture.record(ByteBuffer(string: MessageLogTests.register), on: phone, inbound: true, time: time)
+            capture.record(ByteBuffer(string: "\r\n\r\n"), on: phone, inbound: true, time: time)
+            capture.record(request, on: phone, inbound: true, time: time)
+            capture.record(success, on: phone, inbound: false, time: time)
+            capture.record(ByteBuffer(string: MessageLogTests.register.replacingOccurrences(of: "CSeq: 1", with: "CSeq: 2")), on: phone,
+                           inbound: true, time: time)
+            capture.closed(phone)
+        }.get()
         await capture.close()
         return file
     }

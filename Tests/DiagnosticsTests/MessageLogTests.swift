@@ -25,7 +25,8 @@ import Testing
 
     @Test func aReceivedMessageIsAHeaderLineThenSIPMSGThenPrefixedLines() {
         let time = Date(timeIntervalSince1970: 1_800_000_000.123)
-        let entry = MessageLogEntry.format(ByteBuffer(string: Self.register), action: .received, flow: Self.flow, node: "edge-1", time: time)
+        let entry = String(buffer: MessageLogEntry.format(ByteBuffer(string: Self.register), action: .received, flow: Self.flow, node: "edge-1",
+                                                          time: time))
         let lines = entry.split(separator: "\n", omittingEmptySubsequences: false)
         #expect(lines[0].hasPrefix("2027-01-15T08:00:00.123Z edge-1 edgeway: UTCTime=\"2027-01-15 08:00:00,123\" Module=\"network.sip\" Level=\"DEBUG\":  Action=\"Received\""))
         for field in ["Local-ip=\"127.0.0.1\"", "Local-port=\"5061\"", "Src-ip=\"192.0.2.7\"", "Src-port=\"40123\"", "Transport=\"TLS\"",
@@ -40,9 +41,10 @@ import Testing
     @Test func entriesReadBackAsTrafficWithBothAddresses() throws {
         let time = Date(timeIntervalSince1970: 1_800_000_000)
         let stun = ByteBuffer(bytes: STUNMessage(type: .bindingRequest, transactionID: Array(repeating: 0xAB, count: 12)).encode())
-        let text = MessageLogEntry.format(ByteBuffer(string: Self.register), action: .received, flow: Self.flow, node: "edge-1", time: time)
-            + MessageLogEntry.format(stun, action: .sent, flow: Self.flow, node: "edge-1", time: time.addingTimeInterval(1))
-            + MessageLogEntry.format(ByteBuffer(string: "\r\n\r\n"), action: .received, flow: Self.flow, node: "edge-1", time: time)
+        let text = [MessageLogEntry.format(ByteBuffer(string: Self.register), action: .received, flow: Self.flow, node: "edge-1", time: time),
+                    MessageLogEntry.format(stun, action: .sent, flow: Self.flow, node: "edge-1", time: time.addingTimeInterval(1)),
+                    MessageLogEntry.format(ByteBuffer(string: "\r\n\r\n"), action: .received, flow: Self.flow, node: "edge-1", time: time)]
+            .map { String(buffer: $0) }.joined()
         let records = MessageLogReader.traffic(text, node: "ignored")
         try #require(records.count == 2)
         #expect(records[0].node == "edge-1" && records[0].source == "192.0.2.7:40123" && records[0].destination == "127.0.0.1:5061")
@@ -51,6 +53,15 @@ import Testing
         guard case .stun(let type, let id) = records[1].payload else { Issue.record("not STUN"); return }
         #expect(type == .bindingRequest && id == String(repeating: "ab", count: 12))
         #expect(abs(records[1].time.timeIntervalSince1970 - 1_800_000_001) < 0.001)
+    }
+
+    @Test func aBodyWithoutAFinalLineBreakKeepsItsLastLine() {
+        var entry = ByteBuffer()
+        MessageLogEntry.writePrefixed(ByteBuffer(string: "A\r\nB\r\n\r\nbody"), into: &entry)
+        #expect(String(buffer: entry) == "|A\n|B\n|\n|body\n")
+        entry.clear()
+        MessageLogEntry.writePrefixed(ByteBuffer(string: "A\r\n\r\n"), into: &entry)
+        #expect(String(buffer: entry) == "|A\n|\n")
     }
 
     @Test func fieldsWithQuotesAndLineBreaksSurviveTheRoundTrip() {

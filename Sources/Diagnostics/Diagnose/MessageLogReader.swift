@@ -24,8 +24,8 @@ enum MessageLogReader {
             let received = fields["Action"] == "Received"
             let node = Self.node(of: line) ?? fallback
             let local = "\(fields["Local-ip"] ?? "?"):\(fields["Local-port"] ?? "0")"
-            let remote = received ? "\(fields["Src-ip"] ?? "?"):\(fields["Src-port"] ?? "0")" : "\(fields["Dst-ip"] ?? "?"):\(fields["Dst-port"] ?? "0")"
-            let (source, destination) = received ? (remote, local) : (local, remote)
+            let remote = fields["Src-ip"] != nil ? "\(fields["Src-ip"]!):\(fields["Src-port"] ?? "0")" : "\(fields["Dst-ip"] ?? "?"):\(fields["Dst-port"] ?? "0")"
+            let (source, destination) = received || fields["Action"] == "Closed" ? (remote, local) : (local, remote)
             let transport = fields["Transport"] ?? "?"
             if line.contains("Module=\"network.sip\"") {
                 guard index < lines.count, lines[index] == "SIPMSG:" else { continue }
@@ -38,6 +38,9 @@ enum MessageLogReader {
                 guard let parsed = try? SIPParser.parse(message) else { continue }
                 records.append(TrafficRecord(time: time, node: node, source: source, destination: destination,
                                              transport: transport, payload: .sip(parsed)))
+            } else if fields["Action"] == "Closed" {
+                records.append(TrafficRecord(time: time, node: node, source: source, destination: destination,
+                                             transport: transport, payload: .closed(reason: fields["Reason"] ?? "closed")))
             } else if let stun = fields["STUN"], let id = fields["Transaction-id"] {
                 let type: STUNMessageType = stun.contains("success") ? .bindingSuccess : stun.contains("error") ? .bindingError : .bindingRequest
                 records.append(TrafficRecord(time: time, node: node, source: source, destination: destination,

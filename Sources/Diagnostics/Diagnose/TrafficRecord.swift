@@ -9,6 +9,8 @@ struct TrafficRecord: Sendable {
         case sip(SIPMessage)
         /// A STUN message: its class and transaction ID (hex).
         case stun(STUNMessageType, transactionID: String)
+        /// The connection from `source` (the far end) to `destination` (the node) closed.
+        case closed(reason: String)
     }
 
     /// When it was seen.
