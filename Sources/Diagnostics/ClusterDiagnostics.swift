@@ -47,7 +47,7 @@ public final class ClusterDiagnostics: Sendable {
                 throw DiagnosticsError(.refused, "xcommand DiagnosticLogging Start: a diagnostic log is already running (\(running.id) on "
                     + "\(logging.node)); stop it first with xcommand DiagnosticLogging Stop")
             }
-            let id = "diagnostic-" + LogLine.stamps(Date()).iso.filter(\.isNumber).prefix(14)
+            let id = "diagnostic-" + LogLine.stamps(Date()).iso.filter(\.isNumber).prefix(17)
             let answer = await relay(RelayRequest(command: .start, id: id, tcpdump: tcpdump, visited: []))
             return Self.lines("Start", answer.outcomes, extra: ["Log: \"\(id)\"", "TakeTcpdump: \(tcpdump ? "On" : "Off")"])
         case "marker":
@@ -55,13 +55,13 @@ public final class ClusterDiagnostics: Sendable {
                 throw DiagnosticsError(.refused, "xcommand DiagnosticLogging Marker: give the marker as Text: \"words\"")
             }
             let text = arguments.dropFirst(5).trimmingCharacters(in: CharacterSet(charactersIn: " \""))
-            let id = try currentID(running: true)
+            let id = try currentID()
             return Self.lines("Marker", await relay(RelayRequest(command: .marker, id: id, text: text, visited: [])).outcomes, extra: [])
         case "stop":
-            let id = try currentID(running: true)
+            let id = try currentID()
             return Self.lines("Stop", await relay(RelayRequest(command: .stop, id: id, visited: [])).outcomes, extra: ["Log: \"\(id)\""])
         case "collect":
-            let id = try currentID(running: false)
+            let id = try currentID()
             let (url, outcomes) = try await collect(id)
             return Self.lines("Collect", outcomes, extra: ["Log: \"\(id)\"", "Bundle: \"\(url.path)\""])
         case "status":
@@ -121,6 +121,9 @@ public final class ClusterDiagnostics: Sendable {
                 try await logging.start(id: request.id, tcpdump: request.tcpdump, caps: caps)
                 return (NodeOutcome(node: node, ok: true, detail: "started"), nil)
             case .marker:
+                if let status = logging.status, status.id == request.id, !status.running {
+                    return (NodeOutcome(node: node, ok: true, detail: "not marked: its log \(status.stopReason ?? "stopped")"), nil)
+                }
                 try logging.marker(request.text ?? "")
                 return (NodeOutcome(node: node, ok: true, detail: "marked"), nil)
             case .stop:
@@ -153,35 +156,42 @@ public final class ClusterDiagnostics: Sendable {
         defer { try? FileManager.default.removeItem(at: staging) }
         let root = staging.appendingPathComponent(id)
         try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        var outcomes = answer.outcomes
         for (node, text) in answer.archives {
             guard Self.isNodeName(node), let data = Data(base64Encoded: text) else { continue }
             let file = staging.appendingPathComponent("\(node).tar.gz")
-            try data.write(to: file)
-            try await Tar.extract(file, into: root)
+            do {
+                try data.write(to: file)
+                try await Tar.extract(file, into: root)
+            } catch {
+                // One node's unreadable archive is that node missing, not the whole bundle lost.
+                outcomes = outcomes.map { $0.node == node ? NodeOutcome(node: node, ok: false, detail: "its archive is unreadable: \(error)") : $0 }
+            }
         }
         var summary = "log: \(id)\ncollected by: \(logging.node)\ncollected: \(LogLine.stamps(Date()).iso)\n"
-        for outcome in answer.outcomes {
-            summary += "node \(outcome.node): \(outcome.ok ? "collected" : "missing: \(outcome.detail)")\n"
+        for outcome in outcomes {
+            let line = "node \(outcome.node): \(outcome.ok ? "collected" : "missing: \(outcome.detail)")"
+            summary += String(line.map { $0.isNewline ? " " : $0 }) + "\n"
         }
         try summary.write(to: root.appendingPathComponent("cluster.txt"), atomically: true, encoding: .utf8)
         let bundle = logging.folder.appendingPathComponent("\(id).tar.gz")
         try await Tar.create(bundle, from: staging, entries: [id])
         lastBundle.withLockedValue { $0 = bundle }
-        return (bundle, answer.outcomes)
+        return (bundle, outcomes)
     }
 
-    /// The log a command acts on: the one running here, or (`running: false`) the last one.
-    private func currentID(running: Bool) throws -> String {
-        guard let status = logging.status, !running || status.running else {
-            throw DiagnosticsError(.refused, logging.status.map { "the diagnostic log \($0.id) has stopped (\($0.stopReason ?? "stopped"))" }
-                ?? "no diagnostic log has been started on \(logging.node): start one with xcommand DiagnosticLogging Start")
+    /// The log a command acts on: the last one started here (it may have stopped here, at its
+    /// cap, and still run elsewhere).
+    private func currentID() throws -> String {
+        guard let status = logging.status else {
+            throw DiagnosticsError(.refused, "no diagnostic log has been started on \(logging.node): start one with xcommand DiagnosticLogging Start")
         }
         return status.id
     }
 
-    /// `diagnostic-` and 14 digits, as ``run(_:)`` makes them.
+    /// `diagnostic-` and 17 digits (UTC to the millisecond), as ``run(_:)`` makes them.
     static func isLogID(_ id: String) -> Bool {
-        id.hasPrefix("diagnostic-") && id.count == 25 && id.dropFirst(11).allSatisfy(\.isASCII) && id.dropFirst(11).allSatisfy(\.isNumber)
+        id.hasPrefix("diagnostic-") && id.count == 28 && id.dropFirst(11).allSatisfy(\.isASCII) && id.dropFirst(11).allSatisfy(\.isNumber)
     }
 
     /// A node name fit for a folder: letters, digits, `-`, `_` and `.`, not `.` or `..`.

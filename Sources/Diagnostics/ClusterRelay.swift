@@ -23,6 +23,9 @@ struct RelayRequest: Codable, Sendable {
     var text: String?
     /// Nodes already reached or being reached: not asked again.
     var visited: [String]
+    /// When the asking node stops waiting (seconds since 1970): each hop gives the next a few
+    /// seconds less, so an answer from deep in the cluster arrives before the ask gives up.
+    var deadline: Double?
 }
 
 /// The answer: what each node reached through the asked one did, and for `collect` each node's
@@ -42,8 +45,11 @@ enum ClusterRelay {
         http.httpMethod = "POST"
         http.setValue("Bearer \(peer.token)", forHTTPHeaderField: "Authorization")
         http.setValue("application/json", forHTTPHeaderField: "Content-Type")
-        http.httpBody = try? JSONEncoder().encode(request)
-        http.timeoutInterval = request.command == .collect ? 120 : 20
+        let deadline = request.deadline ?? Date().timeIntervalSince1970 + (request.command == .collect ? 300 : 60)
+        var onward = request
+        onward.deadline = deadline - 3
+        http.httpBody = try? JSONEncoder().encode(onward)
+        http.timeoutInterval = max(1, deadline - Date().timeIntervalSince1970)
         do {
             let (body, response) = try await URLSession.shared.data(for: http)
             let status = (response as? HTTPURLResponse)?.statusCode ?? 0

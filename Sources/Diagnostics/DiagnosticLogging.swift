@@ -1,7 +1,11 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import Foundation
 import Logging
 import NIOConcurrencyHelpers
 import NIOCore
+import SIPCore
 import SIPStack
 import SIPTransport
 
@@ -53,6 +57,7 @@ public final class DiagnosticLogging: SIPTrafficObserver {
     private let transport: SIPTransportLayer
     private let snapshot: Snapshot
     private let state = NIOLockedValueBox(State())
+    private let queue = NIOLockedValueBox<[(writers: Writers, work: Work)]>([])
 
     /// Creates the diagnostics of a node whose data folder is `data`.
     public init(node: String, data: URL, events: EventLog, transport: SIPTransportLayer, snapshot: @escaping Snapshot) {
@@ -116,7 +121,7 @@ public final class DiagnosticLogging: SIPTrafficObserver {
             state.capTimer = timer
             state.last = Status(id: id, running: true, stopReason: nil, tcpdump: tcpdump, folder: folder)
         }
-        events.raise(tee: { session.eventLog.append($0) })
+        events.raise(tee: session.eventLog)
         updateObserver()
         events.logger().info("diagnostic log started", metadata: ["log": "\(id)", "tcpdump": tcpdump ? "on" : "off"])
         for (name, text) in await snapshot() { session.save(text, as: name.replacingOccurrences(of: "NAME", with: "start")) }
@@ -193,37 +198,58 @@ public final class DiagnosticLogging: SIPTrafficObserver {
     // MARK: SIPTrafficObserver
 
     public func received(_ event: SIPTransportEvent) {
-        let time = Date()
         switch event {
-        case .sip(let message, let flow):
-            hand { $0.record(message.serialized(), on: flow, inbound: true, time: time) }
-        case .stun(let bytes, let flow), .malformed(_, let bytes, let flow):
-            hand { $0.record(bytes, on: flow, inbound: true, time: time) }
-        case .flowClosed(let flow, let reason):
-            hand { $0.closed(flow, reason: reason, time: time) }
-        case .ping, .pong, .flowOpened:
-            break
+        case .sip(let message, let flow): hand(.message(message, flow, Date()))
+        case .stun(let bytes, let flow), .malformed(_, let bytes, let flow): hand(.bytes(bytes, flow, inbound: true, Date()))
+        case .flowClosed(let flow, let reason): hand(.closed(flow, reason, Date()))
+        case .ping, .pong, .flowOpened: break
         }
     }
 
     public func sent(_ bytes: ByteBuffer, on flow: Flow) {
-        let time = Date()
-        hand { $0.record(bytes, on: flow, inbound: false, time: time) }
+        hand(.bytes(bytes, flow, inbound: false, Date()))
     }
 
-    /// Hands work to the diagnostics thread with the files in use now.
-    private func hand(_ work: @escaping @Sendable (Writers) -> Void) {
+    /// One thing to write, as the transport handed it over.
+    private enum Work: Sendable {
+        /// A SIP message received (serialised on the diagnostics thread, not the event loop).
+        case message(SIPMessage, Flow, Date)
+        case bytes(ByteBuffer, Flow, inbound: Bool, Date)
+        case closed(Flow, String, Date)
+    }
+
+    /// Hands work to the diagnostics thread with the files in use now. Work gathers in a queue
+    /// and the thread is woken once per batch, not once per message (a wake-up is a system call).
+    private func hand(_ work: Work) {
         let writers = state.withLockedValue { Writers(node: node, session: $0.session, messageLog: $0.messageLog) }
         guard writers.session != nil || writers.messageLog != nil else { return }
-        DiagnosticsThread.loop.execute { [self] in
-            work(writers)
-            if let session = writers.session, session.size >= session.caps.maxBytes, state.withLockedValue({ state in
-                defer { state.capped = true }
-                return !state.capped && state.session === session
-            }) {
-                Task { try? await stop(reason: "stopped: size cap reached (\(session.caps.maxBytes) bytes)", id: session.id) }
+        let wake = queue.withLockedValue { queue -> Bool in
+            queue.append((writers, work))
+            return queue.count == 1
+        }
+        if wake { DiagnosticsThread.loop.execute { [self] in drain() } }
+    }
+
+    /// On the diagnostics thread: everything queued, in order.
+    private func drain() {
+        let batch = queue.withLockedValue { queue in
+            defer { queue.removeAll(keepingCapacity: true) }
+            return queue
+        }
+        for (writers, work) in batch {
+            switch work {
+            case .message(let message, let flow, let time): writers.record(message.serialized(), on: flow, inbound: true, time: time)
+            case .bytes(let bytes, let flow, let inbound, let time): writers.record(bytes, on: flow, inbound: inbound, time: time)
+            case .closed(let flow, let reason, let time): writers.closed(flow, reason: reason, time: time)
             }
         }
+        guard let session = batch.last?.writers.session, session.size >= session.caps.maxBytes,
+              state.withLockedValue({ state in
+                  defer { state.capped = true }
+                  return !state.capped && state.session === session
+              })
+        else { return }
+        Task { try? await stop(reason: "stopped: size cap reached (\(session.caps.maxBytes) bytes)", id: session.id) }
     }
 
     /// The files one message goes to; used on the diagnostics thread.
@@ -234,12 +260,27 @@ public final class DiagnosticLogging: SIPTrafficObserver {
 
         func record(_ original: ByteBuffer, on flow: Flow, inbound: Bool, time: Date) {
             // Peers' tokens stay out of logs and captures, which travel in bundles.
-            let bytes = original.readableBytesView.firstRange(of: ClusterPeers.headerBytes) == nil ? original
+            let bytes = !Self.contains(original, ClusterPeers.headerBytes) ? original
                 : ClusterPeers.redacted(Array(original.readableBytesView)).map { ByteBuffer(bytes: $0) } ?? original
             let entry = MessageLogEntry.format(bytes, action: inbound ? .received : .sent, flow: flow, node: node, time: time)
             messageLog?.append(entry)
             session?.messageLog.append(entry)
             session?.capture?.record(bytes, on: flow, inbound: inbound, time: time)
+        }
+
+        /// Whether `needle` occurs in `buffer` (on raw bytes: this runs for every message logged).
+        static func contains(_ buffer: ByteBuffer, _ needle: [UInt8]) -> Bool {
+            buffer.withUnsafeReadableBytes { haystack in
+                needle.withUnsafeBytes { pattern in
+                    guard let first = pattern.first, haystack.count >= pattern.count else { return false }
+                    var index = 0
+                    while index <= haystack.count - pattern.count {
+                        if haystack[index] == first, memcmp(haystack.baseAddress! + index, pattern.baseAddress!, pattern.count) == 0 { return true }
+                        index += 1
+                    }
+                    return false
+                }
+            }
         }
 
         func closed(_ flow: Flow, reason: String, time: Date) {

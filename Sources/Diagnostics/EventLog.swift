@@ -43,7 +43,10 @@ public final class EventLog: Sendable {
     private let eventsLevel: Synchronization.Atomic<UInt8>
     private let networkSIPLevel: Synchronization.Atomic<UInt8>
     private let raised = Synchronization.Atomic<Bool>(false)
-    private let tee = NIOLockedValueBox<(@Sendable (String) -> Void)?>(nil)
+    /// The running diagnostic log's event file (a file, not a closure: a closure read back out of
+    /// a generic box is wrapped in one more reabstraction thunk each time, found as a chain
+    /// thousands deep under load).
+    private let tee = NIOLockedValueBox<BufferedFile?>(nil)
 
     /// The node's name, on every line.
     public let node: String
@@ -106,7 +109,7 @@ public final class EventLog: Sendable {
     }
 
     /// While a diagnostic log runs: every module at debug, and each line also to `tee`.
-    func raise(tee: (@Sendable (String) -> Void)?) {
+    func raise(tee: BufferedFile?) {
         self.tee.withLockedValue { $0 = tee }
         raised.store(tee != nil, ordering: .relaxed)
     }
@@ -137,7 +140,7 @@ public final class EventLog: Sendable {
         }
         if configuration.toStandardError { FileHandle.standardError.write(Data(line.utf8)) }
         file?.append(line)
-        if raised.load(ordering: .relaxed) { tee.withLockedValue { $0 }?(line) }
+        if raised.load(ordering: .relaxed) { tee.withLockedValue { $0 }?.append(line) }
     }
 }
 

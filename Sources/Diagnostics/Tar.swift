@@ -18,7 +18,8 @@ enum Tar {
     static func extract(_ archive: URL, into folder: URL) async throws {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         do {
-            try await tar(["-xzf", archive.path, "-C", folder.path, "--no-same-owner"], doing: "read \(archive.lastPathComponent)")
+            try await tar(["-xzf", archive.path, "-C", folder.path, "--no-same-owner", "--no-same-permissions"],
+                          doing: "read \(archive.lastPathComponent)")
         } catch let error as DiagnosticsError {
             throw DiagnosticsError(.badInput, error.detail)
         }

@@ -81,10 +81,13 @@ final class NodeDiagnostics: Sendable {
         }
     }
 
-    /// `xconfiguration-NAME.txt` (every setting) and `xstatus-NAME.txt` (every status line).
+    /// `xconfiguration-NAME.txt` (every setting) and `xstatus-NAME.txt` (every status line, the
+    /// registrations counted, not listed).
     private static func snapshot(_ node: (any AdministeredNode)?, settings: Settings) async -> [String: String] {
         let configuration = (try? settings.values(under: SettingPath([])))?.map { XConfigurationCommand.line($0.path, $0.value) } ?? []
-        let status = await node?.statusLines(path: [], user: nil).map { "*s \($0.path): \($0.value)" } ?? []
+        // Every status line but the list of registrations (a registrar's could be 100,000 long):
+        // a path other than Registrations gives their count only.
+        let status = await node?.statusLines(path: ["snapshot"], user: nil).map { "*s \($0.path): \($0.value)" } ?? []
         return ["xconfiguration-NAME.txt": (configuration + ["** end"]).joined(separator: "\n") + "\n",
                 "xstatus-NAME.txt": (status + ["** end"]).joined(separator: "\n") + "\n"]
     }

@@ -170,17 +170,17 @@ public struct EdgeStateMachine: Sendable {
     private func registrationEvent(_ request: SIPMessage, _ answer: SIPMessage, phone flow: Flow, link: UInt64,
                                    before: RegistrationListing?) -> [ProxyAction] {
         guard let status = answer.statusLine?.statusCode, status != 401, status != 407 else { return [] }
+        let granted = phones[flow.connectionID]?.registration
+        // A refresh (registered before and after) is not logged: nothing is built for it.
+        if (200..<300).contains(status), (granted != nil) == (before != nil) { return [] }
         var metadata = ["flow": flow.description, "call-id": String(request.callID ?? "")]
         metadata["aor"] = (try? request.to()).map { String($0.uriText) } ?? before?.aor
         guard (200..<300).contains(status) else {
             return [.log(RoleEvent(.info, "registration refused: \(status) \(answer.statusLine?.reasonPhrase ?? "")", metadata))]
         }
-        guard let now = phones[flow.connectionID]?.registration else {
-            return before == nil ? [] : [.log(RoleEvent(.info, "registration removed", metadata))]
-        }
-        guard before == nil else { return [] }
-        metadata["device"] = now.device
-        metadata["instance"] = now.instance
+        guard let granted else { return [.log(RoleEvent(.info, "registration removed", metadata))] }
+        metadata["device"] = granted.device
+        metadata["instance"] = granted.instance
         let offered = ARSK.offered(in: request), accepted = ARSK.accepted(in: answer)
         metadata["arsk"] = accepted ? "accepted" : !offered ? "not offered by the phone"
             : !settings.keepaliveEnabled ? "refused: StunKeepAliveForRegisteredPathEnabled is Off on this edge"

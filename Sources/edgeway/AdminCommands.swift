@@ -46,8 +46,8 @@ struct AdminTarget: ParsableArguments {
             request.httpMethod = "POST"
             request.httpBody = Data(post.utf8)
         }
-        // Collecting a cluster's diagnostic logs may take a while.
-        request.timeoutInterval = 120
+        // Collecting a cluster's diagnostic logs may take a while (each hop waits up to 300 s).
+        request.timeoutInterval = 330
         do {
             let (body, response) = try await URLSession.shared.data(for: request)
             return (body, (response as? HTTPURLResponse)?.statusCode ?? 0)
@@ -165,7 +165,7 @@ struct XCommandCLI: AsyncParsableCommand {
     @Argument(help: "The command name and its arguments.")
     var words: [String]
 
-    @Option(help: "With DiagnosticLogging Download: the file to write (default: the bundle's own name, here).")
+    @Option(help: "With DiagnosticLogging Download: the file to write (default: edgeway-diagnostics.tar.gz, here).")
     var output: String?
 
     @OptionGroup var target: AdminTarget

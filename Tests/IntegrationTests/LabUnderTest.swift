@@ -5,7 +5,8 @@ import PhoneLogic
 import Testing
 import TestSupport
 
-/// `edgeway lab` as its own process, as a new user starts it (keepalive 1 s, timeout 500 ms),
+/// `edgeway lab` as its own process, as a new user starts it (keepalive 1 s, timeout 2 s: room for
+/// a loaded machine),
 /// with the commands an operator types against it and phones of this test process.
 struct LabUnderTest {
     let data: URL
@@ -18,7 +19,7 @@ struct LabUnderTest {
     static func start() async throws -> LabUnderTest {
         let data = try temporaryFolder("edgeway-diagnostics")
         let base = LabPorts.base()
-        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(base), "--keepalive", "1s", "--timeout", "500ms"])
+        let lab = try EdgewayProcess(["lab", "--data", data.path, "--base-port", String(base), "--keepalive", "1s", "--timeout", "2s"])
         let started = LabUnderTest(data: data, base: base, lab: lab)
         try await eventually("lab ready; it printed: \(lab.text.suffix(500))", seconds: 60) {
             lab.text.contains("alice / alice-secret") || !lab.isRunning
@@ -43,11 +44,11 @@ struct LabUnderTest {
         return result.output
     }
 
-    /// A phone of this process with short timers: keepalive every 500 ms, 1 s to answer.
+    /// A phone of this process with short timers: keepalive every 500 ms, 2.5 s to answer.
     func phone(_ user: String, _ password: String) throws -> SoftPhone {
         var timers = RegistrationMachine.Configuration()
         timers.keepaliveInterval = 500
-        timers.keepaliveTimeout = 1_000
+        timers.keepaliveTimeout = 2_500
         timers.registerTimeout = 5_000
         let ca = try String(contentsOf: data.appendingPathComponent("tls/ca.pem"), encoding: .utf8)
         return try SoftPhone(configuration: .init(user: user, password: password, domain: "example.com", edges: edges,
@@ -80,10 +81,11 @@ struct LabUnderTest {
         return try #require(logs.first { $0.lastPathComponent.hasPrefix("diagnostic-") })
     }
 
-    /// Stops the lab (SIGTERM, at most 20 s) and removes its folder.
+    /// Stops the lab (SIGTERM, then SIGKILL after 20 s) and removes its folder.
     func stop() {
         kill(lab.process.processIdentifier, SIGTERM)
         for _ in 0..<200 where lab.isRunning { usleep(100_000) }
+        if lab.isRunning { kill(lab.process.processIdentifier, SIGKILL) }
         try? FileManager.default.removeItem(at: data)
     }
 }

@@ -8,7 +8,8 @@ public struct DiagnosisReport: Codable, Sendable {
         public var aor: String
         public var device: String?
         public var instance: String?
-        /// `healthy`, `failed over`, `refused`, `no AR_SK`, `keepalives withheld`, `not registered`.
+        /// `healthy`, `failed over`, `refused`, `no AR_SK`, `keepalives withheld`, `keepalive timeouts`,
+        /// `not registered`.
         public var state: String
         /// One line, e.g. `failed over 1×: edge-1 → edge-2 after keepalive timeout; re-registered in 3.6 s`.
         public var verdict: String
@@ -69,9 +70,11 @@ public struct DiagnosisReport: Codable, Sendable {
     public struct Failover: Codable, Sendable {
         public var from: String
         public var to: String
-        /// `keepalive timeout`, `keepalive withheld: registrar unreachable`, `keepalives stopped arriving`, `STUN error`, `connection closed`.
+        /// `keepalive timeout (…)`, `keepalive withheld by edge-1: registrar unreachable`, `STUN error (…)`,
+        /// `connection closed (reason)`.
         public var cause: String
-        /// When the failure began (the unanswered or missing keepalive).
+        /// When the failure began: the first of the keepalives that failed before the move (sent
+        /// then), the connection's end, or when the first missing keepalive was due.
         public var detectedAt: String?
         /// From then to the 200 OK through the new edge, in seconds.
         public var reregisteredInSeconds: Double?

@@ -22,6 +22,25 @@ enum EvidenceLoader {
         return Evidence(traffic: MessageLogReader.traffic(text, node: name), events: MessageLogReader.events(text, node: name), nodes: [name])
     }
 
+    /// A bundle's file, read only when it is a regular file (not a link, a pipe or a device, which
+    /// a bundle from elsewhere might hold) of at most 2 GiB; `nil` when absent.
+    ///
+    /// - Throws: ``DiagnosticsError`` `.badInput` for anything else in its place.
+    private static func contents(of url: URL) throws -> Data? {
+        guard let attributes = try? FileManager.default.attributesOfItem(atPath: url.path) else { return nil }
+        guard attributes[.type] as? FileAttributeType == .typeRegular else {
+            throw DiagnosticsError(.badInput, "\(url.lastPathComponent) in the bundle is not a regular file")
+        }
+        guard (attributes[.size] as? Int ?? 0) <= 2 << 30 else {
+            throw DiagnosticsError(.badInput, "\(url.lastPathComponent) in the bundle is larger than 2 GiB")
+        }
+        return FileManager.default.contents(atPath: url.path)
+    }
+
+    private static func text(of url: URL) throws -> String? {
+        try contents(of: url).map { String(decoding: $0, as: UTF8.self) }
+    }
+
     /// The alarms an `xstatus` snapshot lists (`*s Alarms Alarm 1 Id: "…"`), as `alarm active` events.
     static func activeAlarms(_ text: String, node: String, at time: Date) -> [EventRecord] {
         var ids: [String: String] = [:], descriptions: [String: String] = [:]
@@ -52,7 +71,7 @@ enum EvidenceLoader {
         var evidence = Evidence()
         let roots = ((try? manager.contentsOfDirectory(at: folder, includingPropertiesForKeys: nil)) ?? []).filter { $0.hasDirectoryPath }
         for root in roots {
-            if let summary = try? String(contentsOf: root.appendingPathComponent("cluster.txt"), encoding: .utf8) {
+            if let summary = try text(of: root.appendingPathComponent("cluster.txt")) {
                 for line in summary.split(separator: "\n") where line.hasPrefix("node ") && line.contains(": missing: ") {
                     let parts = line.dropFirst(5).components(separatedBy: ": missing: ")
                     evidence.missing[parts[0]] = parts.dropFirst().joined(separator: ": missing: ")
@@ -61,18 +80,18 @@ enum EvidenceLoader {
             for node in ((try? manager.contentsOfDirectory(at: root, includingPropertiesForKeys: nil)) ?? []).filter(\.hasDirectoryPath) {
                 let name = node.lastPathComponent
                 let messageLog = node.appendingPathComponent("message.log"), capture = node.appendingPathComponent("capture.pcap")
-                if let text = try? String(contentsOf: messageLog, encoding: .utf8) {
+                if let text = try text(of: messageLog) {
                     evidence.traffic += MessageLogReader.traffic(text, node: name)
-                } else if let data = manager.contents(atPath: capture.path) {
+                } else if let data = try contents(of: capture) {
                     evidence.traffic += try PCAPReader.traffic(data, node: name)
                 } else {
                     continue
                 }
-                if let text = try? String(contentsOf: node.appendingPathComponent("event.log"), encoding: .utf8) {
+                if let text = try text(of: node.appendingPathComponent("event.log")) {
                     evidence.events += MessageLogReader.events(text, node: name)
                 }
                 for snapshot in ["xstatus-start.txt", "xstatus-stop.txt"] {
-                    guard let text = try? String(contentsOf: node.appendingPathComponent(snapshot), encoding: .utf8) else { continue }
+                    guard let text = try text(of: node.appendingPathComponent(snapshot)) else { continue }
                     evidence.events += activeAlarms(text, node: name, at: evidence.traffic.first?.time ?? Date(timeIntervalSince1970: 0))
                 }
                 evidence.nodes.append(name)

@@ -37,7 +37,7 @@ enum MessageLogReader {
                 }
                 guard let parsed = try? SIPParser.parse(message) else { continue }
                 records.append(TrafficRecord(time: time, node: node, source: source, destination: destination,
-                                             transport: transport, payload: .sip(parsed)))
+                                             transport: transport, payload: .sip(parsed), receivedByNode: received))
             } else if fields["Action"] == "Closed" {
                 records.append(TrafficRecord(time: time, node: node, source: source, destination: destination,
                                              transport: transport, payload: .closed(reason: fields["Reason"] ?? "closed")))

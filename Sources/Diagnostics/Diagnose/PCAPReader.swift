@@ -32,7 +32,7 @@ enum PCAPReader {
         let nanoseconds = magic == 0xA1B2_3C4D || magic == 0x4D3C_B2A1
         buffer.moveReaderIndex(forwardBy: 16)
         let linkType = buffer.readInteger(endianness: endianness, as: UInt32.self)!
-        guard [0, 1, 12, 101, 113, 228, 229].contains(linkType) else {
+        guard [0, 1, 12, 101, 113, 228, 229, 276].contains(linkType) else {
             throw DiagnosticsError(.badInput, "\(node): link type \(linkType) is not one read here (loopback, Ethernet, raw IP, Linux cooked)")
         }
         var streams = TCPStreams(node: node)

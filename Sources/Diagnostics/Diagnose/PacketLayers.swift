@@ -155,6 +155,13 @@ struct TCPStreams {
         return records
     }
 
+    /// Skips past the next CRLF; false when none has arrived yet.
+    static func skipLine(_ buffer: inout ByteBuffer) -> Bool {
+        guard let end = buffer.readableBytesView.firstRange(of: [0x0D, 0x0A]) else { return false }
+        buffer.moveReaderIndex(to: end.upperBound)
+        return true
+    }
+
     /// The next complete frame: CRLF keepalives skipped, a STUN message by its length, a SIP
     /// message by its Content-Length (absent: none).
     static func nextFrame(_ buffer: inout ByteBuffer) -> ByteBuffer? {
@@ -163,7 +170,14 @@ struct TCPStreams {
         }
         guard let first = buffer.getInteger(at: buffer.readerIndex, as: UInt8.self) else { return nil }
         if first & 0xC0 == 0 {
-            guard let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self), buffer.readableBytes >= 20 + Int(length) else { return nil }
+            // STUN only with its magic cookie (RFC 8489 §5); anything else is not a frame start:
+            // skip to the next line, where a SIP start line may begin (after a lost segment).
+            guard buffer.readableBytes >= 8 else { return nil }
+            guard buffer.getInteger(at: buffer.readerIndex + 4, as: UInt32.self) == 0x2112_A442,
+                  let length = buffer.getInteger(at: buffer.readerIndex + 2, as: UInt16.self) else {
+                return skipLine(&buffer) ? nextFrame(&buffer) : nil
+            }
+            guard buffer.readableBytes >= 20 + Int(length) else { return nil }
             return buffer.readSlice(length: 20 + Int(length))
         }
         let view = buffer.readableBytesView
@@ -171,8 +185,16 @@ struct TCPStreams {
         let headLength = end.upperBound - view.startIndex
         let head = String(decoding: view.prefix(headLength), as: UTF8.self).lowercased()
         var bodyLength = 0
-        for line in head.split(separator: "\r\n") where line.hasPrefix("content-length:") || line.hasPrefix("l:") {
-            bodyLength = Int(line.split(separator: ":", maxSplits: 1)[1].trimmingCharacters(in: .whitespaces)) ?? 0
+        for line in head.split(separator: "\r\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            guard parts.count == 2, ["content-length", "l"].contains(parts[0].trimmingCharacters(in: .whitespaces)) else { continue }
+            // RFC 3261 §20.14: a non-negative number; a message claiming more than 64 KiB is
+            // not SIP here (the parser's limit): skip its head and look for the next.
+            guard let number = Int(parts[1].trimmingCharacters(in: .whitespaces)), (0...65_536).contains(number) else {
+                buffer.moveReaderIndex(forwardBy: headLength)
+                return nextFrame(&buffer)
+            }
+            bodyLength = number
         }
         guard buffer.readableBytes >= headLength + bodyLength else { return nil }
         return buffer.readSlice(length: headLength + bodyLength)

@@ -5,8 +5,8 @@ import SIPCore
 struct PhoneDiagnosis {
     let phone: PhoneTraffic
     let evidence: Evidence
-    /// First traffic of the evidence, and last: a keepalive asked within 3 s of the end is not
-    /// counted as a timeout.
+    /// The last traffic of the evidence: a keepalive asked within 3 s of it is not counted as a
+    /// timeout.
     let end: Date
 
     func report() -> DiagnosisReport.Phone {
@@ -98,19 +98,22 @@ struct PhoneDiagnosis {
         return result
     }
 
-    /// The node that first sent this response (it made it; the others relayed it).
+    /// The node that made this response: the first to log it as sent (a node that relayed it
+    /// logged it received first), else the first to log it at all.
     private func hop(of response: SIPMessage, fallback: String) -> String {
+        guard evidence.nodes.count > 1 else { return fallback }
         let callID = response.callID, cseq = try? response.cseq(), status = response.statusLine?.statusCode
-        let first = evidence.traffic.first { record in
+        let copies = evidence.traffic.filter { record in
             guard let message = record.sip else { return false }
             return message.callID == callID && (try? message.cseq()) == cseq && message.statusLine?.statusCode == status
         }
-        return evidence.nodes.count > 1 ? (first?.node ?? fallback) : fallback
+        let received = Set(copies.filter(\.receivedByNode).map(\.node))
+        return (copies.first { !$0.receivedByNode && !received.contains($0.node) } ?? copies.first)?.node ?? fallback
     }
 
     private func keepaliveSummary() -> DiagnosisReport.Keepalives {
         let asked = phone.keepalives
-        let answered = asked.filter { $0.answer != nil }
+        let answered = asked.filter(\.succeeded)
         let rtts = answered.map { $0.answer!.time.timeIntervalSince($0.request.time) * 1000 }.sorted()
         var intervals: [Double] = []
         for connection in Set(asked.map(\.connection)) {
@@ -136,21 +139,34 @@ struct PhoneDiagnosis {
         let accepted = phone.attempts.filter { ($0.status ?? 0) / 100 == 2 && !isRemoval($0.message) }
         var result: [DiagnosisReport.Failover] = []
         for (before, after) in zip(accepted, accepted.dropFirst()) where before.edge != after.edge {
-            let old = phone.keepalives.filter { $0.connection == before.request.source && $0.request.time < after.request.time }
-            let unanswered = old.first { $0.answer == nil && $0.request.time > before.request.time }
+            let old = phone.keepalives.filter { $0.connection == before.request.source && $0.request.time > before.request.time
+                && $0.request.time < after.request.time }
+            // The run of failed keepalives just before the move (no answer, or a STUN error).
+            let failing = old.reversed().prefix { !$0.succeeded }.reversed()
+            let closed = evidence.traffic.first { record in
+                if case .closed = record.payload { return record.source == before.request.source && record.time > before.request.time
+                    && record.time < after.request.time }
+                return false
+            }
             var cause: String, start: Date?
-            if let unanswered {
-                start = unanswered.request.time
+            if let first = failing.first {
+                start = first.request.time
                 let reason = evidence.events.last { $0.event.hasPrefix("keepalive withheld") && $0.time <= after.request.time
-                    && $0.fields["flow"]?.contains("/\(unanswered.connection)#") == true }?.fields["reason"]
-                cause = reason.map { "keepalive withheld by \(before.edge): \($0)" } ?? "keepalive timeout (\(stamp(unanswered.request.time)) unanswered)"
-                if case .stun(let type, _)? = unanswered.answer?.payload, type == .bindingError { cause = "STUN error" }
+                    && $0.fields["flow"]?.contains("/\(first.connection)#") == true }?.fields["reason"]
+                if failing.contains(where: { $0.answer != nil }) {
+                    cause = "STUN error (\(stamp(first.request.time)))"
+                } else {
+                    cause = reason.map { "keepalive withheld by \(before.edge): \($0)" } ?? "keepalive timeout (\(stamp(first.request.time)) unanswered)"
+                }
+            } else if let closed, case .closed(let reason) = closed.payload {
+                start = closed.time
+                cause = "connection closed (\(reason))"
             } else if let last = old.last {
                 let interval = keepaliveSummary().intervalSeconds ?? 30
                 start = last.request.time.addingTimeInterval(interval)
                 cause = "keepalive timeout (keepalives stopped reaching \(before.edge) after \(stamp(last.request.time)))"
             } else {
-                cause = "cause not seen in these logs (connection closed?)"
+                cause = "cause not seen in these logs"
             }
             let seconds: Double? = if let start, let done = after.final?.record.time { done.timeIntervalSince(start) } else { nil }
             let deferred = start.map { callEnded(between: $0, and: after.request.time) } ?? false

@@ -11,7 +11,6 @@ struct PhoneTraffic {
         var request: TrafficRecord
         var message: SIPMessage
         var final: (record: TrafficRecord, message: SIPMessage)?
-        var challenges = 0
         /// The edge it went to: the node that logged it, or the address in a plain capture.
         var edge: String
         var callID: String
@@ -25,6 +24,11 @@ struct PhoneTraffic {
         var answer: TrafficRecord?
         var edge: String
         var connection: String
+        /// Answered with a Binding success.
+        var succeeded: Bool {
+            if case .stun(let type, _)? = answer?.payload { return type == .bindingSuccess }
+            return false
+        }
     }
 
     var key: String
@@ -65,12 +69,7 @@ struct PhoneTraffic {
             } else if let status = message.statusLine?.statusCode, status >= 200, (try? message.cseq().method) == "REGISTER",
                       (try? message.vias().count) == 1, let cseq = try? message.cseq().sequence,
                       let (key, index) = byCall["\(message.callID ?? "")|\(cseq)"], phones[key]!.attempts[index].final == nil {
-                if status == 401 || status == 407 {
-                    phones[key]!.attempts[index].challenges += 1
-                    phones[key]!.attempts[index].final = (record, message)
-                } else {
-                    phones[key]!.attempts[index].final = (record, message)
-                }
+                phones[key]!.attempts[index].final = (record, message)
             }
         }
         for record in traffic {

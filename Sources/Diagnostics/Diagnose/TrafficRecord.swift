@@ -23,6 +23,8 @@ struct TrafficRecord: Sendable {
     /// `TLS`, `TCP` or `UDP` as logged (a capture says `TCP` for TLS).
     var transport: String
     var payload: Payload
+    /// Whether the node logged it as received (a capture: `false`, it cannot tell).
+    var receivedByNode = false
 
     /// The SIP message, if it is one.
     var sip: SIPMessage? {
