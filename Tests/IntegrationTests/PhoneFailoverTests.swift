@@ -76,12 +76,12 @@ struct PhoneFailoverTests {
         }
         let killed = ContinuousClock.now
         await lab.edges[0].shutdown()
-        try await eventually("registered via edge-2") { timeline.contains(Self.registered(through: edges[1])) }
+        try await eventually("registered via edge-2", seconds: 30) { timeline.contains(Self.registered(through: edges[1])) }
         let detected = try #require(timeline.first { if case .registration(.edgeFailed) = $0 { true } else { false } })
         let recovered = try #require(timeline.first(Self.registered(through: edges[1])))
         print("edge killed: detected after \(detected - killed), registered through edge-2 \(recovered - detected) later")
-        #expect(detected - killed < .seconds(5))
-        #expect(recovered - detected < .seconds(5))
+        #expect(detected - killed < .seconds(15), "a generous bound: loaded machines stall")
+        #expect(recovered - detected < .seconds(15))
         #expect(alice.registeredEdge == edges[1])
         // The new registration replaced the old binding: same instance, reg-id and Call-ID, higher CSeq.
         let bindings = try await lab.bindings(of: "alice")
@@ -103,7 +103,7 @@ struct PhoneFailoverTests {
         try await eventually("registered via edge-1") { timeline.contains(Self.registered(through: edges[0])) }
         let blackholed = ContinuousClock.now
         relay.blackhole()
-        try await eventually("registered via edge-2") { timeline.contains(Self.registered(through: edges[1])) }
+        try await eventually("registered via edge-2", seconds: 30) { timeline.contains(Self.registered(through: edges[1])) }
         #expect(timeline.contains { $0 == .registration(.edgeFailed(edge: edges[0], reason: .keepaliveTimeout)) })
         // Detection within interval + timeout (300 + 1,000 ms) plus scheduling slack; recovery well under it.
         let detected = try #require(timeline.first { if case .registration(.edgeFailed) = $0 { true } else { false } })

@@ -120,7 +120,7 @@ struct PostgresLocationStoreTests {
             let release = DispatchSemaphore(value: 0)
             async let held: Void = PostgresLocationStore(database: holder).update(aor: aor) { _ in
                 holding.set()
-                _ = release.wait(timeout: .now() + 10)
+                _ = release.wait(timeout: .now() + 60)
             }
             try await eventually("the other registrar holds the lock") { holding.isSet }
             await #expect(throws: PostgresDatabaseError.self) {

@@ -214,9 +214,9 @@ struct SIPTransportLayerTests {
     /// The idle timeout counts traffic either way: a silent connection is closed, one that
     /// keeps pinging outlives the timeout several times over, then goes once it falls silent.
     @Test func anIdleConnectionIsClosedAndABusyOneIsKept() async throws {
-        // Pings 100 ms apart against a 4 s timeout: forty times the slack, for a loaded machine
-        // whose test threads may stall for a second or two.
-        let (server, serverEvents, address, (silentClient, busyClient)) = try await serverAndTwoClients(.init(idleTimeout: .seconds(4)))
+        // Pings 100 ms apart against an 8 s timeout: eighty times the slack, for a loaded machine
+        // whose test threads were seen stalling for more than 4 s while labs ran beside them.
+        let (server, serverEvents, address, (silentClient, busyClient)) = try await serverAndTwoClients(.init(idleTimeout: .seconds(8)))
         let silent = try await Self.connect(silentClient, to: address)
         let busy = try await Self.connect(busyClient, to: address)
         func closedReason(_ flow: Flow) -> (SIPTransportEvent) -> String? {
@@ -225,7 +225,8 @@ struct SIPTransportLayerTests {
                 return nil
             }
         }
-        for _ in 0..<80 {
+        // 13 s of pings: past the silent one's timeout (8 s, up to a quarter more).
+        for _ in 0..<130 {
             try await busyClient.send(ByteBuffer(string: "\r\n\r\n"), on: busy)
             try await Task.sleep(for: .milliseconds(100))
         }
