@@ -78,6 +78,7 @@ struct DiagnosticLoggingTests {
         }
 
         let diagnosis = try await EdgewayProcess.run(["diagnose", bundle.path])
+        print("edgeway diagnose (healthy):\n\(diagnosis.output)")
         #expect(diagnosis.status == 0, "\(diagnosis.output)")
         #expect(diagnosis.output.contains("verdict: healthy: registered through edge-1 with AR_SK"), "\(diagnosis.output)")
         #expect(diagnosis.output.contains("cluster: 1 phone: 1 healthy"), "\(diagnosis.output)")
@@ -96,6 +97,7 @@ struct DiagnosticLoggingTests {
         await alice.stop()
         let bundle = try await lab.record(to: "setting-off")
         let diagnosis = try await EdgewayProcess.run(["diagnose", bundle.path])
+        print("edgeway diagnose (keepalive Off on edge-1):\n\(diagnosis.output)")
         #expect(diagnosis.output.contains("verdict: registered without AR_SK: StunKeepAliveForRegisteredPathEnabled is Off on this edge (edge-1)"),
                 "\(diagnosis.output)")
         #expect(diagnosis.output.contains("alarm keepalive-setting-mismatch"), "\(diagnosis.output)")
@@ -120,6 +122,7 @@ struct DiagnosticLoggingTests {
         await alice.stop()
         let bundle = try await lab.record(to: "blackhole")
         let diagnosis = try await EdgewayProcess.run(["diagnose", bundle.path, "--user", "alice"])
+        print("edgeway diagnose (edge-1 black-holed):\n\(diagnosis.output)")
         #expect(diagnosis.output.contains("verdict: failed over 1×: edge-1 → edge-2 after keepalive timeout"), "\(diagnosis.output)")
         #expect(diagnosis.output.contains("re-registered in "), "\(diagnosis.output)")
         let json = try await Self.json(bundle)
@@ -147,6 +150,7 @@ struct DiagnosticLoggingTests {
         #expect(cluster.contains("node registrar: missing: "), "\(cluster)")
         #expect(FileManager.default.fileExists(atPath: unpacked.appendingPathComponent("edge-1/message.log").path))
         let diagnosis = try await EdgewayProcess.run(["diagnose", bundle.path])
+        print("edgeway diagnose (registrar stopped):\n\(diagnosis.output)")
         #expect(diagnosis.output.contains("verdict: keepalives withheld by edge-1: registrar unreachable"), "\(diagnosis.output)")
         #expect(diagnosis.output.contains("failed over to edge-2"), "\(diagnosis.output)")
         #expect(diagnosis.output.contains("missing: registrar"), "\(diagnosis.output)")

@@ -34,3 +34,14 @@ import Testing
         #expect(peers.known.isEmpty)
     }
 }
+
+extension ClusterPeersTests {
+    @Test func theTokenIsRedactedForLogsAndCaptures() throws {
+        let text = "OPTIONS sip:x SIP/2.0\r\nVia: SIP/2.0/TLS a;branch=z9hG4bK1\r\nX-Edgeway-Peer: name=core-1;admin=\"http://127.0.0.1:1\";token=s3cret;x=1\r\nContent-Length: 0\r\n\r\n"
+        let redacted = try #require(ClusterPeers.redacted(Array(text.utf8)))
+        let result = String(decoding: redacted, as: UTF8.self)
+        #expect(!result.contains("s3cret"))
+        #expect(result.contains("token=redacted;x=1\r\nContent-Length: 0"))
+        #expect(ClusterPeers.redacted(Array("OPTIONS sip:x SIP/2.0\r\nContent-Length: 0\r\n\r\n".utf8)) == nil)
+    }
+}

@@ -1,4 +1,7 @@
 import Foundation
+#if canImport(Glibc)
+import Glibc
+#endif
 import NIOConcurrencyHelpers
 import SIPTransport
 import STUNCore
@@ -68,11 +71,33 @@ public enum LabPorts {
     /// the first slot is random so that two test runs on one machine seldom meet.
     private static let next = NIOLockedValueBox(Int.random(in: 0..<10))
 
-    /// A base port no other lab of this test process uses while fewer than ten labs run at once.
+    /// A base port whose lab ports are free now: the next of the ten slots whose main ports
+    /// (registrar, edges, cores, PostgreSQL, the edges' own and traversal ports) all bind, so a
+    /// slot still held by a long-running lab (two minutes of baresip, a chaos run) is passed over.
     public static func base() -> Int {
         next.withLockedValue { index in
-            defer { index = (index + 1) % 10 }
+            for _ in 0..<10 {
+                let base = 10_000 + index * slot
+                index = (index + 1) % 10
+                if free(base) { return base }
+            }
             return 10_000 + index * slot
+        }
+    }
+
+    /// Whether the lab ports of `base` can be bound on 127.0.0.1 over TCP now.
+    static func free(_ base: Int) -> Bool {
+        [0, 1, 2, 10, 11, 20, 21, 22, 30, 101, 102, 1941, 1942].allSatisfy { offset in
+            let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+            guard descriptor >= 0 else { return false }
+            defer { close(descriptor) }
+            var address = sockaddr_in()
+            address.sin_family = sa_family_t(AF_INET)
+            address.sin_port = in_port_t(UInt16(base + offset).bigEndian)
+            address.sin_addr.s_addr = inet_addr("127.0.0.1")
+            return withUnsafePointer(to: &address) {
+                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(descriptor, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) == 0 }
+            }
         }
     }
 }
