@@ -74,6 +74,7 @@ public enum LabPorts {
     /// A base port whose lab ports are free now: the next of the ten slots whose main ports
     /// (registrar, edges, cores, PostgreSQL, the edges' own and traversal ports) all bind, so a
     /// slot still held by a long-running lab (two minutes of baresip, a chaos run) is passed over.
+    /// When none is free, the next slot anyway (the lab then says which port is taken).
     public static func base() -> Int {
         next.withLockedValue { index in
             for _ in 0..<10 {
@@ -91,6 +92,10 @@ public enum LabPorts {
             let descriptor = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
             guard descriptor >= 0 else { return false }
             defer { close(descriptor) }
+            // As the lab's listeners do: a port left in TIME_WAIT by an earlier lab is free for
+            // them, so only a socket bound now (a running lab's listener) makes the slot busy.
+            var yes: Int32 = 1
+            setsockopt(descriptor, SOL_SOCKET, SO_REUSEADDR, &yes, socklen_t(MemoryLayout<Int32>.size))
             var address = sockaddr_in()
             address.sin_family = sa_family_t(AF_INET)
             address.sin_port = in_port_t(UInt16(base + offset).bigEndian)
