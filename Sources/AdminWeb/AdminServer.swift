@@ -15,6 +15,9 @@ import SIPTransport
 /// - `POST /api/xstatus` — `PATH` (may be empty: everything), or `Registrations User: AOR`
 /// - `POST /api/xcommand` — `NAME ARGS`
 /// - `GET /api/diagnostics/bundle` — the last diagnostic-log bundle collected here (`.tar.gz`)
+/// - `GET /metrics` — Prometheus text format (SPEC B29); the token unless the node says it is open
+/// - `GET /health/live` (200 while the process answers) and `GET /health/ready` (200, or 503 with
+///   the reason), without the token
 /// - `POST /api/cluster` — a peer's diagnostic-log request (JSON), authorised by the node's peer
 ///   token (told to peers over the traversal link and the core–registrar OPTIONS), or the admin token
 public final class AdminServer: Sendable {
@@ -31,7 +34,23 @@ public final class AdminServer: Sendable {
     /// `AdminLogin` failure in the node's intrusion protection; a blocked source gets 403.
     public static func start(node: any AdministeredNode, host: String, port: Int, token: String) async throws -> AdminServer {
         let router = Router(context: AdminRequestContext.self)
-        router.middlewares.add(BearerTokenMiddleware(token: token, peerToken: node.peerToken, intrusion: node.intrusion))
+        router.middlewares.add(BearerTokenMiddleware(token: token, peerToken: node.peerToken, intrusion: node.intrusion,
+                                                     open: ["/health/live", "/health/ready"] + (node.metricsOpen ? ["/metrics"] : [])))
+        router.get("/health/live") { _, _ -> Response in
+            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "live\n")))
+        }
+        router.get("/health/ready") { _, _ -> Response in
+            guard let reason = await node.notReady() else {
+                return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
+            }
+            return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(string: "not ready: \(reason)\n")))
+        }
+        router.get("/metrics") { _, _ -> Response in
+            guard let text = await node.metrics() else { return failure("\(node.identity) keeps no metrics") }
+            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
+                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
+        }
         router.post("/api/xconfiguration") { request, _ -> Response in
             let text = try await body(request)
             do {
@@ -73,7 +92,7 @@ public final class AdminServer: Sendable {
         }
         router.get("/api/diagnostics/bundle") { _, _ -> Response in
             guard let bundle = node.bundle, let data = FileManager.default.contents(atPath: bundle.path) else {
-                return failure("no diagnostic-log bundle has been collected on \(node.identity): run xcommand DiagnosticLogging Collect")
+                return failure("no bundle of the last diagnostic log has been collected on \(node.identity): run xcommand DiagnosticLogging Collect")
             }
             return Response(status: .ok, headers: [.contentType: "application/gzip",
                                                    .contentDisposition: "attachment; filename=\"\(bundle.lastPathComponent)\""],
@@ -147,8 +166,11 @@ struct BearerTokenMiddleware: RouterMiddleware {
     /// Also taken on `/api/cluster`.
     let peerToken: String?
     let intrusion: IntrusionProtection?
+    /// Paths answered without a token (health, and metrics when configured open).
+    let open: [String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
+        if open.contains(request.uri.path) { return try await next(request, context) }
         let source = context.remoteAddress?.ipAddress ?? "?"
         if let intrusion, intrusion.isBlocked(source) {
             return Response(status: .forbidden,

@@ -25,6 +25,12 @@ public protocol AdministeredNode: Sendable {
     func peerRequest(_ body: Data) async throws -> Data
     /// The last diagnostic-log bundle this node collected (`GET /api/diagnostics/bundle`).
     var bundle: URL? { get }
+    /// `GET /metrics`: the node's metrics in the Prometheus text format (`nil`: none).
+    func metrics() async -> [UInt8]?
+    /// Whether `/metrics` answers without the admin token (`metricsOpen: true` in the YAML).
+    var metricsOpen: Bool { get }
+    /// `GET /health/ready`: `nil` when the node serves, else why it does not (a 503 says it).
+    func notReady() async -> String?
 }
 
 extension AdministeredNode {
@@ -33,6 +39,9 @@ extension AdministeredNode {
         throw UnknownCommandError(command: "cluster request", known: [])
     }
     public var bundle: URL? { nil }
+    public func metrics() async -> [UInt8]? { nil }
+    public var metricsOpen: Bool { false }
+    public func notReady() async -> String? { nil }
 }
 
 /// An `xcommand` the node does not know; the message lists the ones it knows.

@@ -27,10 +27,15 @@ public final class ClusterDiagnostics: Sendable {
 
     /// The commands, as `xcommand` lists them.
     public static let commands = ["DiagnosticLogging Start TakeTcpdump: On|Off", "DiagnosticLogging Marker Text: TEXT",
-                                  "DiagnosticLogging Stop", "DiagnosticLogging Collect", "DiagnosticLogging Status"]
+                                  "DiagnosticLogging Stop", "DiagnosticLogging Collect", "DiagnosticLogging Download", "DiagnosticLogging Status"]
 
-    /// The last bundle this node collected.
-    public var bundle: URL? { lastBundle.withLockedValue { $0 } }
+    /// The bundle of the last diagnostic log, once this node collected it (`nil` before, and
+    /// while a later log has not been collected: an older bundle is not handed out for it).
+    public var bundle: URL? {
+        guard let bundle = lastBundle.withLockedValue({ $0 }), let id = logging.status?.id,
+              bundle.lastPathComponent == "\(id).tar.gz" else { return nil }
+        return bundle
+    }
 
     /// Runs an operator's `DiagnosticLogging …` command and returns the lines to print.
     ///
@@ -64,6 +69,9 @@ public final class ClusterDiagnostics: Sendable {
             let id = try currentID()
             let (url, outcomes) = try await collect(id)
             return Self.lines("Collect", outcomes, extra: ["Log: \"\(id)\"", "Bundle: \"\(url.path)\""])
+        case "download":
+            throw DiagnosticsError(.refused, "xcommand DiagnosticLogging Download is the CLI's: edgeway xcommand DiagnosticLogging Download "
+                + "--output FILE (or GET /api/diagnostics/bundle)")
         case "status":
             let status = logging.status
             var lines = ["*s DiagnosticLogging Log: \"\(status?.id ?? "none")\"",
@@ -128,7 +136,7 @@ public final class ClusterDiagnostics: Sendable {
                 return (NodeOutcome(node: node, ok: true, detail: "marked"), nil)
             case .stop:
                 if let status = logging.status, status.id == request.id, !status.running {
-                    return (NodeOutcome(node: node, ok: true, detail: status.stopReason ?? "stopped"), nil)
+                    return (NodeOutcome(node: node, ok: true, detail: "already stopped: \(status.stopReason ?? "stopped")"), nil)
                 }
                 let status = try await logging.stop(id: request.id)
                 return (NodeOutcome(node: node, ok: true, detail: status.stopReason ?? "stopped"), nil)

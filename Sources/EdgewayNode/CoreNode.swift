@@ -41,8 +41,10 @@ public final class CoreNode: Sendable {
                                                address: try NodeResources.address(parts.last!, key: "registrars"))
         }
         let events = try NodeDiagnostics.eventLog(configuration, name: name)
+        let metrics = NodeMetrics()
         let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false,
-                                tlsServer: try resources.certificates.serverContext(), tlsClient: try resources.certificates.clientContext()),
+                                tlsServer: try resources.certificates.serverContext(), tlsClient: try resources.certificates.clientContext(),
+                                metrics: metrics.transport),
                              logger: events.logger())
         self.stack = stack
         do {
@@ -68,7 +70,7 @@ public final class CoreNode: Sendable {
                                                 calls: service.calls,
                                                 commands: ["Links Refresh": { service.refreshLinks() },
                                                            "Registrars Probe": { service.probeRegistrars() }],
-                                                diagnostics: diagnostics)
+                                                diagnostics: diagnostics, metrics: metrics, metricsOpen: configuration.metricsOpen)
         admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(boundAddresses))
         adminPort = admin.port
         peering = RegistrarPeering(stack: stack, registrars: registrars.map(\.address), every: max(configuration.heartbeatInterval, .seconds(1)))

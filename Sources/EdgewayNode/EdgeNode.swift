@@ -34,8 +34,9 @@ public final class EdgeNode: Sendable {
         let name = configuration.name ?? "edge-1"
         settings = resources.settings
         let events = try NodeDiagnostics.eventLog(configuration, name: name)
+        let metrics = NodeMetrics()
         let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: true,
-                                tlsServer: try resources.certificates.serverContext()),
+                                tlsServer: try resources.certificates.serverContext(), metrics: metrics.transport),
                              logger: events.logger())
         self.stack = stack
         do {
@@ -63,7 +64,7 @@ public final class EdgeNode: Sendable {
                                                 status: { await service.status }, registrations: { _ in await service.registrations },
                                                 registrationCount: { await service.registrations.count },
                                                 calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }],
-                                                diagnostics: diagnostics)
+                                                diagnostics: diagnostics, metrics: metrics, metricsOpen: configuration.metricsOpen)
         admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(boundAddresses).merging(["traversal": traversalAddress]) { first, _ in first })
         adminPort = admin.port
     }

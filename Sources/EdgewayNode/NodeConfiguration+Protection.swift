@@ -36,13 +36,16 @@ extension NodeConfiguration {
     /// The node's transport: its limits and intrusion protection with the given TLS contexts.
     /// `facesPhones` says whether phones reach the node directly (an edge) or only through
     /// proxies (a core, a registrar behind cores), which picks the default intrusion protection.
-    func transportConfiguration(facesPhones: Bool, tlsServer: NIOSSLContext?, tlsClient: NIOSSLContext? = nil) -> SIPTransportLayer.Configuration {
-        SIPTransportLayer.Configuration(
+    func transportConfiguration(facesPhones: Bool, tlsServer: NIOSSLContext?, tlsClient: NIOSSLContext? = nil,
+                                metrics: TransportMetrics? = nil) -> SIPTransportLayer.Configuration {
+        var configuration = SIPTransportLayer.Configuration(
             maxConnectionsPerSource: maxConnectionsPerSource, maxConnections: maxConnections, reservedConnections: reservedConnections,
             tlsHandshakeTimeout: .milliseconds(tlsHandshakeTimeout.wholeMilliseconds),
             firstMessageTimeout: .milliseconds(firstMessageTimeout.wholeMilliseconds),
             messageTimeout: .milliseconds(messageTimeout.wholeMilliseconds),
             intrusionPolicy: intrusionPolicy(facesPhones: facesPhones), tlsServer: tlsServer, tlsClient: tlsClient)
+        configuration.metrics = metrics
+        return configuration
     }
 
     /// The intrusion protection in force: the role's default with the `intrusionProtection:` changes.

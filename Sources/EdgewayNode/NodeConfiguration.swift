@@ -74,6 +74,9 @@ public struct NodeConfiguration: Sendable, Equatable {
     public var loggingLevels: [String: String] = [:]
     /// When a diagnostic log stops by itself (`diagnostics:`).
     public var diagnostics = DiagnosticCaps()
+    /// Whether `GET /metrics` answers without the admin token (`metricsOpen: true`, for a
+    /// Prometheus that scrapes over a trusted network). Default false.
+    public var metricsOpen = false
 
     /// The top-level keys the file gave, in order.
     public private(set) var keysGiven: [String] = []
@@ -209,6 +212,9 @@ public struct NodeConfiguration: Sendable, Equatable {
             case "intrusionProtection": intrusionProtection = try Self.intrusionSettings(value, path: path)
             case "logging": (logging, loggingLevels) = try Self.loggingSettings(value, path: path)
             case "diagnostics": diagnostics = try Self.diagnosticCaps(value, path: path)
+            case "metricsOpen":
+                guard let flag = value.bool else { throw fail("expected true or false") }
+                metricsOpen = flag
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()
@@ -232,7 +238,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public static let keys = ["domain", "data", "listen", "tls", "store", "location", "digestAlgorithms", "defaultExpires", "minExpires",
                               "maxExpires", "name", "traversal", "edges", "registrars", "registrarsShareBindings", "heartbeatInterval", "linkTimeout", "admin",
                               "adminToken", "certificates", "maxConnectionsPerSource", "maxConnections", "reservedConnections",
-                              "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "logging", "diagnostics"]
+                              "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "logging", "diagnostics", "metricsOpen"]
 
     /// `host:port` → (host, port); IPv6 hosts in brackets.
     public static func splitHostPort(_ text: String) -> (host: String, port: Int)? {

@@ -21,6 +21,9 @@ final class NodeDiagnostics: Sendable {
     private let administered = NIOLockedValueBox<(any AdministeredNode)?>(nil)
     private let observation: Settings.Observation
 
+    /// The open TCP and TLS connections by transport, for the metrics.
+    var connectionCounts: [SIPTransportKind: Int] { stack.transport.connectionCounts }
+
     /// Opens a node's event log (`DATA/logs/event.log`); the node's logger writes to it.
     static func eventLog(_ configuration: NodeConfiguration, name: String) throws -> EventLog {
         var logging = configuration.logging

@@ -55,7 +55,9 @@ public final class RegistrarNode: Sendable {
         // Said at start, not at the first REGISTER: a store that cannot be reached is logged now.
         await stores.shared?.probe()
         let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
-        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false, tlsServer: tlsServer), logger: logger)
+        let metrics = NodeMetrics()
+        let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false, tlsServer: tlsServer,
+                                                                                                        metrics: metrics.transport), logger: logger)
         self.stack = stack
         let policy = RegistrationPolicy(defaultExpires: configuration.defaultExpires, minExpires: configuration.minExpires,
                                         maxExpires: configuration.maxExpires)
@@ -83,7 +85,7 @@ public final class RegistrarNode: Sendable {
                                                     try await Self.listings(locations, user: user, domain: domain)
                                                 },
                                                 registrationCount: { try await locations.count() }, calls: registrar.calls, commands: [:],
-                                                diagnostics: diagnostics)
+                                                diagnostics: diagnostics, metrics: metrics, metricsOpen: configuration.metricsOpen)
         do {
             admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(bound))
         } catch {

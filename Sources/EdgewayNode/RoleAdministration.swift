@@ -24,11 +24,14 @@ struct RoleAdministration: AdministeredNode {
     let intrusion: IntrusionProtection?
     /// `xcommand DiagnosticLogging …` and peers' requests.
     let diagnostics: NodeDiagnostics
+    /// `GET /metrics`.
+    let nodeMetrics: NodeMetrics
+    let metricsOpen: Bool
 
     init(identity: String, settings: Settings?, intrusion: IntrusionProtection, status: @escaping @Sendable () async -> [StatusLine],
          registrations: @escaping @Sendable (_ user: String?) async throws -> [RegistrationListing],
          registrationCount: @escaping @Sendable () async throws -> Int, calls: CallTable,
-         commands: [String: @Sendable () -> Void], diagnostics: NodeDiagnostics) {
+         commands: [String: @Sendable () -> Void], diagnostics: NodeDiagnostics, metrics: NodeMetrics, metricsOpen: Bool) {
         self.identity = identity
         self.settings = settings
         self.intrusion = intrusion
@@ -38,6 +41,8 @@ struct RoleAdministration: AdministeredNode {
         self.calls = calls
         self.actions = commands
         self.diagnostics = diagnostics
+        self.nodeMetrics = metrics
+        self.metricsOpen = metricsOpen
     }
 
     private static let unblock = "Security Unblock Address: ADDRESS"
@@ -51,6 +56,28 @@ struct RoleAdministration: AdministeredNode {
     }
 
     var bundle: URL? { diagnostics.cluster.bundle }
+
+    /// The registry with the scrape-time values set from the status (registrations counted).
+    func metrics() async -> [UInt8]? {
+        nodeMetrics.text(status: await statusLines(path: ["metrics"], user: nil), connections: diagnostics.connectionCounts)
+    }
+
+    /// Ready when the role can serve: an edge with a traversal link up, a core with a link up and
+    /// a registrar reachable, a registrar whose store answers.
+    func notReady() async -> String? {
+        let lines = await statusLines(path: ["health"], user: nil)
+        let up = lines.contains { $0.path.hasPrefix("Links Link ") && $0.path.hasSuffix(" State") && $0.value == "Up" }
+        switch identity.split(separator: " ").first {
+        case "edge":
+            return up ? nil : "no traversal link is up"
+        case "core":
+            guard up else { return "no traversal link is up" }
+            let reachable = lines.contains { $0.path.hasPrefix("Registrars Registrar ") && $0.path.hasSuffix(" State") && $0.value == "Reachable" }
+            return reachable ? nil : "no registrar answers its keepalives"
+        default:
+            return lines.first { $0.path.hasSuffix(" Id") && $0.value.contains("store-unreachable") }.map { _ in "its location store is unreachable" }
+        }
+    }
 
     /// Registrations are listed only when asked for (everything, or `Registrations …`): on a
     /// registrar they are read from its store; otherwise only their count is given.

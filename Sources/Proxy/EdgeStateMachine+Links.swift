@@ -33,6 +33,7 @@ extension EdgeStateMachine {
         guard !isTraversal(flow) else { return [] }
         if let reason = withholdReason(on: flow) {
             counters.stunUnanswered += 1
+            withheld[reason, default: 0] += 1
             // Debug: during an outage every phone's keepalive is withheld (a diagnostic log sees it).
             var metadata = ["flow": flow.description, "reason": reason]
             metadata["aor"] = phones[flow.connectionID]?.registration?.aor

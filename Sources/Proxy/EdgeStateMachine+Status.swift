@@ -26,6 +26,10 @@ extension EdgeStateMachine {
             StatusLine("Keepalive Answered", String(counters.stunAnswered)),
             StatusLine("Keepalive Unanswered", String(counters.stunUnanswered)),
             StatusLine("Keepalive PingsAnswered", String(counters.pingsAnswered)),
+            StatusLine("Keepalive Withheld FeatureOff", String(withheld["feature off", default: 0])),
+            StatusLine("Keepalive Withheld LinkDown", String(withheld["traversal link down", default: 0])),
+            StatusLine("Keepalive Withheld RegistrarUnreachable", String(withheld["registrar unreachable", default: 0])),
+            StatusLine("Keepalive Withheld NotRegistered", String(withheld["not registered", default: 0])),
             // Switched Off: flows granted AR_SK before still answered until their next refresh.
             StatusLine("Keepalive AnsweredUntilRefresh", settings.keepaliveEnabled ? "0" : String(phones.values.filter(\.arsk).count)),
             StatusLine("Links Count", String(links.count)),

@@ -67,6 +67,9 @@ public struct EdgeStateMachine: Sendable {
     var links: [UInt64: Link] = [:]
     var phones: [UInt64: Phone] = [:]
     var counters = (stunAnswered: 0, stunUnanswered: 0, pingsAnswered: 0)
+    /// Keepalives withheld, by reason (`feature off`, `traversal link down`, `registrar
+    /// unreachable`, `not registered`).
+    var withheld: [String: Int] = [:]
     var alarmBook = AlarmBook()
     /// Cores whose link went down, by name, with why, until a link from them is up again.
     var lostCores: [String: String] = [:]

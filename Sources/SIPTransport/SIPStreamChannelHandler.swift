@@ -50,7 +50,7 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        closeReason = SIPTLS.describe(error)
+        closeReason = error is SIPStreamFramingError ? "framing error: \(error)" : SIPTLS.describe(error)
         if let intrusion, error is SIPStreamFramingError, let flow { intrusion.record(.sipMalformed, from: flow.remoteHost) }
         // RFC 3261 §18.3: a request that cannot be framed still gets its 400 when it can be read
         // far enough to answer; then the stream, out of step, is closed.

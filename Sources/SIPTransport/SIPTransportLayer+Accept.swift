@@ -13,14 +13,15 @@ extension SIPTransportLayer {
         let admitted = state.withLockedValue { state -> Result<UInt64, ConnectionLimitError> in
             let ceiling = configuration.maxConnections - (audience == .userAgents ? configuration.reservedConnections : 0)
             guard state.connections.count < ceiling else {
-                return .failure(ConnectionLimitError(description: "\(state.connections.count) connections open, the most allowed for \(audience == .userAgents ? "user agents" : "peers") (maxConnections)"))
+                return .failure(ConnectionLimitError(reason: "max_connections", description: "\(state.connections.count) connections open, the most allowed for \(audience == .userAgents ? "user agents" : "peers") (maxConnections)"))
             }
             guard state.perSource[source, default: 0] < perSource else {
-                return .failure(ConnectionLimitError(description: "\(perSource) connections from this source (\(audience == .userAgents ? "maxConnectionsPerSource" : "maxPeerConnectionsPerSource"))"))
+                return .failure(ConnectionLimitError(reason: "per_source", description: "\(perSource) connections from this source (\(audience == .userAgents ? "maxConnectionsPerSource" : "maxPeerConnectionsPerSource"))"))
             }
             state.perSource[source, default: 0] += 1
             defer { state.nextConnectionID += 1 }
             state.connections[state.nextConnectionID] = channel
+            state.kinds[state.nextConnectionID] = transport
             if audience == .userAgents { state.guarded[state.nextConnectionID] = source } else { state.peerConnections.insert(state.nextConnectionID) }
             return .success(state.nextConnectionID)
         }
@@ -29,6 +30,7 @@ extension SIPTransportLayer {
         case .success(let admittedID): id = admittedID
         case .failure(let limit):
             logger.notice("connection refused", metadata: ["source": "\(source)", "transport": "\(transport)", "limit": "\(limit)"])
+            configuration.metrics?.refused(limit.reason)
             channel.close(promise: nil)
             return
         }
@@ -36,6 +38,7 @@ extension SIPTransportLayer {
         // there (and closes it) or is seen here.
         if audience == .userAgents && intrusion.isBlocked(source) {
             logger.debug("connection refused: source blocked by intrusion protection", metadata: ["source": "\(source)"])
+            configuration.metrics?.refused("blocked")
             forget(id, source: source)
             channel.close(promise: nil)
             return
@@ -67,6 +70,7 @@ extension SIPTransportLayer {
     private func forget(_ connectionID: UInt64, source: String?) {
         state.withLockedValue { state in
             state.connections[connectionID] = nil
+            state.kinds[connectionID] = nil
             state.guarded[connectionID] = nil
             state.peerConnections.remove(connectionID)
             if let source {

@@ -49,6 +49,8 @@ public final class SIPTransportLayer: Sendable {
         public var tlsServer: NIOSSLContext?
         /// The TLS client context for outgoing TLS connections.
         public var tlsClient: NIOSSLContext?
+        /// What the layer counts for Prometheus (`nil`: nothing is counted).
+        public var metrics: TransportMetrics?
 
         /// Creates a configuration.
         public init(limits: SIPParser.Limits = .init(), idleTimeout: TimeAmount = .minutes(15), maxConnectionsPerSource: Int = 200,
@@ -87,6 +89,8 @@ public final class SIPTransportLayer: Sendable {
         var perSource: [String: Int] = [:]
         /// Connections accepted on ``ListenerAudience/userAgents`` listeners, with their source.
         var guarded: [UInt64: String] = [:]
+        /// The transport of each open connection.
+        var kinds: [UInt64: SIPTransportKind] = [:]
         /// Connections accepted on ``ListenerAudience/peers`` listeners (certificate-authenticated).
         var peerConnections: Set<UInt64> = []
         /// UDP sockets of ``ListenerAudience/userAgents`` listeners.
@@ -124,8 +128,17 @@ public final class SIPTransportLayer: Sendable {
         self.configuration = configuration
         let tap = SIPTrafficTap()
         self.tap = tap
+        let metrics = configuration.metrics
         self.report = { event in
             tap.received(event)
+            if let metrics {
+                switch event {
+                case .sip(let message, _): metrics.received(message)
+                case .malformed(let error, _, _): metrics.parseError(error.code.description)
+                case .flowClosed(_, let reason) where reason.hasPrefix("framing error"): metrics.parseError("framing")
+                default: break
+                }
+            }
             // A connection cut by an error (a TLS handshake refused, a reset, a framing error) is
             // an event worth an operator's eye; an orderly close or an idle one is not.
             if case .flowClosed(let flow, let reason) = event, reason != "closed by peer", reason != "idle timeout" {
@@ -253,6 +266,7 @@ public final class SIPTransportLayer: Sendable {
         }
         state.withLockedValue {
             $0.connections[id] = channel
+            $0.kinds[id] = transport
             $0.outgoing[key] = id
         }
         return Flow(transport: transport, local: localAddress, remote: remote, connectionID: id)
@@ -270,6 +284,7 @@ public final class SIPTransportLayer: Sendable {
                 throw SIPTransportError(detail: "no UDP socket at \(flow.local)")
             }
             tap.sent(bytes, on: flow)
+            configuration.metrics?.sent(bytes)
             try await socket.writeAndFlush(AddressedEnvelope(remoteAddress: flow.remote, data: bytes))
             return
         }
@@ -277,6 +292,7 @@ public final class SIPTransportLayer: Sendable {
             throw SIPTransportError(detail: "flow \(flow) is closed")
         }
         tap.sent(bytes, on: flow)
+        configuration.metrics?.sent(bytes)
         try await channel.writeAndFlush(bytes)
     }
 
@@ -287,11 +303,13 @@ public final class SIPTransportLayer: Sendable {
         if flow.transport == .udp {
             guard let socket = state.withLockedValue({ $0.datagramSockets[flow.local] }) else { return false }
             tap.sent(bytes, on: flow)
+            configuration.metrics?.sent(bytes)
             socket.writeAndFlush(AddressedEnvelope(remoteAddress: flow.remote, data: bytes), promise: nil)
             return true
         }
         guard let channel = state.withLockedValue({ $0.connections[flow.connectionID] }) else { return false }
         tap.sent(bytes, on: flow)
+        configuration.metrics?.sent(bytes)
         channel.writeAndFlush(bytes, promise: nil)
         return true
     }
@@ -308,6 +326,11 @@ public final class SIPTransportLayer: Sendable {
     /// Closes a TCP or TLS flow.
     public func close(_ flow: Flow) {
         state.withLockedValue { $0.connections[flow.connectionID] }?.close(promise: nil)
+    }
+
+    /// The open TCP and TLS connections by transport.
+    public var connectionCounts: [SIPTransportKind: Int] {
+        state.withLockedValue { state in state.kinds.values.reduce(into: [:]) { $0[$1, default: 0] += 1 } }
     }
 
     /// The number of open TCP and TLS connections.

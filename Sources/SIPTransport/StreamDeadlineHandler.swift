@@ -5,6 +5,8 @@ import NIOTLS
 
 /// The limit a connection broke, passed down the pipeline as its error so the close names it.
 struct ConnectionLimitError: Error, CustomStringConvertible {
+    /// The metric's label: `max_connections`, `per_source`.
+    var reason = "limit"
     var description: String
 }
 

@@ -93,6 +93,9 @@ struct AdminTarget: ParsableArguments {
             throw ExitCode(1)
         }
         FileHandle.standardOutput.write(Data(answer.utf8))
+        // A command that reached every node but failed on some (a node down during Stop, say)
+        // prints each node's answer and exits 1, for scripts.
+        if answer.contains("(status=Error)") { throw ExitCode(1) }
     }
 }
 
@@ -177,8 +180,14 @@ struct XCommandCLI: AsyncParsableCommand {
         }
         let bundle = try await target.get("diagnostics/bundle")
         let path = output ?? "edgeway-diagnostics.tar.gz"
-        guard FileManager.default.createFile(atPath: path, contents: bundle) else {
-            throw CommandFailure("cannot write \(path)")
+        do {
+            try bundle.write(to: URL(fileURLWithPath: path))
+        } catch {
+            var folder: ObjCBool = false
+            let exists = FileManager.default.fileExists(atPath: path, isDirectory: &folder)
+            let parent = URL(fileURLWithPath: path).deletingLastPathComponent().path
+            throw CommandFailure("cannot write \(path): " + (exists && folder.boolValue ? "it is a folder; give a file name"
+                : !FileManager.default.fileExists(atPath: parent) ? "no folder \(parent)" : error.localizedDescription))
         }
         print("*r DiagnosticLoggingDownloadResult (status=OK): \(path) (\(bundle.count) bytes)")
         print("** end")

@@ -31,7 +31,7 @@ import TestSupport
         #expect(stopped.contains("Node edge-9: stopped by the operator"), "\(stopped)")
         // Stopped already (here by the operator; elsewhere, say, at its cap): said again, not refused.
         let again = try await node.run("DiagnosticLogging Stop").joined(separator: "\n")
-        #expect(again.contains("Node edge-9: stopped by the operator"), "\(again)")
+        #expect(again.contains("Node edge-9: already stopped: stopped by the operator"), "\(again)")
         let collected = try await node.run("DiagnosticLogging Collect").joined(separator: "\n")
         let bundle = try #require(node.bundle)
         #expect(collected.contains("Bundle: \"\(bundle.path)\""))

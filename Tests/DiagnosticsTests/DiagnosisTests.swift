@@ -126,12 +126,17 @@ import TestSupport
             try tar.run()
             tar.waitUntilExit()
         }
+        let events = folder.appendingPathComponent("event.log")
+        try "2026-12-01T08:30:00.000Z edge-1 edgeway: UTCTime=\"2026-12-01 08:30:00,000\" Module=\"events\" Level=\"INFO\": Event=\"x\"\n"
+            .write(to: events, atomically: true, encoding: .utf8)
         let cases: [(URL, String)] = [
+            (events, "is an event log, not a message log"),
+            (folder, "is a folder: give the bundle"),
             (text, "is not a pcap capture, an Edgeway message log or a diagnostic bundle"),
             (empty, "holds no Edgeway node folders"),
             (foreign, "holds no Edgeway node folders"),
-            (truncated, "capture cut short: record "),
-            (folder.appendingPathComponent("absent.pcap"), "no such file"),
+            (truncated, "\(truncated.path): capture cut short: record "),
+            (folder.appendingPathComponent("absent.pcap"), "cannot read \(folder.path)/absent.pcap: no such file"),
         ]
         for (input, message) in cases {
             let result = try await EdgewayProcess.run(["diagnose", input.path])

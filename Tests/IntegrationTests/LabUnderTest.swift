@@ -67,7 +67,8 @@ struct LabUnderTest {
 
     /// Stops the running log, collects and downloads the cluster's bundle from edge-1.
     func record(to name: String) async throws -> URL {
-        let stopped = try await cli(["xcommand", "DiagnosticLogging", "Stop"], on: "edge-1")
+        // A node down (the registrar-stopped scenario) makes Stop and Collect say status=Error and exit 1.
+        let stopped = try await EdgewayProcess.run(["xcommand", "DiagnosticLogging", "Stop", "--data", folder("edge-1")]).output
         #expect(stopped.contains("Node edge-1: stopped by the operator"), "\(stopped)")
         let collected = try await EdgewayProcess.run(["xcommand", "DiagnosticLogging", "Collect", "--data", folder("edge-1")])
         #expect(collected.output.contains("DiagnosticLoggingCollectResult Bundle: "), "\(collected.output)")

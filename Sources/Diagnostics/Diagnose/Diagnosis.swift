@@ -45,7 +45,7 @@ extension DiagnosisReport {
             lines.append("  AR_SK: " + (phone.arsk.offered ? "offered, " + (phone.arsk.accepted ? "accepted" : "not accepted: \(phone.arsk.reason ?? "?")")
                 : "not offered by the phone"))
             let k = phone.keepalives
-            lines.append("  keepalives: \(k.sent) sent, \(k.answered) answered" + String(format: " (%.0f%%)", k.answeredShare * 100)
+            lines.append(k.sent == 0 ? "  keepalives: none seen" : "  keepalives: \(k.sent) sent, \(k.answered) answered" + String(format: " (%.0f%%)", k.answeredShare * 100)
                 + (k.intervalSeconds.map { String(format: ", every %.1f s", $0) } ?? "")
                 + (k.rttP50Milliseconds.map { String(format: ", RTT p50 %.1f ms", $0) } ?? "")
                 + (k.rttP99Milliseconds.map { String(format: " p99 %.1f ms", $0) } ?? "")

@@ -37,6 +37,8 @@ public struct DiagnosisReport: Codable, Sendable {
         public var callID: String
         public var status: Int?
         public var arskGranted: Bool
+        /// An un-REGISTER (Expires 0): the phone removing its binding.
+        public var removal: Bool
     }
 
     /// A REGISTER refused (a 401 only when challenges loop).

@@ -6,18 +6,33 @@ enum EvidenceLoader {
     /// - Throws: ``DiagnosticsError`` `.badInput` naming what is wrong: no such file, not a
     ///   capture, a log or a bundle; a capture cut short; a tar without node folders.
     static func load(_ path: String) async throws -> Evidence {
+        var folder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &folder) else {
+            throw DiagnosticsError(.badInput, "cannot read \(path): no such file")
+        }
+        guard !folder.boolValue else {
+            throw DiagnosticsError(.badInput, "\(path) is a folder: give the bundle (.tar.gz), a capture or a node's message.log")
+        }
         guard let data = FileManager.default.contents(atPath: path) else {
-            throw DiagnosticsError(.badInput, "cannot read \(path): no such file, or not readable")
+            throw DiagnosticsError(.badInput, "cannot read \(path): permission denied")
         }
         let name = URL(fileURLWithPath: path).deletingPathExtension().lastPathComponent
         if data.starts(with: [0x1F, 0x8B]) { return try await bundle(path) }
         if PCAPReader.recognises(data) || data.starts(with: [0x0A, 0x0D, 0x0D, 0x0A]) {
-            return Evidence(traffic: try PCAPReader.traffic(data, node: name), nodes: [name])
+            do {
+                return Evidence(traffic: try PCAPReader.traffic(data, node: name), nodes: [name])
+            } catch let error as DiagnosticsError {
+                throw DiagnosticsError(error.code, path + error.detail.dropFirst(name.count))
+            }
         }
         let text = String(decoding: data, as: UTF8.self)
         guard !data.isEmpty, MessageLogReader.recognises(text[...]) else {
             throw DiagnosticsError(.badInput, "\(path) is not a pcap capture, an Edgeway message log or a diagnostic bundle (.tar.gz)"
                 + (data.isEmpty ? ": it is empty" : ""))
+        }
+        guard text.contains("Module=\"network.") else {
+            throw DiagnosticsError(.badInput, "\(path) is an event log, not a message log: give the bundle (.tar.gz), a capture, "
+                + "or logs/message.log (written while xconfiguration Logging Module network.sip Level is Debug)")
         }
         return Evidence(traffic: MessageLogReader.traffic(text, node: name), events: MessageLogReader.events(text, node: name), nodes: [name])
     }

@@ -15,13 +15,17 @@ struct PhoneDiagnosis {
         let keepalives = keepaliveSummary()
         let failovers = self.failovers()
         var evidenceLines: [String] = []
-        let accepted = phone.attempts.filter { ($0.status ?? 0) / 100 == 2 }
+        let accepted = phone.attempts.filter { ($0.status ?? 0) / 100 == 2 && !isRemoval($0.message) }
         for attempt in phone.attempts where attempt.status != 401 && attempt.status != 407 {
+            let removal = isRemoval(attempt.message)
             evidenceLines.append("\(stamp(attempt.request.time)) REGISTER to \(attempt.edge) (Call-ID \(attempt.callID))"
-                + (attempt.offered ? " offering AR_SK" : " without AR_SK") + " → "
+                + (removal ? " removing its binding" : attempt.offered ? " offering AR_SK" : " without AR_SK") + " → "
                 + (attempt.final.map { "\(stamp($0.record.time)) \($0.message.statusLine!.statusCode) \($0.message.statusLine!.reasonPhrase)"
-                    + (attempt.granted ? " with X-cisco-supports-AR_SK" : "") } ?? "no answer"))
+                    + (attempt.granted && !removal ? " with X-cisco-supports-AR_SK" : "") } ?? "no answer"))
         }
+        let unregistered = phone.attempts.last.flatMap { last in
+            isRemoval(last.message) && (last.status ?? 0) / 100 == 2 ? "; un-registered at \(stamp(last.request.time))" : nil
+        } ?? ""
         let state: String, verdict: String
         if accepted.isEmpty {
             state = refusals.isEmpty ? "not registered" : "refused"
@@ -50,10 +54,12 @@ struct PhoneDiagnosis {
                     + (keepalives.rttP50Milliseconds.map { String(format: ", RTT p50 %.1f ms", $0) } ?? "")
                     + (keepalives.rttP99Milliseconds.map { String(format: " p99 %.1f ms", $0) } ?? "") : "; no keepalives seen")
         }
-        return DiagnosisReport.Phone(aor: phone.aor, device: phone.device, instance: phone.instance, state: state, verdict: verdict, arsk: arsk,
+        return DiagnosisReport.Phone(aor: phone.aor, device: phone.device, instance: phone.instance, state: state,
+                                     verdict: verdict + (accepted.isEmpty ? "" : unregistered), arsk: arsk,
                                      registrations: phone.attempts.map {
                                          DiagnosisReport.Registration(time: stamp($0.request.time), edge: $0.edge, callID: $0.callID,
-                                                                      status: $0.status, arskGranted: $0.granted)
+                                                                      status: $0.status, arskGranted: $0.granted && !isRemoval($0.message),
+                                                                      removal: isRemoval($0.message))
                                      },
                                      refusals: refusals, keepalives: keepalives, failovers: failovers, evidence: evidenceLines)
     }
@@ -71,7 +77,7 @@ struct PhoneDiagnosis {
     /// else the mismatch alarm, else the 200 OK alone.
     private func arskState() -> DiagnosisReport.ARSK {
         let offered = phone.attempts.contains(where: \.offered)
-        let accepted = phone.attempts.last(where: { ($0.status ?? 0) / 100 == 2 })?.granted ?? false
+        let accepted = phone.attempts.last(where: { ($0.status ?? 0) / 100 == 2 && !isRemoval($0.message) })?.granted ?? false
         guard offered, !accepted else { return .init(offered: offered, accepted: accepted, reason: nil) }
         let said = evidence.events.last { $0.event == "registration accepted" && $0.fields["aor"] == phone.aor && $0.fields["arsk"] != nil }
         var reason = said.map { "\($0.fields["arsk"]!) (\($0.node))" }.map { $0.replacingOccurrences(of: "refused: ", with: "") }

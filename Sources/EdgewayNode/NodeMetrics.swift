@@ -1,0 +1,73 @@
+import CoreMetrics
+import Foundation
+import NIOConcurrencyHelpers
+import Prometheus
+import SIPTransport
+
+/// A node's Prometheus metrics (SPEC B29), in a registry of its own (a lab runs five nodes in one
+/// process). Counted as it happens: the transport's messages, parse errors and refusals
+/// (``TransportMetrics``). Read from the node's status at each scrape:
+///
+/// - `edgeway_registrations` — registrations the node holds or relays;
+/// - `edgeway_connections{transport}` — open TCP and TLS connections;
+/// - `edgeway_stun_keepalives_answered_total`, `edgeway_stun_keepalives_withheld_total{reason}`
+///   (`feature_off`, `link_down`, `registrar_unreachable`, `not_registered`) and
+///   `edgeway_crlf_pongs_total` — an edge's keepalive answers;
+/// - `edgeway_traversal_link_up{peer}` — 1 while a traversal link is up;
+/// - `edgeway_registrar_reachable{registrar}` — 1 while a core's registrar answers keepalives;
+/// - `edgeway_alarms_active` — alarms raised and not cleared.
+final class NodeMetrics: Sendable {
+    let registry = PrometheusCollectorRegistry()
+    let transport: TransportMetrics
+    /// Each status counter's value at the last scrape, to add only the difference.
+    private let exported = NIOLockedValueBox<[String: Int]>([:])
+
+    init() {
+        transport = TransportMetrics(factory: PrometheusMetricsFactory(registry: registry))
+    }
+
+    /// Sets the scrape-time metrics from `lines` (`xstatus` with the registrations counted) and
+    /// the transport's `connections`, then writes the whole registry.
+    func text(status lines: [(path: String, value: String)], connections: [SIPTransportKind: Int]) -> [UInt8] {
+        var values: [String: String] = [:]
+        for line in lines { values[line.path] = line.value.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
+        gauge("edgeway_registrations", [], values["Registrations Count"])
+        gauge("edgeway_alarms_active", [], values["Alarms Count"])
+        for kind in [SIPTransportKind.tcp, .tls] { gauge("edgeway_connections", [("transport", kind.rawValue)], String(connections[kind] ?? 0)) }
+        counter("edgeway_stun_keepalives_answered_total", [], values["Keepalive Answered"])
+        counter("edgeway_crlf_pongs_total", [], values["Keepalive PingsAnswered"])
+        for (reason, path) in [("feature_off", "FeatureOff"), ("link_down", "LinkDown"), ("registrar_unreachable", "RegistrarUnreachable"),
+                               ("not_registered", "NotRegistered")] {
+            counter("edgeway_stun_keepalives_withheld_total", [("reason", reason)], values["Keepalive Withheld \(path)"])
+        }
+        for index in 1...max(Int(values["Links Count"] ?? "0") ?? 0, 1) {
+            guard let peer = values["Links Link \(index) Peer"], let state = values["Links Link \(index) State"] else { continue }
+            gauge("edgeway_traversal_link_up", [("peer", peer)], state == "Up" ? "1" : "0")
+        }
+        for index in 1...max(Int(values["Registrars Count"] ?? "0") ?? 0, 1) {
+            guard let name = values["Registrars Registrar \(index) Name"], let state = values["Registrars Registrar \(index) State"] else { continue }
+            gauge("edgeway_registrar_reachable", [("registrar", name)], state == "Reachable" ? "1" : "0")
+        }
+        var buffer: [UInt8] = []
+        registry.emit(into: &buffer)
+        return buffer
+    }
+
+    private func gauge(_ name: String, _ labels: [(String, String)], _ value: String?) {
+        guard let value, let number = Double(value) else { return }
+        registry.makeGauge(name: name, labels: labels).set(number)
+    }
+
+    /// A counter that follows a status count: it grows by what the count grew since the last
+    /// scrape (a count that went back, after a restart, starts it again from there).
+    private func counter(_ name: String, _ labels: [(String, String)], _ value: String?) {
+        guard let value, let number = Int(value) else { return }
+        let key = name + labels.map { "|" + $0.1 }.joined()
+        let delta = exported.withLockedValue { exported -> Int in
+            defer { exported[key] = number }
+            return number >= exported[key, default: 0] ? number - exported[key, default: 0] : number
+        }
+        let counter = registry.makeCounter(name: name, labels: labels)
+        if delta > 0 { counter.increment(by: Int64(delta)) }
+    }
+}
