@@ -190,7 +190,7 @@ let package = Package(
         .executableTarget(
             name: "edgeway",
             dependencies: [
-                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Diagnostics", "Registrar", "Location", "LocationSQLite", "LocationPostgres",
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Diagnostics", "AdminWeb", "Registrar", "Location", "LocationSQLite", "LocationPostgres",
                 "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),

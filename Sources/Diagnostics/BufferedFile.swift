@@ -97,18 +97,23 @@ final class BufferedFile: Sendable {
         if let full { write(full, thenRotate: rotate) }
     }
 
-    /// Writes what the buffer holds on the diagnostics thread; with `wait`, returns once written
-    /// (never call it so from that thread).
-    func flush(wait: Bool = false) {
-        let pending = state.withLockedValue { state -> ByteBuffer in
+    /// Writes what the buffer holds, soon, on the diagnostics thread.
+    func flush() {
+        let pending = take()
+        if pending.readableBytes > 0 { write(pending, thenRotate: false) }
+    }
+
+    /// Writes what the buffer holds and returns once it is written.
+    func flushed() async {
+        let pending = take()
+        try? await DiagnosticsThread.loop.submit { [handle, dropped] in Self.write(pending, to: handle.value, dropped: dropped) }.get()
+    }
+
+    private func take() -> ByteBuffer {
+        state.withLockedValue { state in
             defer { state.pending = ByteBuffer() }
             return state.pending
         }
-        guard wait else {
-            if pending.readableBytes > 0 { write(pending, thenRotate: false) }
-            return
-        }
-        try? DiagnosticsThread.loop.submit { [handle, dropped] in Self.write(pending, to: handle.value, dropped: dropped) }.wait()
     }
 
     /// Writes what the buffer holds and closes the file, after the work already handed to the

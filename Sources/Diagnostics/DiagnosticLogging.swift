@@ -174,7 +174,7 @@ public final class DiagnosticLogging: SIPTrafficObserver {
                 + "stopped: \(LogLine.stamps(Date()).iso)\nreason: stopped: node shut down\n", as: "session.txt")
             await session.finish()
         }
-        events.flush()
+        await events.flush()
     }
 
     /// Takes the running session (`id`: only that one) out of the state, marking it stopped.

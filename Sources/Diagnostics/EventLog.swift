@@ -115,8 +115,8 @@ public final class EventLog: Sendable {
     }
 
     /// Writes everything buffered to the file, and returns once it is written.
-    public func flush() {
-        file?.flush(wait: true)
+    public func flush() async {
+        await file?.flushed()
     }
 
     /// Writes one event: `message` with its metadata, as the configured format says.

@@ -22,8 +22,24 @@ final class NodeMetrics: Sendable {
     /// Each status counter's value at the last scrape, to add only the difference.
     private let exported = NIOLockedValueBox<[String: Int]>([:])
 
+    /// Every metric's `# HELP` line (promtool wants one; the registry refuses two different ones).
+    static let help = [
+        "edgeway_sip_requests_total": "SIP requests by method and direction (in: received, out: sent).",
+        "edgeway_sip_responses_total": "SIP responses by status code and direction (in: received, out: sent).",
+        "edgeway_sip_parse_errors_total": "SIP messages that could not be read, by parse error code (framing: a stream cut).",
+        "edgeway_connections_refused_total": "TCP and TLS connections refused at accept, by reason.",
+        "edgeway_registrations": "Registrations the node holds (registrar) or has relayed and still sees (core, edge).",
+        "edgeway_connections": "Open TCP and TLS connections by transport.",
+        "edgeway_stun_keepalives_answered_total": "Phones' STUN keepalives the edge answered.",
+        "edgeway_stun_keepalives_withheld_total": "Phones' STUN keepalives the edge withheld, by reason.",
+        "edgeway_crlf_pongs_total": "CRLF keepalive pings the edge answered with a pong (RFC 5626 outbound phones).",
+        "edgeway_traversal_link_up": "1 while the traversal link with the peer is up, else 0.",
+        "edgeway_registrar_reachable": "1 while the registrar answers the core's STUN keepalives, else 0.",
+        "edgeway_alarms_active": "Alarms raised and not cleared.",
+    ]
+
     init() {
-        transport = TransportMetrics(factory: PrometheusMetricsFactory(registry: registry))
+        transport = TransportMetrics(factory: HelpfulFactory(registry: registry))
     }
 
     /// Sets the scrape-time metrics from `lines` (`xstatus` with the registrations counted) and
@@ -55,7 +71,7 @@ final class NodeMetrics: Sendable {
 
     private func gauge(_ name: String, _ labels: [(String, String)], _ value: String?) {
         guard let value, let number = Double(value) else { return }
-        registry.makeGauge(name: name, labels: labels).set(number)
+        registry.makeGauge(descriptor: Self.descriptor(name), labels: labels).set(number)
     }
 
     /// A counter that follows a status count: it grows by what the count grew since the last
@@ -67,7 +83,37 @@ final class NodeMetrics: Sendable {
             defer { exported[key] = number }
             return number >= exported[key, default: 0] ? number - exported[key, default: 0] : number
         }
-        let counter = registry.makeCounter(name: name, labels: labels)
+        let counter = registry.makeCounter(descriptor: Self.descriptor(name), labels: labels)
         if delta > 0 { counter.increment(by: Int64(delta)) }
+    }
+}
+
+extension NodeMetrics {
+    /// `name` with its help text.
+    static func descriptor(_ name: String) -> MetricNameDescriptor {
+        MetricNameDescriptor(metricName: name, unitName: "", helpText: help[name] ?? name)
+    }
+
+    /// swift-metrics' factory for the registry, with each metric's help text (swift-prometheus'
+    /// own factory has no place for it).
+    struct HelpfulFactory: MetricsFactory {
+        let registry: PrometheusCollectorRegistry
+        private var plain: PrometheusMetricsFactory { PrometheusMetricsFactory(registry: registry) }
+
+        func makeCounter(label: String, dimensions: [(String, String)]) -> any CounterHandler {
+            registry.makeCounter(descriptor: NodeMetrics.descriptor(label), labels: dimensions)
+        }
+
+        func makeRecorder(label: String, dimensions: [(String, String)], aggregate: Bool) -> any RecorderHandler {
+            plain.makeRecorder(label: label, dimensions: dimensions, aggregate: aggregate)
+        }
+
+        func makeTimer(label: String, dimensions: [(String, String)]) -> any TimerHandler {
+            plain.makeTimer(label: label, dimensions: dimensions)
+        }
+
+        func destroyCounter(_ handler: any CounterHandler) { plain.destroyCounter(handler) }
+        func destroyRecorder(_ handler: any RecorderHandler) { plain.destroyRecorder(handler) }
+        func destroyTimer(_ handler: any TimerHandler) { plain.destroyTimer(handler) }
     }
 }

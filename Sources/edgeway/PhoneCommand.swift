@@ -1,4 +1,6 @@
+import AdminWeb
 import ArgumentParser
+import EdgewayNode
 import Foundation
 import NIOPosix
 import Phone
@@ -24,6 +26,8 @@ struct PhoneCommand: AsyncParsableCommand {
     @Option(help: "The CA that signs the edges' certificates (PEM).") var ca: String?
     @Option(help: "Time between STUN keepalives, e.g. 30s, 5s, 500ms (plain numbers: ms).") var keepalive = Milliseconds(30_000)
     @Option(help: "Time to wait for a keepalive's answer, e.g. 3s, 300ms (plain numbers: ms).") var timeout = Milliseconds(3_000)
+    @Option(help: "Serve the phone's Prometheus metrics (keepalive RTT, failover detect and re-register times) at host:port, e.g. 127.0.0.1:9101, on /metrics.")
+    var metrics: String?
     @Option(help: "How long a call goes on once its signalling path is dead before the phone ends it and fails over, e.g. 32s (plain numbers: ms).")
     var deadPathLimit = Milliseconds(32_000)
 
@@ -47,12 +51,20 @@ struct PhoneCommand: AsyncParsableCommand {
                                                        timers: timers),
                                   group: MultiThreadedEventLoopGroup.singleton)
         let started = ContinuousClock.now
+        let measured = metrics == nil ? nil : PhoneMetrics()
+        var metricsServer: AdminServer?
+        if let metrics, let measured {
+            guard let (host, port) = NodeConfiguration.splitHostPort(metrics) else { throw CommandFailure("--metrics takes host:port, e.g. 127.0.0.1:9101") }
+            metricsServer = try await measured.serve(host: host, port: port)
+            say("metrics http://\(host):\(metricsServer!.port)/metrics")
+        }
         // Whichever comes first: `quit` (or the end of input), a signal, or the registrar refusing
         // the registration (nothing more to do: exit 1); the process ends after.
         let (finished, finish) = AsyncStream<Bool>.makeStream()
         let printer = Task {
             var failedAt: ContinuousClock.Instant?
             for await event in phone.events {
+                measured?.record(event, user: user)
                 var line = "\(PhoneTimeline.stamp(since: started)) \(PhoneTimeline.describe(event))"
                 switch event {
                 case .registration(.edgeFailed):
@@ -88,6 +100,7 @@ struct PhoneCommand: AsyncParsableCommand {
         say("\(PhoneTimeline.stamp(since: started)) \(phone.registeredEdge == nil ? "stopping (not registered)" : "un-registering")")
         await phone.stop()
         await printer.value
+        await metricsServer?.stop()
         if !succeeded { throw ExitCode(1) }
     }
 }

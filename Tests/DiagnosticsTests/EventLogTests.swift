@@ -15,7 +15,7 @@ import TestSupport
         return configuration
     }
 
-    @Test func infoIsKeptDebugOnlyWhenTheModuleSaysSo() throws {
+    @Test func infoIsKeptDebugOnlyWhenTheModuleSaysSo() async throws {
         let folder = try temporaryFolder("edgeway-events")
         defer { try? FileManager.default.removeItem(at: folder) }
         let log = try EventLog(node: "edge-1", folder: folder, configuration: Self.configuration())
@@ -24,19 +24,19 @@ import TestSupport
         logger.debug("keepalive withheld: feature off")
         log.setLevel(.debug, of: "events")
         logger.debug("keepalive withheld: registrar unreachable", metadata: ["reason": "registrar unreachable"])
-        log.flush()
+        await log.flush()
         let text = try String(contentsOf: folder.appendingPathComponent("logs/event.log"), encoding: .utf8)
         #expect(text.contains("edge-1 edgeway: UTCTime=\"") && text.contains("Module=\"events\" Level=\"INFO\": Event=\"traversal link up\" peer=\"core-1\""))
         #expect(!text.contains("feature off"))
         #expect(text.contains("Level=\"DEBUG\": Event=\"keepalive withheld: registrar unreachable\""))
     }
 
-    @Test func jsonLinesCarryTheSameFields() throws {
+    @Test func jsonLinesCarryTheSameFields() async throws {
         let folder = try temporaryFolder("edgeway-events")
         defer { try? FileManager.default.removeItem(at: folder) }
         let log = try EventLog(node: "core-1", folder: folder, configuration: Self.configuration(.json))
         log.logger().warning("registrar unreachable: no answer", metadata: ["registrar": "registrar"])
-        log.flush()
+        await log.flush()
         let line = try String(contentsOf: folder.appendingPathComponent("logs/event.log"), encoding: .utf8).split(separator: "\n")[0]
         let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: String])
         #expect(object["node"] == "core-1" && object["module"] == "events" && object["level"] == "warning")
@@ -44,12 +44,12 @@ import TestSupport
         #expect(MessageLogReader.events(String(line), node: "x").first?.event == "registrar unreachable: no answer")
     }
 
-    @Test func theFileIsRotatedAndOnlyTheNewestAreKept() throws {
+    @Test func theFileIsRotatedAndOnlyTheNewestAreKept() async throws {
         let folder = try temporaryFolder("edgeway-events")
         defer { try? FileManager.default.removeItem(at: folder) }
         let log = try EventLog(node: "edge-1", folder: folder, configuration: Self.configuration(maxFileBytes: 64 * 1024))
         for index in 0..<2_000 { log.logger().info("event \(index) with some words to fill the file") }
-        log.flush()
+        await log.flush()
         let logs = folder.appendingPathComponent("logs")
         let names = try FileManager.default.contentsOfDirectory(atPath: logs.path).sorted()
         #expect(names == ["event.log", "event.log.1", "event.log.2"], "\(names)")

@@ -91,11 +91,23 @@ struct LabUnderTest {
         return try #require(logs.first { $0.lastPathComponent.hasPrefix("diagnostic-") })
     }
 
-    /// Stops the lab (SIGTERM, then SIGKILL after 20 s) and removes its folder.
-    func stop() {
-        kill(lab.process.processIdentifier, SIGTERM)
-        for _ in 0..<200 where lab.isRunning { usleep(100_000) }
-        if lab.isRunning { kill(lab.process.processIdentifier, SIGKILL) }
+    /// Runs `body` on a lab started for it, and stops the lab after, whatever `body` did.
+    static func with(_ body: (LabUnderTest) async throws -> Void) async throws {
+        let lab = try await start()
+        do {
+            try await body(lab)
+        } catch {
+            await lab.stop()
+            throw error
+        }
+        await lab.stop()
+    }
+
+    /// Stops the lab (SIGTERM, then SIGKILL after 20 s) and removes its folder. Waits without
+    /// holding a thread: a blocked test thread stalls every other suite of the process.
+    func stop() async {
+        try? await lab.stop()
+        if lab.isRunning { try? await lab.stop(signal: SIGKILL) }
         try? FileManager.default.removeItem(at: data)
     }
 }
