@@ -6,8 +6,8 @@ import NIOCore
 import Settings
 import SIPTransport
 
-/// The admin API of a node (SPEC B22), HTTP on loopback by default, every call authorised by a
-/// bearer token. Each endpoint takes the command text as the request body and answers in the
+/// The admin API of a node (SPEC B22), HTTP on loopback by default, every call but the health
+/// checks (and `/metrics` when the node says so) authorised by a bearer token. Each endpoint takes the command text as the request body and answers in the
 /// original's output form, ending with `** end`; an error is a 400 whose text names the path and
 /// the allowed values.
 ///
@@ -170,12 +170,12 @@ struct BearerTokenMiddleware: RouterMiddleware {
     let open: [String]
 
     func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        if open.contains(request.uri.path) { return try await next(request, context) }
         let source = context.remoteAddress?.ipAddress ?? "?"
         if let intrusion, intrusion.isBlocked(source) {
             return Response(status: .forbidden,
                             body: .init(byteBuffer: ByteBuffer(string: "\(source) is blocked by intrusion protection (AdminLogin)\n")))
         }
+        if open.contains(request.uri.path) { return try await next(request, context) }
         let given = request.headers[.authorization] ?? ""
         let accepted = [token] + (request.uri.path == "/api/cluster" ? [peerToken].compactMap { $0 } : [])
         guard accepted.contains(where: { Self.equal(given, "Bearer \($0)") }) else {

@@ -19,8 +19,10 @@ import SIPTransport
 final class NodeMetrics: Sendable {
     let registry = PrometheusCollectorRegistry()
     let transport: TransportMetrics
-    /// Each status counter's value at the last scrape, to add only the difference.
+    /// Each status counter's highest value so far, to add only what it grew by.
     private let exported = NIOLockedValueBox<[String: Int]>([:])
+    /// The label values each per-name gauge has been given.
+    private let named = NIOLockedValueBox<[String: Set<String>]>([:])
 
     /// Every metric's `# HELP` line (promtool wants one; the registry refuses two different ones).
     static let help = [
@@ -56,14 +58,19 @@ final class NodeMetrics: Sendable {
                                ("not_registered", "NotRegistered")] {
             counter("edgeway_stun_keepalives_withheld_total", [("reason", reason)], values["Keepalive Withheld \(path)"])
         }
+        // Links and registrars by name; a series whose link or registrar is gone reads 0.
+        var links: [String: String] = [:], registrars: [String: String] = [:]
         for index in 1...max(Int(values["Links Count"] ?? "0") ?? 0, 1) {
-            guard let peer = values["Links Link \(index) Peer"], let state = values["Links Link \(index) State"] else { continue }
-            gauge("edgeway_traversal_link_up", [("peer", peer)], state == "Up" ? "1" : "0")
+            guard let peer = values["Links Link \(index) Peer"], peer != "?", peer != "Unknown",
+                  let state = values["Links Link \(index) State"] else { continue }
+            links[peer] = state == "Up" ? "1" : links[peer] ?? "0"
         }
         for index in 1...max(Int(values["Registrars Count"] ?? "0") ?? 0, 1) {
             guard let name = values["Registrars Registrar \(index) Name"], let state = values["Registrars Registrar \(index) State"] else { continue }
-            gauge("edgeway_registrar_reachable", [("registrar", name)], state == "Reachable" ? "1" : "0")
+            registrars[name] = state == "Reachable" ? "1" : "0"
         }
+        gauges("edgeway_traversal_link_up", label: "peer", links)
+        gauges("edgeway_registrar_reachable", label: "registrar", registrars)
         var buffer: [UInt8] = []
         registry.emit(into: &buffer)
         return buffer
@@ -74,14 +81,24 @@ final class NodeMetrics: Sendable {
         registry.makeGauge(descriptor: Self.descriptor(name), labels: labels).set(number)
     }
 
-    /// A counter that follows a status count: it grows by what the count grew since the last
-    /// scrape (a count that went back, after a restart, starts it again from there).
+    /// `name{label=KEY}` set from `values`; keys seen before and not now read 0 (a link removed).
+    private func gauges(_ name: String, label: String, _ values: [String: String]) {
+        let all = named.withLockedValue { named -> Set<String> in
+            named[name, default: []].formUnion(values.keys)
+            return named[name]!
+        }
+        for key in all { gauge(name, [(label, key)], values[key] ?? "0") }
+    }
+
+    /// A counter that follows a status count: it grows by what the count grew past its highest
+    /// value so far (two scrapes that overlap cannot count a growth twice).
     private func counter(_ name: String, _ labels: [(String, String)], _ value: String?) {
         guard let value, let number = Int(value) else { return }
         let key = name + labels.map { "|" + $0.1 }.joined()
         let delta = exported.withLockedValue { exported -> Int in
-            defer { exported[key] = number }
-            return number >= exported[key, default: 0] ? number - exported[key, default: 0] : number
+            let last = exported[key, default: 0]
+            exported[key] = max(last, number)
+            return max(0, number - last)
         }
         let counter = registry.makeCounter(descriptor: Self.descriptor(name), labels: labels)
         if delta > 0 { counter.increment(by: Int64(delta)) }

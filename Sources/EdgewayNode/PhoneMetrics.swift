@@ -7,12 +7,13 @@ import Prometheus
 import Settings
 import SIPTransport
 
-/// A phone's side of SPEC B29, for `edgeway phone --metrics` and `edgeway loadgen --metrics`:
+/// A phone's side of SPEC B29, for `edgeway phone --metrics`:
 ///
 /// - `edgeway_keepalive_rtt_seconds` — the time for each STUN keepalive's answer (buckets to 3 s);
-/// - `edgeway_failover_detect_seconds` — from the keepalive that went unanswered (or the last one
-///   sent before the connection failed) to the phone calling its edge failed;
-/// - `edgeway_failover_reregister_seconds` — from then to the 200 OK through another edge;
+/// - `edgeway_failover_detect_seconds` — for a keepalive timeout or STUN error, from the last
+///   keepalive sent (the one that failed) to the phone calling its edge failed;
+/// - `edgeway_failover_reregister_seconds` — from the first edge called failed to the 200 OK
+///   through another edge (a second edge failing meanwhile does not restart it);
 /// - `edgeway_phone_keepalives_sent_total`, `edgeway_phone_keepalives_answered_total`,
 ///   `edgeway_phone_failovers_total{reason}`.
 public final class PhoneMetrics: Sendable {
@@ -41,17 +42,18 @@ public final class PhoneMetrics: Sendable {
         switch event {
         case .keepaliveSent:
             times.withLockedValue { $0[user, default: (nil, nil)].sent = now }
-            counter("edgeway_phone_keepalives_sent_total", "STUN keepalives the phone sent.", [])
+            counter("edgeway_phone_keepalives_sent_total")
         case .registration(.keepaliveAnswered(let milliseconds)):
             rtt.record(.milliseconds(milliseconds))
-            counter("edgeway_phone_keepalives_answered_total", "STUN keepalives the phone got an answer to.", [])
+            counter("edgeway_phone_keepalives_answered_total")
         case .registration(.edgeFailed(_, let reason)):
             let sent = times.withLockedValue { times -> ContinuousClock.Instant? in
-                times[user, default: (nil, nil)].failed = now
+                if times[user, default: (nil, nil)].failed == nil { times[user]?.failed = now }
+                defer { times[user]?.sent = nil }
                 return times[user]?.sent
             }
-            if let sent { detect.record(now - sent) }
-            counter("edgeway_phone_failovers_total", "Edges the phone called failed, by reason.", [("reason", Self.label(reason))])
+            if let sent, reason == .keepaliveTimeout || reason == .stunError { detect.record(now - sent) }
+            counter("edgeway_phone_failovers_total", reason: Self.label(reason))
         case .registration(.registered):
             let failed = times.withLockedValue { times -> ContinuousClock.Instant? in
                 defer { times[user]?.failed = nil }
@@ -82,8 +84,22 @@ public final class PhoneMetrics: Sendable {
         return buffer
     }
 
-    private func counter(_ name: String, _ help: String, _ labels: [(String, String)]) {
-        registry.makeCounter(descriptor: Self.descriptor(name, help), labels: labels).increment()
+    /// Each counter's help, in one place (the registry refuses two different ones for a name).
+    private static let help = ["edgeway_phone_keepalives_sent_total": "STUN keepalives the phone sent.",
+                               "edgeway_phone_keepalives_answered_total": "STUN keepalives the phone got an answer to.",
+                               "edgeway_phone_failovers_total": "Edges the phone called failed, by reason."]
+    private let counters = NIOLockedValueBox<[String: Counter]>([:])
+
+    private func counter(_ name: String, reason: String? = nil) {
+        let counter = counters.withLockedValue { counters in
+            let key = name + (reason ?? "")
+            if let counter = counters[key] { return counter }
+            let counter = registry.makeCounter(descriptor: Self.descriptor(name, Self.help[name] ?? name),
+                                               labels: reason.map { [("reason", $0)] } ?? [])
+            counters[key] = counter
+            return counter
+        }
+        counter.increment()
     }
 
     private static func descriptor(_ name: String, _ help: String) -> MetricNameDescriptor {
