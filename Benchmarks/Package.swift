@@ -10,6 +10,7 @@ let package = Package(
         .package(path: ".."),
         .package(url: "https://github.com/apple/swift-nio.git", from: "2.101.2"),
         .package(url: "https://github.com/ordo-one/benchmark.git", from: "1.38.1", traits: ["MallocInterposer"]),
+        .package(url: "https://github.com/swift-server/swift-prometheus.git", from: "2.4.1"),
     ],
     targets: [
         .executableTarget(
@@ -33,8 +34,10 @@ let package = Package(
                 .product(name: "Location", package: "main"),
                 .product(name: "Registrar", package: "main"),
                 .product(name: "Phone", package: "main"),
+                .product(name: "SIPTransport", package: "main"),
                 .product(name: "TestSupport", package: "main"),
                 .product(name: "NIOCore", package: "swift-nio"),
+                .product(name: "Prometheus", package: "swift-prometheus"),
             ]
         ),
     ],

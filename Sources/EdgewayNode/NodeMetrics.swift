@@ -8,7 +8,8 @@ import SIPTransport
 /// process). Counted as it happens: the transport's messages, parse errors and refusals
 /// (``TransportMetrics``). Read from the node's status at each scrape:
 ///
-/// - `edgeway_registrations` — registrations the node holds or relays;
+/// - `edgeway_registrations` — registrations the node holds or relays (NaN while they cannot be read);
+/// - `edgeway_flows{transport}` — an edge's phones' registered connections;
 /// - `edgeway_connections{transport}` — open TCP and TLS connections;
 /// - `edgeway_stun_keepalives_answered_total`, `edgeway_stun_keepalives_withheld_total{reason}`
 ///   (`feature_off`, `link_down`, `registrar_unreachable`, `not_registered`) and
@@ -32,6 +33,7 @@ final class NodeMetrics: Sendable {
         "edgeway_connections_refused_total": "TCP and TLS connections refused at accept, by reason.",
         "edgeway_registrations": "Registrations the node holds (registrar) or has relayed and still sees (core, edge).",
         "edgeway_connections": "Open TCP and TLS connections by transport.",
+        "edgeway_flows": "Phones' registered connections (RFC 5626 flows) an edge holds, by transport.",
         "edgeway_stun_keepalives_answered_total": "Phones' STUN keepalives the edge answered.",
         "edgeway_stun_keepalives_withheld_total": "Phones' STUN keepalives the edge withheld, by reason.",
         "edgeway_crlf_pongs_total": "CRLF keepalive pings the edge answered with a pong (RFC 5626 outbound phones).",
@@ -49,7 +51,9 @@ final class NodeMetrics: Sendable {
     func text(status lines: [(path: String, value: String)], connections: [SIPTransportKind: Int]) -> [UInt8] {
         var values: [String: String] = [:]
         for line in lines { values[line.path] = line.value.trimmingCharacters(in: CharacterSet(charactersIn: "\"")) }
-        gauge("edgeway_registrations", [], values["Registrations Count"])
+        // A count that cannot be read now (a store down) is not a count: NaN, not the last one.
+        gauge("edgeway_registrations", [], values["Registrations Error"] != nil ? "nan" : values["Registrations Count"])
+        for transport in ["TLS", "TCP"] { gauge("edgeway_flows", [("transport", transport.lowercased())], values["Flows \(transport)"]) }
         gauge("edgeway_alarms_active", [], values["Alarms Count"])
         for kind in [SIPTransportKind.tcp, .tls] { gauge("edgeway_connections", [("transport", kind.rawValue)], String(connections[kind] ?? 0)) }
         counter("edgeway_stun_keepalives_answered_total", [], values["Keepalive Answered"])

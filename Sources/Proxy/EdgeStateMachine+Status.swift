@@ -23,6 +23,8 @@ extension EdgeStateMachine {
     public var status: [StatusLine] {
         var lines = [
             StatusLine("Flows Count", String(phones.count)),
+            StatusLine("Flows TLS", String(phones.values.filter { $0.flow.transport == .tls }.count)),
+            StatusLine("Flows TCP", String(phones.values.filter { $0.flow.transport == .tcp }.count)),
             StatusLine("Keepalive Answered", String(counters.stunAnswered)),
             StatusLine("Keepalive Unanswered", String(counters.stunUnanswered)),
             StatusLine("Keepalive PingsAnswered", String(counters.pingsAnswered)),

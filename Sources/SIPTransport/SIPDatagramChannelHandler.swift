@@ -10,11 +10,15 @@ final class SIPDatagramChannelHandler: ChannelInboundHandler {
     /// Set on a phones' socket: blocked sources are dropped, requests and garbage counted.
     private let intrusion: IntrusionProtection?
     private let report: @Sendable (SIPTransportEvent) -> Void
+    /// Counts datagrams that are neither SIP, STUN nor a keepalive.
+    private let metrics: TransportMetrics?
     private var localAddress: SocketAddress?
 
-    init(limits: SIPParser.Limits, intrusion: IntrusionProtection?, report: @escaping @Sendable (SIPTransportEvent) -> Void) {
+    init(limits: SIPParser.Limits, intrusion: IntrusionProtection?, metrics: TransportMetrics? = nil,
+         report: @escaping @Sendable (SIPTransportEvent) -> Void) {
         self.limits = limits
         self.intrusion = intrusion
+        self.metrics = metrics
         self.report = report
     }
 
@@ -42,6 +46,7 @@ final class SIPDatagramChannelHandler: ChannelInboundHandler {
             }
         case .garbage:
             intrusion?.record(.sipMalformed, from: flow.remoteHost)
+            metrics?.parseError("garbage")
         case .keepalive:
             // RFC 3261 §18.3 / RFC 5626: nothing to answer on UDP.
             break

@@ -14,14 +14,17 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
     /// Set on connections accepted for phones: requests and framing errors are counted.
     private let intrusion: IntrusionProtection?
     private let closed: @Sendable (Flow) -> Void
+    /// Counts framing errors by code and the 400 answered to them.
+    private let metrics: TransportMetrics?
     private var flow: Flow?
     private var closeReason = "closed by peer"
 
-    init(transport: SIPTransportKind, connectionID: UInt64, intrusion: IntrusionProtection?,
+    init(transport: SIPTransportKind, connectionID: UInt64, intrusion: IntrusionProtection?, metrics: TransportMetrics? = nil,
          report: @escaping @Sendable (SIPTransportEvent) -> Void, closed: @escaping @Sendable (Flow) -> Void) {
         self.transport = transport
         self.connectionID = connectionID
         self.intrusion = intrusion
+        self.metrics = metrics
         self.report = report
         self.closed = closed
     }
@@ -50,11 +53,13 @@ final class SIPStreamChannelHandler: ChannelInboundHandler {
     }
 
     func errorCaught(context: ChannelHandlerContext, error: Error) {
-        closeReason = error is SIPStreamFramingError ? "framing error: \(error)" : SIPTLS.describe(error)
+        closeReason = SIPTLS.describe(error)
+        if let framing = error as? SIPStreamFramingError { metrics?.parseError(framing.sipError.map { "\($0.code)" } ?? "framing") }
         if let intrusion, error is SIPStreamFramingError, let flow { intrusion.record(.sipMalformed, from: flow.remoteHost) }
         // RFC 3261 §18.3: a request that cannot be framed still gets its 400 when it can be read
         // far enough to answer; then the stream, out of step, is closed.
         if let answer = (error as? SIPStreamFramingError)?.answer {
+            metrics?.sent(answer)
             let channel = context.channel
             context.writeAndFlush(wrapOutboundOut(answer)).whenComplete { _ in channel.close(promise: nil) }
             return

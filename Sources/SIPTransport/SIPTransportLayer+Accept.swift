@@ -60,7 +60,7 @@ extension SIPTransportLayer {
             IdleConnectionHandler(timeout: configuration.idleTimeout),
             ByteToMessageHandler(SIPStreamFrameDecoder(role: role, limits: configuration.limits)),
             StreamDeadlineHandler(limits: deadlines, logger: logger),
-            SIPStreamChannelHandler(transport: transport, connectionID: connectionID, intrusion: guarded ? intrusion : nil,
+            SIPStreamChannelHandler(transport: transport, connectionID: connectionID, intrusion: guarded ? intrusion : nil, metrics: configuration.metrics,
                                     report: report) { [self] _ in forget(connectionID, source: source) },
         ]
         try channel.pipeline.syncOperations.addHandlers(handlers)

@@ -135,7 +135,6 @@ public final class SIPTransportLayer: Sendable {
                 switch event {
                 case .sip(let message, _): metrics.received(message)
                 case .malformed(let error, _, _): metrics.parseError(error.code.description)
-                case .flowClosed(_, let reason) where reason.hasPrefix("framing error"): metrics.parseError("framing")
                 default: break
                 }
             }
@@ -183,7 +182,7 @@ public final class SIPTransportLayer: Sendable {
                         channel.eventLoop.makeCompletedFuture {
                             try channel.pipeline.syncOperations.addHandler(
                                 SIPDatagramChannelHandler(limits: configuration.limits, intrusion: audience == .userAgents ? intrusion : nil,
-                                                          report: report))
+                                                          metrics: configuration.metrics, report: report))
                         }
                     }
                     .bind(host: host, port: port).get()

@@ -8,8 +8,9 @@ import SIPCore
 /// - `edgeway_sip_requests_total{method, direction}` and `edgeway_sip_responses_total{status,
 ///   direction}`: every SIP message in (`in`) and out (`out`); methods outside RFC 3261 and its
 ///   extensions count as `other`, uncommon status codes by their class (`4xx`);
-/// - `edgeway_sip_parse_errors_total{code}`: datagrams that do not parse (by ``SIPParseError``
-///   code) and streams cut for a framing error (`framing`);
+/// - `edgeway_sip_parse_errors_total{code}`: messages that do not parse, by ``SIPParseError``
+///   code (a stream cut for a framing error without one: `framing`; a datagram that is not SIP,
+///   STUN or a keepalive: `garbage`);
 /// - `edgeway_connections_refused_total{reason}`: `max_connections`, `per_source`, `blocked`.
 ///
 /// Request counters are made up front (counting one is a dictionary read and an atomic add),
@@ -36,8 +37,8 @@ public final class TransportMetrics: Sendable {
     static let methods = ["INVITE", "ACK", "BYE", "CANCEL", "REGISTER", "OPTIONS", "INFO", "UPDATE", "PRACK", "SUBSCRIBE", "NOTIFY", "REFER",
                           "MESSAGE", "PUBLISH"]
 
-    /// A message received.
-    func received(_ message: SIPMessage) {
+    /// A message received (the transport layer calls it; public for the instruction probe).
+    public func received(_ message: SIPMessage) {
         if let method = message.requestLine?.method {
             (requests[method] ?? requests["other"]!).received.increment()
         } else if let status = message.statusLine?.statusCode {
@@ -46,7 +47,7 @@ public final class TransportMetrics: Sendable {
     }
 
     /// Bytes sent: a SIP message is counted by its start line; STUN and keepalives are not SIP.
-    func sent(_ bytes: ByteBuffer) {
+    public func sent(_ bytes: ByteBuffer) {
         bytes.withUnsafeReadableBytes { raw in
             guard raw.count >= 12, raw[0] >= UInt8(ascii: "A") else { return }
             if raw.starts(with: "SIP/2.0 ".utf8) {

@@ -23,7 +23,7 @@ struct FailureCauseTests {
                                   group: MultiThreadedEventLoopGroup.singleton)
         let timeline = PhoneFailoverTests.Timeline(phone)
         phone.start()
-        try await eventually("the edge failed, with the cause") {
+        try await eventually("the edge failed, with the cause", seconds: 30) {
             timeline.contains {
                 if case .registration(.edgeFailed(_, let reason)) = $0 { "\(reason)".contains("certificate not trusted") } else { false }
             }

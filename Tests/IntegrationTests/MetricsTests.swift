@@ -40,6 +40,7 @@ struct MetricsTests {
             #expect(Self.value(edge1, "edgeway_stun_keepalives_answered_total") >= 2, "\(edge1)")
             #expect(Self.value(edge1, "edgeway_sip_requests_total{method=\"REGISTER\",direction=\"in\"}") >= 1, "\(edge1)")
             #expect(Self.value(edge1, "edgeway_traversal_link_up{peer=\"core-1\"}") == 1, "\(edge1)")
+            #expect(Self.value(edge1, "edgeway_flows{transport=\"tls\"}") == 1, "alice's flow: \(edge1)")
             let registrar = try await lab.get("/metrics", on: "registrar").body
             #expect(Self.value(registrar, "edgeway_registrations") == 1, "\(registrar)")
 

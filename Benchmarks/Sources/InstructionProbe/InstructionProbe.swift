@@ -1,4 +1,6 @@
 import NIOCore
+import Prometheus
+import SIPTransport
 import SIPCore
 import SIPTransaction
 import TestSupport
@@ -14,7 +16,7 @@ enum InstructionProbe {
     static func main() throws {
         let arguments = CommandLine.arguments
         guard arguments.count == 3, let count = Int(arguments[2]) else {
-            print("usage: InstructionProbe parse|serialize|validate|topvia|to|contacts|stamp|respond|serve|registration COUNT")
+            print("usage: InstructionProbe parse|serialize|validate|topvia|to|contacts|stamp|respond|serve|registration|registration-metrics COUNT")
             return
         }
         let register = MRAFixtures.bytes(MRAFixtures.register)
@@ -23,6 +25,8 @@ enum InstructionProbe {
         buffer.reserveCapacity(2_048)
         var checksum = 0
         let registrar = try RegistrarProbe()
+        // A node's transport counters, as `serve` makes them: the cost of metrics per message.
+        let metrics = TransportMetrics(factory: PrometheusMetricsFactory(registry: PrometheusCollectorRegistry()))
         for _ in 0..<count {
             switch arguments[1] {
             case "parse":
@@ -43,6 +47,8 @@ enum InstructionProbe {
                 checksum &+= try serve(register, into: &buffer)
             case "registration":
                 checksum &+= try registrar.registration(into: &buffer, options: options)
+            case "registration-metrics":
+                checksum &+= try registrar.registration(into: &buffer, options: options, metrics: metrics)
             default:
                 buffer.clear()
                 message.write(to: &buffer)

@@ -61,19 +61,23 @@ struct RegistrarProbe {
     }
 
     /// Both messages of one registration; returns a checksum so nothing is optimised away.
-    func registration(into buffer: inout ByteBuffer, options: SIPMessage.ValidationOptions) throws -> Int {
+    /// With `metrics`, each message is also counted as the transport counts it (two in, two out).
+    func registration(into buffer: inout ByteBuffer, options: SIPMessage.ValidationOptions, metrics: TransportMetrics? = nil) throws -> Int {
         var machine = self.machine
         var challenged = try SIPParser.parseDatagram(first)
         _ = try challenged.validateKeepingViews(options)
         challenged.stampReceived(host: "127.0.0.1", port: 40_123)
+        metrics?.received(challenged)
         guard case .respond(let challenge)? = machine.requestReceived(challenged, flow: flow, now: now).first,
               challenge.statusLine?.statusCode == 401 else { return 0 }
         buffer.clear()
         challenge.write(to: &buffer)
+        metrics?.sent(buffer)
 
         var request = try SIPParser.parseDatagram(second)
         _ = try request.validateKeepingViews(options)
         request.stampReceived(host: "127.0.0.1", port: 40_123)
+        metrics?.received(request)
         guard case .updateBindings(let aor, let update, let pending)? = machine.requestReceived(request, flow: flow, now: now).first else {
             return 0
         }
@@ -83,6 +87,7 @@ struct RegistrarProbe {
         }
         buffer.clear()
         ok.write(to: &buffer)
+        metrics?.sent(buffer)
         // The same REGISTER is accepted again next time (its CSeq would be out of order otherwise).
         try store.updateNow(aor: aor) { $0.removeAll() }
         return buffer.readableBytes
