@@ -152,9 +152,12 @@ public final class DiagnosticLogging: SIPTrafficObserver {
         events.raise(tee: nil)
         updateObserver()
         for (name, text) in await snapshot() { session.save(text, as: name.replacingOccurrences(of: "NAME", with: "stop")) }
+        let dropped = await session.finish()
         session.save("log: \(session.id)\nnode: \(node)\nstarted: \(LogLine.stamps(session.started).iso)\n"
-            + "stopped: \(LogLine.stamps(Date()).iso)\nreason: \(reason)\ntcpdump: \(session.capture == nil ? "off" : "on")\n", as: "session.txt")
-        await session.finish()
+            + "stopped: \(LogLine.stamps(Date()).iso)\nreason: \(reason)\ntcpdump: \(session.capture == nil ? "off" : "on")\n"
+            + "bytes lost: \(dropped)\n", as: "session.txt")
+        // Lines the disk refused are said, not lost in silence.
+        if dropped > 0 { events.logger().warning("diagnostic log lost \(dropped) bytes: a file could not be written", metadata: ["log": "\(session.id)"]) }
         return state.withLockedValue { $0.last! }
     }
 

@@ -27,6 +27,11 @@ final class DiagnosticSession: Sendable {
         capture = tcpdump ? try PCAPCapture(folder.appendingPathComponent("capture.pcap"), opened: opened) : nil
     }
 
+    /// Bytes lost so far: appended after a file closed, or refused by the disk.
+    var dropped: Int {
+        ([messageLog, eventLog, markers] + [capture?.file].compactMap { $0 }).reduce(0) { $0 + $1.dropped.withLockedValue { $0 } }
+    }
+
     /// Bytes written to the message log and the capture.
     var size: Int { messageLog.size + (capture?.size ?? 0) }
 
@@ -35,11 +40,14 @@ final class DiagnosticSession: Sendable {
         try? text.write(to: folder.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
-    /// Writes the buffers and closes the files (after what the diagnostics thread still has).
-    func finish() async {
+    /// Writes the buffers, closes the files (after what the diagnostics thread still has) and
+    /// returns the bytes lost, if any, for `session.txt`.
+    @discardableResult
+    func finish() async -> Int {
         await messageLog.close()
         await eventLog.close()
         await markers.close()
         await capture?.close()
+        return dropped
     }
 }

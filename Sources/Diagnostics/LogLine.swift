@@ -8,8 +8,9 @@ import NIOCore
 enum LogLine {
     /// The line's head up to and including `Level="…":`, for `node` and `module` at `time`.
     static func head(time: Date, node: String, module: String, level: String) -> String {
-        let (iso, utc) = stamps(time)
-        return "\(iso) \(node) edgeway: UTCTime=\"\(utc)\" Module=\"\(module)\" Level=\"\(level.uppercased())\":"
+        var buffer = ByteBuffer()
+        writeHead(into: &buffer, time: time, node: node, module: module, level: level)
+        return String(buffer: buffer)
     }
 
     /// Writes ``head(time:node:module:level:)`` into `buffer` without building it as a string.
@@ -23,7 +24,7 @@ enum LogLine {
         buffer.writeString("\" Module=\"")
         buffer.writeString(module)
         buffer.writeString("\" Level=\"")
-        buffer.writeString(level)
+        buffer.writeString(level.uppercased())
         buffer.writeString("\":")
     }
 

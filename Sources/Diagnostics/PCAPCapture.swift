@@ -22,7 +22,7 @@ final class PCAPCapture: Sendable {
 
     /// Written through a buffer, not swift-nio-extras' `SynchronizedFileSink`, which queues one
     /// dispatch per record: four to a registration, too many while a registrar is busy.
-    private let file: BufferedFile
+    let file: BufferedFile
     private let connections = NIOLockedValueBox<[UInt64: Connection]>([:])
     private let opened: @Sendable (Flow) -> Bool
     let url: URL

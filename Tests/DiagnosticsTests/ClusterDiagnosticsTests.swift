@@ -40,6 +40,8 @@ import TestSupport
         for file in ["message.log", "event.log", "markers.log", "capture.pcap", "xstatus-start.txt", "xstatus-stop.txt", "session.txt"] {
             #expect(FileManager.default.fileExists(atPath: session.appendingPathComponent(file).path), "\(file)")
         }
+        let summary = try String(contentsOf: session.appendingPathComponent("session.txt"), encoding: .utf8)
+        #expect(summary.contains("reason: stopped by the operator") && summary.contains("bytes lost: 0"), "\(summary)")
         let markers = try String(contentsOf: session.appendingPathComponent("markers.log"), encoding: .utf8)
         #expect(markers.contains("Marker=\"here\""))
         await #expect(throws: DiagnosticsError.self) { try await node.run("DiagnosticLogging Explode") }
