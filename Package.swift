@@ -38,6 +38,8 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-asn1.git", from: "1.7.4"),
         .package(url: "https://github.com/jpsim/Yams.git", from: "6.2.2"),
         .package(url: "https://github.com/hummingbird-project/hummingbird.git", from: "2.28.1"),
+        .package(url: "https://github.com/hummingbird-project/hummingbird-auth.git", from: "2.5.0"),
+        .package(url: "https://github.com/hummingbird-project/swift-mustache.git", from: "2.1.1"),
         .package(url: "https://github.com/apple/swift-log.git", from: "1.16.2"),
         .package(url: "https://github.com/swift-server/swift-service-lifecycle.git", from: "2.13.0"),
         .package(url: "https://github.com/vapor/postgres-nio.git", from: "1.33.2"),
@@ -142,12 +144,16 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
             ]
         ),
-        // L5: the admin API (and later the web UI) over Hummingbird.
+        // L5: the admin API and the web UI over Hummingbird (HTTPS, bcrypt logins, Mustache pages).
         .target(
             name: "AdminWeb",
             dependencies: [
                 "Settings",
                 .product(name: "Hummingbird", package: "hummingbird"),
+                .product(name: "HummingbirdTLS", package: "hummingbird"),
+                .product(name: "HummingbirdBcrypt", package: "hummingbird-auth"),
+                .product(name: "Mustache", package: "swift-mustache"),
+                .product(name: "NIOSSL", package: "swift-nio-ssl"),
                 .product(name: "Logging", package: "swift-log"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
             ]
@@ -190,7 +196,7 @@ let package = Package(
         .executableTarget(
             name: "edgeway",
             dependencies: [
-                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Diagnostics", "AdminWeb", "Registrar", "Location", "LocationSQLite", "LocationPostgres",
+                "SIPCore", "STUNCore", "SIPTransport", "SIPStack", "EdgewayNode", "Diagnostics", "AdminWeb", "Settings", "Registrar", "Location", "LocationSQLite", "LocationPostgres",
                 "Phone", "PhoneLogic",
                 .product(name: "NIOCore", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
@@ -241,6 +247,8 @@ let package = Package(
         ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
+        .testTarget(name: "AdminWebTests", dependencies: ["AdminWeb", "Settings", .product(name: "NIOCore", package: "swift-nio"),
+                                                      .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "PhoneLogicTests", dependencies: ["PhoneLogic", "TestSupport"]),
         .testTarget(name: "PhoneTests", dependencies: ["Phone", "PhoneLogic", "SIPCore", "SIPStack", "SIPTransport", "SIPTransaction",
                                                    "TestSupport", .product(name: "Crypto", package: "swift-crypto"),
@@ -273,7 +281,8 @@ let package = Package(
                 .product(name: "NIOPosix", package: "swift-nio"),
                 .product(name: "NIOConcurrencyHelpers", package: "swift-nio"),
                 .product(name: "NIOSSL", package: "swift-nio-ssl"),
-            ]
+            ],
+            exclude: ["Browser"]
         ),
     ],
     swiftLanguageModes: [.v6]

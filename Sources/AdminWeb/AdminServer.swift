@@ -4,7 +4,9 @@ import Logging
 import NIOConcurrencyHelpers
 import NIOCore
 import Settings
+import NIOSSL
 import SIPTransport
+import HummingbirdTLS
 
 /// The admin API of a node (SPEC B22), HTTP on loopback by default, every call but the health
 /// checks (and `/metrics` when the node says so) authorised by a bearer token. Each endpoint takes the command text as the request body and answers in the
@@ -30,89 +32,56 @@ public final class AdminServer: Sendable {
         self.task = task
     }
 
-    /// Starts serving `node` on `host:port` (port 0 picks a free one). A wrong token counts as an
-    /// `AdminLogin` failure in the node's intrusion protection; a blocked source gets 403.
+    /// Starts the admin API of `node` on `host:port` (port 0 picks a free one), plain HTTP: the
+    /// CLI's and peers' way in, on loopback by default. A wrong token counts as an `AdminLogin`
+    /// failure in the node's intrusion protection; a blocked source gets 403.
     public static func start(node: any AdministeredNode, host: String, port: Int, token: String) async throws -> AdminServer {
         let router = Router(context: AdminRequestContext.self)
-        router.middlewares.add(BearerTokenMiddleware(token: token, peerToken: node.peerToken, intrusion: node.intrusion,
-                                                     open: ["/health/live", "/health/ready"] + (node.metricsOpen ? ["/metrics"] : [])))
-        router.get("/health/live") { _, _ -> Response in
-            Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "live\n")))
-        }
-        router.get("/health/ready") { _, _ -> Response in
-            guard let reason = await node.notReady() else {
-                return Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(string: "ready\n")))
-            }
-            return Response(status: .serviceUnavailable, headers: [.contentType: "text/plain; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(string: "not ready: \(reason)\n")))
-        }
-        router.get("/metrics") { _, _ -> Response in
-            guard let text = await node.metrics() else { return failure("\(node.identity) keeps no metrics") }
-            return Response(status: .ok, headers: [.contentType: "text/plain; version=0.0.4; charset=utf-8"],
-                            body: .init(byteBuffer: ByteBuffer(bytes: text)))
-        }
-        router.post("/api/xconfiguration") { request, _ -> Response in
-            let text = try await body(request)
+        router.middlewares.add(AdminAccessMiddleware(token: token, node: node, sessions: nil, cookie: ""))
+        AdminAPI.register(on: router, node: node)
+        return try await run(router, host: host, port: port, tls: nil, what: "the admin API")
+    }
+
+    /// Starts the web UI of `node` (SPEC B23) with the admin API, `/metrics` and the health checks
+    /// beside it: HTTPS with `web.certificateChainPEM` and `web.privateKeyPEM`, or plain HTTP when
+    /// they are `nil` (the caller allows that on loopback only).
+    ///
+    /// - Throws: ``AdminServerError`` when the address cannot be bound or the PEM texts do not parse.
+    public static func startWeb(node: any AdministeredNode, web: WebOptions, token: String) async throws -> AdminServer {
+        let sessions = WebSessions(idleTimeout: web.idleTimeout)
+        let name = node.identity.split(separator: " ").last.map { String($0.filter { $0.isLetter || $0.isNumber || $0 == "-" }) } ?? "node"
+        let cookie = "edgeway-\(name)-\(WebSessions.token().prefix(8))"
+        let router = Router(context: AdminRequestContext.self)
+        router.middlewares.add(AdminAccessMiddleware(token: token, node: node, sessions: sessions, cookie: cookie))
+        AdminAPI.register(on: router, node: node)
+        WebUI(node: node, sessions: sessions, cookie: cookie, secure: web.certificateChainPEM != nil).register(on: router)
+        var tls: TLSConfiguration?
+        if let chain = web.certificateChainPEM, let key = web.privateKeyPEM {
             do {
-                guard let settings = node.settings else {
-                    return failure("xconfiguration: \(node.identity) has no settings; ask one of its nodes")
-                }
-                return reply(lines: try settings.run(XConfigurationCommand(parsing: text)).map { $0 })
+                var configuration = TLSConfiguration.makeServerConfiguration(
+                    certificateChain: try NIOSSLCertificate.fromPEMBytes(Array(chain.utf8)).map { .certificate($0) },
+                    privateKey: .privateKey(try NIOSSLPrivateKey(bytes: Array(key.utf8), format: .pem)))
+                configuration.minimumTLSVersion = .tlsv12
+                tls = configuration
             } catch {
-                return failure("\(error)")
+                throw AdminServerError(detail: "the web UI's certificate or key does not parse: \(error)")
             }
         }
-        router.post("/api/xstatus") { request, _ -> Response in
-            let query = try await body(request)
-            var words = query.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
-            // `Registrations User: AOR` lists one user's registrations.
-            var user: String?
-            if words.count == 3, words[0] == "registrations", words[1] == "user:" {
-                user = String(query.split(whereSeparator: \.isWhitespace)[2])
-                words = ["registrations"]
-            }
-            let all = await node.statusLines(path: words, user: user)
-            let lines = all.filter { line in
-                let pathWords = line.path.split(separator: " ").map { $0.lowercased() }
-                return pathWords.count >= words.count && Array(pathWords.prefix(words.count)) == words
-            }
-            guard !lines.isEmpty || words.isEmpty else {
-                let branches = Set(all.compactMap { $0.path.split(separator: " ").first.map(String.init) }).sorted()
-                return failure("xstatus \(query): no such status; allowed: \(branches.joined(separator: ", "))")
-            }
-            return reply(lines: lines.map { "*s \($0.path): \($0.value)" })
-        }
-        router.post("/api/xcommand") { request, _ -> Response in
-            let command = try await body(request)
-            do {
-                return reply(lines: try await node.run(command: command))
-            } catch {
-                return failure("\(error)")
-            }
-        }
-        router.get("/api/diagnostics/bundle") { _, _ -> Response in
-            guard let bundle = node.bundle, let data = FileManager.default.contents(atPath: bundle.path) else {
-                return failure("no bundle of the last diagnostic log has been collected on \(node.identity): run xcommand DiagnosticLogging Collect")
-            }
-            return Response(status: .ok, headers: [.contentType: "application/gzip",
-                                                   .contentDisposition: "attachment; filename=\"\(bundle.lastPathComponent)\""],
-                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
-        }
-        router.post("/api/cluster") { request, _ -> Response in
-            let buffer = try await request.body.collect(upTo: 1024 * 1024)
-            do {
-                let answer = try await node.peerRequest(Data(buffer.readableBytesView))
-                return Response(status: .ok, headers: [.contentType: "application/json"], body: .init(byteBuffer: ByteBuffer(bytes: answer)))
-            } catch {
-                return failure("\(error)")
-            }
-        }
+        return try await run(router, host: web.host, port: web.port, tls: tls, what: "the web UI")
+    }
+
+    /// Serves `router` until ``stop()``; returns once the port is bound.
+    private static func run(_ router: Router<AdminRequestContext>, host: String, port: Int, tls: TLSConfiguration?,
+                            what: String) async throws -> AdminServer {
         let bound = BoundPort()
         // The node reports its own start and stop; the server's messages only when they matter.
         var logger = Logger(label: "edgeway.admin")
         logger.logLevel = .critical
-        let app = Application(router: router, configuration: .init(address: .hostname(host, port: port), serverName: "Edgeway admin"),
-                              onServerRunning: { channel in bound.set(channel.localAddress?.port ?? 0) }, logger: logger)
+        let configuration = ApplicationConfiguration(address: .hostname(host, port: port), serverName: "Edgeway admin")
+        let onRunning: @Sendable (any Channel) async -> Void = { channel in bound.set(channel.localAddress?.port ?? 0) }
+        let app = try tls.map { Application(router: router, server: try .tls(.http1(), tlsConfiguration: $0), configuration: configuration,
+                                            onServerRunning: onRunning, logger: logger) }
+            ?? Application(router: router, configuration: configuration, onServerRunning: onRunning, logger: logger)
         let task = Task {
             do {
                 try await app.run()
@@ -121,7 +90,7 @@ public final class AdminServer: Sendable {
             }
         }
         let actual = await bound.wait()
-        guard actual > 0 else { throw AdminServerError(detail: "cannot listen on \(host):\(port) for the admin API") }
+        guard actual > 0 else { throw AdminServerError(detail: "cannot listen on \(host):\(port) for \(what)") }
         return AdminServer(port: actual, task: task)
     }
 
@@ -130,67 +99,24 @@ public final class AdminServer: Sendable {
         task.cancel()
         await task.value
     }
-
-    private static func body(_ request: Request) async throws -> String {
-        let buffer = try await request.body.collect(upTo: 64 * 1024)
-        return String(buffer: buffer).trimmingCharacters(in: .whitespacesAndNewlines)
-    }
-
-    private static func reply(lines: [String]) -> Response {
-        Response(status: .ok, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: (lines + ["** end"]).joined(separator: "\n") + "\n")))
-    }
-
-    private static func failure(_ text: String) -> Response {
-        Response(status: .badRequest, headers: [.contentType: "text/plain; charset=utf-8"],
-                 body: .init(byteBuffer: ByteBuffer(string: text + "\n")))
-    }
 }
 
-/// The request context of the admin API: Hummingbird's, with the client's address.
-struct AdminRequestContext: RequestContext, RemoteAddressRequestContext {
-    var coreContext: CoreRequestContextStorage
-    let remoteAddress: SocketAddress?
+/// Where and how the web UI listens.
+public struct WebOptions: Sendable {
+    public var host: String
+    public var port: Int
+    /// The node's certificate chain and key (PEM) for HTTPS; `nil`: plain HTTP.
+    public var certificateChainPEM: String?
+    public var privateKeyPEM: String?
+    /// A session unused this long ends.
+    public var idleTimeout: Duration
 
-    init(source: ApplicationRequestContextSource) {
-        coreContext = .init(source: source)
-        remoteAddress = source.channel.remoteAddress
-    }
-}
-
-/// Refuses requests without `Authorization: Bearer TOKEN`, and every request from a source that
-/// intrusion protection blocks; counts each wrong token against its source (SPEC B28).
-struct BearerTokenMiddleware: RouterMiddleware {
-    typealias Context = AdminRequestContext
-    let token: String
-    /// Also taken on `/api/cluster`.
-    let peerToken: String?
-    let intrusion: IntrusionProtection?
-    /// Paths answered without a token (health, and metrics when configured open).
-    let open: [String]
-
-    func handle(_ request: Request, context: Context, next: (Request, Context) async throws -> Response) async throws -> Response {
-        let source = context.remoteAddress?.ipAddress ?? "?"
-        if let intrusion, intrusion.isBlocked(source) {
-            return Response(status: .forbidden,
-                            body: .init(byteBuffer: ByteBuffer(string: "\(source) is blocked by intrusion protection (AdminLogin)\n")))
-        }
-        if open.contains(request.uri.path) { return try await next(request, context) }
-        let given = request.headers[.authorization] ?? ""
-        let accepted = [token] + (request.uri.path == "/api/cluster" ? [peerToken].compactMap { $0 } : [])
-        guard accepted.contains(where: { Self.equal(given, "Bearer \($0)") }) else {
-            intrusion?.record(.adminLogin, from: source)
-            let problem = given.isEmpty ? "the admin API needs Authorization: Bearer <token>"
-                : "wrong admin token (the node's is in its data folder, admin-token)"
-            return Response(status: .unauthorized, headers: [.wwwAuthenticate: "Bearer"],
-                            body: .init(byteBuffer: ByteBuffer(string: problem + "\n")))
-        }
-        return try await next(request, context)
-    }
-
-    /// Compared in time that does not depend on where the texts differ.
-    private static func equal(_ given: String, _ expected: String) -> Bool {
-        given.utf8.count == expected.utf8.count && zip(given.utf8, expected.utf8).reduce(0, { $0 | ($1.0 ^ $1.1) }) == 0
+    public init(host: String, port: Int, certificateChainPEM: String?, privateKeyPEM: String?, idleTimeout: Duration) {
+        self.host = host
+        self.port = port
+        self.certificateChainPEM = certificateChainPEM
+        self.privateKeyPEM = privateKeyPEM
+        self.idleTimeout = idleTimeout
     }
 }
 

@@ -31,6 +31,18 @@ public protocol AdministeredNode: Sendable {
     var metricsOpen: Bool { get }
     /// `GET /health/ready`: `nil` when the node serves, else why it does not (a 503 says it).
     func notReady() async -> String?
+    /// The web UI's admin accounts (`nil`: no one can log in).
+    var accounts: AdminAccountStore? { get }
+    /// *Maintenance > Diagnostics > Diagnose*: the report of `edgeway diagnose` on ``bundle``
+    /// (`nil`: no bundle collected here yet).
+    func diagnosis() async -> String?
+    /// Writes an info event to the node's event log (web logins, logouts and changes).
+    func logEvent(_ message: String, metadata: [String: String])
+    /// The lab's entry page: the web UI of each node, by name (empty on a node).
+    var webLinks: [(name: String, url: String)] { get }
+    /// One page of `xstatus Registrations` (`user`'s only when given): `Registrations Registration
+    /// N …` lines for at most `limit` registrations from the `offset`-th, and how many there are.
+    func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, lines: [(path: String, value: String)])
 }
 
 extension AdministeredNode {
@@ -42,6 +54,13 @@ extension AdministeredNode {
     public func metrics() async -> [UInt8]? { nil }
     public var metricsOpen: Bool { false }
     public func notReady() async -> String? { nil }
+    public var accounts: AdminAccountStore? { nil }
+    public func diagnosis() async -> String? { nil }
+    public func logEvent(_ message: String, metadata: [String: String]) {}
+    public var webLinks: [(name: String, url: String)] { [] }
+    public func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, lines: [(path: String, value: String)]) {
+        (0, [])
+    }
 }
 
 /// An `xcommand` the node does not know; the message lists the ones it knows.

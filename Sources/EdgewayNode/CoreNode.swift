@@ -19,7 +19,9 @@ public final class CoreNode: Sendable {
     /// The core role.
     public let service: CoreService
     private let stack: SIPStack
-    private let admin: AdminServer
+    private let admin: NodeResources.AdminListeners
+    /// The web UI, `https://127.0.0.1:PORT` (`nil`: `web: off`).
+    public let webURL: String?
     private let diagnostics: NodeDiagnostics
     private let peering: RegistrarPeering
 
@@ -65,6 +67,7 @@ public final class CoreNode: Sendable {
         let diagnostics = NodeDiagnostics(name: name, configuration: configuration, events: events, stack: stack, settings: settings)
         self.diagnostics = diagnostics
         let administration = RoleAdministration(identity: "core \(name)", settings: settings, intrusion: stack.transport.intrusion,
+                                                alarms: service.alarmLedger, accounts: resources.accounts,
                                                 status: { await service.status }, registrations: { _ in await service.registrations },
                                                 registrationCount: { await service.registrations.count },
                                                 calls: service.calls,
@@ -72,7 +75,8 @@ public final class CoreNode: Sendable {
                                                            "Registrars Probe": { service.probeRegistrars() }],
                                                 diagnostics: diagnostics, metrics: metrics, metricsOpen: configuration.metricsOpen)
         admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(boundAddresses))
-        adminPort = admin.port
+        adminPort = admin.api.port
+        webURL = admin.webURL
         peering = RegistrarPeering(stack: stack, registrars: registrars.map(\.address), every: max(configuration.heartbeatInterval, .seconds(1)))
         service.start()
     }

@@ -24,7 +24,9 @@ public final class EdgeNode: Sendable {
     /// The edge role.
     public let service: EdgeService
     private let stack: SIPStack
-    private let admin: AdminServer
+    private let admin: NodeResources.AdminListeners
+    /// The web UI, `https://127.0.0.1:PORT` (`nil`: `web: off`).
+    public let webURL: String?
     private let diagnostics: NodeDiagnostics
 
     /// Opens the settings and listeners and starts the admin API.
@@ -61,12 +63,14 @@ public final class EdgeNode: Sendable {
         let diagnostics = NodeDiagnostics(name: name, configuration: configuration, events: events, stack: stack, settings: settings)
         self.diagnostics = diagnostics
         let administration = RoleAdministration(identity: "edge \(name)", settings: settings, intrusion: stack.transport.intrusion,
+                                                alarms: service.alarmLedger, accounts: resources.accounts,
                                                 status: { await service.status }, registrations: { _ in await service.registrations },
                                                 registrationCount: { await service.registrations.count },
                                                 calls: service.calls, commands: ["Links Refresh": { service.refreshLinks() }],
                                                 diagnostics: diagnostics, metrics: metrics, metricsOpen: configuration.metricsOpen)
         admin = try await NodeResources.startAdmin(administration, configuration: configuration, listening: NodeListeners.named(boundAddresses).merging(["traversal": traversalAddress]) { first, _ in first })
-        adminPort = admin.port
+        adminPort = admin.api.port
+        webURL = admin.webURL
     }
 
     /// Stops accepting connections and lets running transactions finish, for at most `limit`;

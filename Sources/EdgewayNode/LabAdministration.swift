@@ -13,6 +13,12 @@ struct LabAdministration: AdministeredNode {
     let commands = ["Fail NODE kill|blackhole|pause", "Heal NODE"]
     let intrusion: IntrusionProtection? = nil
 
+    /// The entry page's links: each running node's web UI.
+    var webLinks: [(name: String, url: String)] {
+        let running = lab.nodes.withLockedValue { $0 }
+        return lab.nodeNames.compactMap { name in running[name]?.webURL.map { (name, $0) } }
+    }
+
     func statusLines(path: [String], user: String?) -> [(path: String, value: String)] {
         lab.faults.map { ("Nodes \($0.node) State", $0.state) }
     }
@@ -48,15 +54,27 @@ extension LabDeployment {
         }
     }
 
-    /// Starts the lab's admin API and writes its URL and token to `data/lab-admin.url` and `data/lab-admin-token`.
-    public func startAdmin() async throws -> AdminServer {
+    /// Starts the lab's admin API and its entry page (HTTPS with the lab certificate, linking each
+    /// node's web UI), and writes the API's URL and token to `data/lab-admin.url` and `data/lab-admin-token`.
+    public func startAdmin() async throws -> NodeResources.AdminListeners {
         let data = URL(fileURLWithPath: options.data)
         let tokenFile = data.appendingPathComponent("lab-admin-token")
         let token = (try? String(contentsOf: tokenFile, encoding: .utf8))
             ?? (0..<24).map { _ in String(format: "%02x", UInt8.random(in: 0...255)) }.joined()
         try PrivateFile.write(token, to: tokenFile)
-        let server = try await AdminServer.start(node: LabAdministration(lab: self), host: "127.0.0.1", port: 0, token: token)
+        let administration = LabAdministration(lab: self)
+        let server = try await AdminServer.start(node: administration, host: "127.0.0.1", port: 0, token: token)
         try "http://127.0.0.1:\(server.port)".write(to: data.appendingPathComponent("lab-admin.url"), atomically: true, encoding: .utf8)
-        return server
+        let certificate = try LabCertificates.loadOrCreate(in: data.appendingPathComponent("tls"))
+        let web: AdminServer
+        do {
+            web = try await AdminServer.startWeb(node: administration, web: WebOptions(
+                host: "127.0.0.1", port: 0, certificateChainPEM: certificate.serverCertificatePEM, privateKeyPEM: certificate.serverKeyPEM,
+                idleTimeout: .seconds(15 * 60)), token: token)
+        } catch {
+            await server.stop()
+            throw error
+        }
+        return NodeResources.AdminListeners(api: server, web: web, webURL: "https://127.0.0.1:\(web.port)")
     }
 }

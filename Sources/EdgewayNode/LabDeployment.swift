@@ -1,3 +1,4 @@
+import AdminWeb
 import Foundation
 import Location
 import LocationSQLite
@@ -93,6 +94,7 @@ public final class LabDeployment: Sendable {
                 options.storeURL = options.store
             }
             try await createUsers(options, data: data)
+            try await createAdmins(options, data: data)
             return try await start(options, nodes: &nodes, relays: &relays, data: data, postgres: postgres)
         } catch {
             // Nothing started is left behind: nodes (processes too), relays and the database.
@@ -115,6 +117,38 @@ public final class LabDeployment: Sendable {
         for (user, password) in users where try await stores.accounts.account(username: user, realm: "example.com") == nil {
             try await stores.accounts.save(DigestAuthenticator.account(username: user, realm: "example.com", password: password))
         }
+    }
+
+    /// The admin account `admin` on every node, with the lab's first password (made once and kept
+    /// in `DATA/admin-password`, readable by its owner only); a node that has the account keeps it.
+    private static func createAdmins(_ options: Options, data: URL) async throws {
+        let file = data.appendingPathComponent("admin-password")
+        let password: String
+        if let saved = try? String(contentsOf: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines), !saved.isEmpty {
+            password = saved
+        } else {
+            password = AdminPasswords.generate()
+            try PrivateFile.write(password, to: file)
+        }
+        var hash: String?
+        for name in options.registrarNames + ["core-1", "core-2", "edge-1", "edge-2"] {
+            let configuration = configuration(for: name, options)
+            try FileManager.default.createDirectory(atPath: configuration.data, withIntermediateDirectories: true,
+                                                    attributes: [.posixPermissions: 0o700])
+            let accounts = try NodeResources.accounts(configuration)
+            guard try accounts.passwordHash(of: labAdmin) == nil else { continue }
+            if hash == nil { hash = try await AdminPasswords.hash(password) }
+            try accounts.save(name: labAdmin, passwordHash: hash!, replacing: false)
+        }
+    }
+
+    /// The lab's admin account on every node.
+    public static let labAdmin = "admin"
+
+    /// The lab admin's first password, from `DATA/admin-password`.
+    public var adminPassword: String? {
+        try? String(contentsOf: URL(fileURLWithPath: options.data).appendingPathComponent("admin-password"), encoding: .utf8)
+            .trimmingCharacters(in: .whitespacesAndNewlines)
     }
 
     /// The bindings the registrars keep, for reports; cancel the task when done (PostgreSQL).
@@ -232,14 +266,17 @@ public final class LabDeployment: Sendable {
         for name in registrarNames {
             rows.append((name, "SIP tcp", "127.0.0.1:\(options.registrarPort(name))"))
             if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }
+            if let web = running[name]?.webURL { rows.append((name, "web", web)) }
         }
         if let postgres { rows.append(("postgres", "store", postgres.url)) }
         for name in ["core-1", "core-2"] {
             if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }
+            if let web = running[name]?.webURL { rows.append((name, "web", web)) }
         }
         for (index, name) in ["edge-1", "edge-2"].enumerated() {
             rows.append((name, "phones SIP tls", edgeAddresses[index]))
             if let admin = running[name]?.adminURL { rows.append((name, "admin", admin)) }
+            if let web = running[name]?.webURL { rows.append((name, "web", web)) }
         }
         return rows
     }

@@ -4,6 +4,8 @@ import Foundation
 protocol LabNode: Sendable {
     /// The admin API, `http://127.0.0.1:PORT`.
     var adminURL: String? { get }
+    /// The web UI, `https://127.0.0.1:PORT`.
+    var webURL: String? { get }
     /// Whether every traversal link is up and every registrar reachable, within `limit` (a
     /// core's view; other roles answer at once).
     func linked(within limit: Duration) async -> Bool

@@ -77,6 +77,8 @@ public struct NodeConfiguration: Sendable, Equatable {
     /// Whether `GET /metrics` answers without the admin token (`metricsOpen: true`, for a
     /// Prometheus that scrapes over a trusted network). Default false.
     public var metricsOpen = false
+    /// The web UI's listener (`web:`); see ``WebSettings``.
+    public var web = WebSettings()
 
     /// The top-level keys the file gave, in order.
     public private(set) var keysGiven: [String] = []
@@ -215,6 +217,7 @@ public struct NodeConfiguration: Sendable, Equatable {
             case "metricsOpen":
                 guard let flag = value.bool else { throw fail("expected true or false") }
                 metricsOpen = flag
+            case "web": web = try Self.webSettings(value, path: path)
             case "defaultExpires": defaultExpires = try seconds()
             case "minExpires": minExpires = try seconds()
             case "maxExpires": maxExpires = try seconds()
@@ -238,7 +241,7 @@ public struct NodeConfiguration: Sendable, Equatable {
     public static let keys = ["domain", "data", "listen", "tls", "store", "location", "digestAlgorithms", "defaultExpires", "minExpires",
                               "maxExpires", "name", "traversal", "edges", "registrars", "registrarsShareBindings", "heartbeatInterval", "linkTimeout", "admin",
                               "adminToken", "certificates", "maxConnectionsPerSource", "maxConnections", "reservedConnections",
-                              "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "logging", "diagnostics", "metricsOpen"]
+                              "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "logging", "diagnostics", "metricsOpen", "web"]
 
     /// `host:port` → (host, port); IPv6 hosts in brackets.
     public static func splitHostPort(_ text: String) -> (host: String, port: Int)? {

@@ -15,10 +15,13 @@ import Yams
 public final class NodeProcess: LabNode, Sendable {
     let name: String
     let adminURL: String?
+    /// The node's web UI, from its `web.url`.
+    let webURL: String?
     private let process: ChildProcess
     private let token: String?
 
-    private init(name: String, process: ChildProcess, adminURL: String?, token: String?) {
+    private init(name: String, process: ChildProcess, adminURL: String?, webURL: String?, token: String?) {
+        self.webURL = webURL
         self.name = name
         self.process = process
         self.adminURL = adminURL
@@ -64,7 +67,8 @@ public final class NodeProcess: LabNode, Sendable {
                     "http://" + ready[range.upperBound...].prefix { $0 != ";" && $0 != " " }
                 }
                 let token = try? String(contentsOf: folder.appendingPathComponent("admin-token"), encoding: .utf8)
-                return NodeProcess(name: name, process: process, adminURL: admin, token: token)
+                let web = try? String(contentsOf: folder.appendingPathComponent("web.url"), encoding: .utf8)
+                return NodeProcess(name: name, process: process, adminURL: admin, webURL: web, token: token)
             }
             guard process.isRunning else {
                 throw NodeConfigurationError(path: logPath.path, key: name, problem: "exited with status \(process.exitStatus ?? 0): "
@@ -83,7 +87,7 @@ public final class NodeProcess: LabNode, Sendable {
         let deadline = ContinuousClock.now + limit
         repeat {
             if let lines = try? await status() {
-                let states = lines.filter { $0.contains(" State: ") }
+                let states = lines.filter { ($0.hasPrefix("*s Links ") || $0.hasPrefix("*s Registrars ")) && $0.contains(" State: ") }
                 if !states.isEmpty, states.allSatisfy({ $0.hasSuffix(": Up") || $0.hasSuffix(": Reachable") }) { return true }
             }
             try? await Task.sleep(for: .milliseconds(100))

@@ -8,10 +8,12 @@ import SIPTransport
 
 /// What every edge and core opens from its configuration: the data folder, the settings in
 /// SQLite, the TLS material and the admin API.
-struct NodeResources {
+public struct NodeResources {
     let data: URL
     let settings: Settings
     let certificates: Certificates
+    /// The web UI's admin accounts, `DATA/admins.sqlite`.
+    let accounts: AdminAccountStore
 
     /// The TLS material of a node: a lab CA and certificate, or PEM files from the configuration.
     struct Certificates {
@@ -40,6 +42,7 @@ struct NodeResources {
         // Owner only: the folder holds keys, tokens and account hashes (SPEC B28).
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         settings = try Self.settings(configuration, role: role)
+        accounts = try Self.accounts(configuration)
         if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
             guard let ca = configuration.tlsCA else {
                 throw NodeConfigurationError(path: "tls", key: "tls.ca", problem: "an edge or core needs the CA that signs its peers")
@@ -60,10 +63,29 @@ struct NodeResources {
                      store: SQLiteSettingsStore(path: URL(fileURLWithPath: configuration.data).appendingPathComponent("settings.sqlite").path))
     }
 
-    /// Starts the admin API of any role, writes its URL and token to the data folder for the CLI,
-    /// and tells the node's diagnostics where it runs (peers hear of it).
+    /// The web UI's admin accounts of a node, `DATA/admins.sqlite` (`edgeway admins`).
+    public static func accounts(_ configuration: NodeConfiguration) throws -> AdminAccountStore {
+        try AdminAccountStore(path: URL(fileURLWithPath: configuration.data).appendingPathComponent("admins.sqlite").path)
+    }
+
+    /// A node's admin listeners: the API for the CLI and peers, and the web UI (`nil`: `web: off`).
+    public struct AdminListeners: Sendable {
+        let api: AdminServer
+        let web: AdminServer?
+        /// `https://HOST:PORT` (or `http://` on loopback when asked for), also in `DATA/web.url`.
+        public let webURL: String?
+
+        /// Stops both.
+        public func stop() async {
+            await web?.stop()
+            await api.stop()
+        }
+    }
+
+    /// Starts the admin API of any role and its web UI, writes their URLs and the token to the
+    /// data folder for the CLI, and tells the node's diagnostics where it runs (peers hear of it).
     static func startAdmin(_ node: RoleAdministration, configuration: NodeConfiguration,
-                           listening: [String: SocketAddress]) async throws -> AdminServer {
+                           listening: [String: SocketAddress]) async throws -> AdminListeners {
         let data = URL(fileURLWithPath: configuration.data)
         let tokenFile = data.appendingPathComponent("admin-token")
         let token: String
@@ -81,8 +103,48 @@ struct NodeResources {
         let server = try await AdminServer.start(node: node, host: host, port: port, token: token)
         let url = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         try url.write(to: data.appendingPathComponent("admin.url"), atomically: true, encoding: .utf8)
+        let web: AdminServer?
+        let webURL: String?
+        do {
+            (web, webURL) = try await startWeb(node, configuration: configuration, token: token)
+        } catch {
+            await server.stop()
+            throw error
+        }
         node.diagnostics.started(node, adminURL: url, listening: listening)
-        return server
+        return AdminListeners(api: server, web: web, webURL: webURL)
+    }
+
+    /// Starts the web UI (SPEC B23) where `web.address` says, HTTPS with the node's certificate
+    /// (the configured `tls:` files, else the lab certificate), and writes its URL to `DATA/web.url`.
+    private static func startWeb(_ node: RoleAdministration, configuration: NodeConfiguration,
+                                 token: String) async throws -> (AdminServer?, String?) {
+        let file = URL(fileURLWithPath: configuration.data).appendingPathComponent("web.url")
+        guard let address = configuration.web.address, let (host, port) = NodeConfiguration.splitHostPort(address) else {
+            try? FileManager.default.removeItem(at: file)
+            return (nil, nil)
+        }
+        var options = WebOptions(host: host, port: port, certificateChainPEM: nil, privateKeyPEM: nil, idleTimeout: configuration.web.idleTimeout)
+        if !configuration.web.plainHTTP {
+            if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+                options.certificateChainPEM = try String(contentsOfFile: certificate, encoding: .utf8)
+                options.privateKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
+            } else {
+                let folder = configuration.certificates.map { URL(fileURLWithPath: $0) }
+                    ?? URL(fileURLWithPath: configuration.data).appendingPathComponent("tls")
+                let lab = try LabCertificates.loadOrCreate(in: folder)
+                (options.certificateChainPEM, options.privateKeyPEM) = (lab.serverCertificatePEM, lab.serverKeyPEM)
+            }
+        }
+        let server: AdminServer
+        do {
+            server = try await AdminServer.startWeb(node: node, web: options, token: token)
+        } catch let error as AdminServerError {
+            throw NodeConfigurationError(path: "configuration", key: "web.address", problem: error.detail)
+        }
+        let url = "\(configuration.web.plainHTTP ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
+        try url.write(to: file, atomically: true, encoding: .utf8)
+        return (server, url)
     }
 
     /// A `host:port` text as a socket address, or an error naming the key.

@@ -30,7 +30,9 @@ public final class RegistrarNode: Sendable {
     /// The shared database's pool, running while the node runs (`store: postgres://…`).
     private let database: Task<Void, any Error>?
     /// The admin API (`xstatus Registrations`, `xstatus Calls`, `Security`) and its port.
-    private let admin: AdminServer
+    private let admin: NodeResources.AdminListeners
+    /// The web UI, `https://127.0.0.1:PORT` (`nil`: `web: off`).
+    public let webURL: String?
     private let diagnostics: NodeDiagnostics
     public let adminPort: Int
 
@@ -78,9 +80,15 @@ public final class RegistrarNode: Sendable {
         boundAddresses = bound
         let diagnostics = NodeDiagnostics(name: name, configuration: configuration, events: events, stack: stack, settings: settings)
         self.diagnostics = diagnostics
+        let ledger = AlarmLedger()
         let administration = RoleAdministration(identity: "registrar \(name)", settings: settings,
-                                                intrusion: stack.transport.intrusion,
-                                                status: { [shared = stores.shared] in StatusLine.alarms(Self.alarms(shared, store: storeName)) },
+                                                intrusion: stack.transport.intrusion, alarms: ledger,
+                                                accounts: try NodeResources.accounts(configuration),
+                                                status: { [shared = stores.shared] in
+                                                    let current = Self.alarms(shared, store: storeName)
+                                                    ledger.reconcile(current)
+                                                    return StatusLine.alarms(current)
+                                                },
                                                 registrations: { [domain = configuration.domain] user in
                                                     try await Self.listings(locations, user: user, domain: domain)
                                                 },
@@ -92,7 +100,8 @@ public final class RegistrarNode: Sendable {
             await stack.transport.shutdown()
             throw error
         }
-        adminPort = admin.port
+        adminPort = admin.api.port
+        webURL = admin.webURL
         purge = group.next().scheduleRepeatedTask(initialDelay: .seconds(30), delay: .seconds(30)) { _ in
             Task { _ = try? await locations.purgeExpired(now: Int64(Date().timeIntervalSince1970 * 1000)) }
         }

@@ -27,8 +27,13 @@ struct RoleAdministration: AdministeredNode {
     /// `GET /metrics`.
     let nodeMetrics: NodeMetrics
     let metricsOpen: Bool
+    /// Alarms raised and cleared since the start (`xstatus AlarmHistory`, *Status > Alarms*).
+    let alarms: AlarmLedger
+    /// The web UI's admin accounts (`DATA/admins.sqlite`).
+    let accounts: AdminAccountStore?
 
-    init(identity: String, settings: Settings?, intrusion: IntrusionProtection, status: @escaping @Sendable () async -> [StatusLine],
+    init(identity: String, settings: Settings?, intrusion: IntrusionProtection, alarms: AlarmLedger, accounts: AdminAccountStore?,
+         status: @escaping @Sendable () async -> [StatusLine],
          registrations: @escaping @Sendable (_ user: String?) async throws -> [RegistrationListing],
          registrationCount: @escaping @Sendable () async throws -> Int, calls: CallTable,
          commands: [String: @Sendable () -> Void], diagnostics: NodeDiagnostics, metrics: NodeMetrics, metricsOpen: Bool) {
@@ -43,11 +48,42 @@ struct RoleAdministration: AdministeredNode {
         self.diagnostics = diagnostics
         self.nodeMetrics = metrics
         self.metricsOpen = metricsOpen
+        self.alarms = alarms
+        self.accounts = accounts
     }
 
     private static let unblock = "Security Unblock Address: ADDRESS"
+    private static let acknowledge = "Alarms Acknowledge Number: N [By: NAME]"
 
-    var commands: [String] { (actions.keys + [Self.unblock] + ClusterDiagnostics.commands).sorted() }
+    var commands: [String] { (actions.keys + [Self.unblock, Self.acknowledge] + ClusterDiagnostics.commands).sorted() }
+
+    /// Web logins, logouts and changes, in the node's event log (module `events`).
+    func logEvent(_ message: String, metadata: [String: String]) {
+        diagnostics.events.logger().info("\(message)", metadata: metadata.mapValues { .string($0) })
+    }
+
+    /// One page of the registrations, `user`'s only when given; lines as `xstatus Registrations` gives them.
+    func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, lines: [(path: String, value: String)]) {
+        do {
+            let found = try await registrations(user).filter { listing in user.map(listing.belongs(to:)) ?? true }
+            let page = Array(found.dropFirst(offset).prefix(limit))
+            return (found.count, StatusLine.registrations(page, total: found.count).map { ($0.path, $0.value) })
+        } catch {
+            return (0, [("Registrations Error", "cannot read the registrations: \(error)")])
+        }
+    }
+
+    /// *Maintenance > Diagnostics > Diagnose*: `edgeway diagnose` on the last bundle collected here.
+    func diagnosis() async -> String? {
+        guard let bundle else { return nil }
+        do {
+            return try await Diagnosis.diagnose(bundle.path, user: nil).text
+        } catch let error as DiagnosticsError {
+            return "cannot read \(bundle.lastPathComponent): \(error.detail)"
+        } catch {
+            return "cannot read \(bundle.lastPathComponent): \(error)"
+        }
+    }
 
     var peerToken: String? { diagnostics.peerToken }
 
@@ -96,7 +132,8 @@ struct RoleAdministration: AdministeredNode {
         } catch {
             listed = [StatusLine("Registrations Error", "\"cannot read the registrations: \(error)\"")]
         }
-        let lines = await status() + listed + StatusLine.calls(calls.current, now: Date())
+        let history = path.isEmpty || path.first == "alarmhistory" ? StatusLine.alarmHistory(alarms.entries) : []
+        let lines = await status() + history + listed + StatusLine.calls(calls.current, now: Date())
         return lines.map { ($0.path, $0.value) } + securityLines()
     }
 
@@ -104,6 +141,9 @@ struct RoleAdministration: AdministeredNode {
         let words = command.split(whereSeparator: \.isWhitespace).map { $0.lowercased() }
         if words.starts(with: ["security", "unblock"]) {
             return try unblock(command, words: words)
+        }
+        if words.starts(with: ["alarms", "acknowledge"]) {
+            return try acknowledge(command, words: words)
         }
         if words.first == "diagnosticlogging" {
             return try await diagnostics.cluster.run(command)
@@ -113,6 +153,20 @@ struct RoleAdministration: AdministeredNode {
         }
         action()
         return ["*r \(name.replacingOccurrences(of: " ", with: ""))Result (status=OK)"]
+    }
+
+    /// `Alarms Acknowledge Number: N [By: NAME]` (the web UI gives the admin's name; else `cli`).
+    private func acknowledge(_ command: String, words: [String]) throws -> [String] {
+        guard words.count == 4 || (words.count == 6 && words[4] == "by:"), words[2] == "number:", let number = Int(words[3]) else {
+            throw UnknownCommandError(command: command, known: commands)
+        }
+        let name = words.count == 6 ? String(command.split(whereSeparator: \.isWhitespace)[5]) : "cli"
+        do {
+            try alarms.acknowledge(number, by: name)
+        } catch {
+            throw IntrusionCommandError(description: "xcommand Alarms Acknowledge: \(error)")
+        }
+        return ["*r AlarmsAcknowledgeResult (status=OK): \(number)"]
     }
 
     private func unblock(_ command: String, words: [String]) throws -> [String] {
@@ -156,7 +210,7 @@ struct RoleAdministration: AdministeredNode {
     }
 }
 
-/// An `xcommand Security …` that cannot be done, saying why.
+/// An `xcommand Security …` or `Alarms …` that cannot be done, saying why.
 struct IntrusionCommandError: Error, CustomStringConvertible {
     var description: String
 }

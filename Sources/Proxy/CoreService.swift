@@ -76,6 +76,9 @@ public final class CoreService: Sendable {
         get async { await owner.read(\.currentAlarms) ?? [] }
     }
 
+    /// Every alarm raised and cleared since the start, and acknowledgements (*Status > Alarms*).
+    public var alarmLedger: AlarmLedger { owner.alarmLedger }
+
     /// `xstatus` lines: links, registrars and their keepalive health, alarms.
     public var status: [StatusLine] {
         get async { await owner.read(\.status) ?? [] }

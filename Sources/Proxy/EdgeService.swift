@@ -45,6 +45,9 @@ public final class EdgeService: Sendable {
         get async { await owner.read(\.currentAlarms) ?? [] }
     }
 
+    /// Every alarm raised and cleared since the start, and acknowledgements (*Status > Alarms*).
+    public var alarmLedger: AlarmLedger { owner.alarmLedger }
+
     /// `xstatus` lines: registrations, flows, links, STUN keepalives answered, alarms.
     public var status: [StatusLine] {
         get async { await owner.read(\.status) ?? [] }

@@ -45,7 +45,13 @@ extension EdgeStateMachine {
         }
         counters.stunAnswered += 1
         phones[flow.connectionID]?.lastKeepalive = now
-        return [.sendSTUN(answer, on: flow)]
+        return [.sendSTUN(answer, on: flow)] + (phones[flow.connectionID] != nil && flow.transport.isReliable ? [.measureRoundTrip(flow)] : [])
+    }
+
+    /// The flow's round-trip time as the kernel measured it when its keepalive was answered.
+    mutating func roundTripMeasured(_ rtt: Duration, on flow: Flow) -> [ProxyAction] {
+        phones[flow.connectionID]?.keepaliveRTT = rtt
+        return []
     }
 
     /// A CRLF ping, already answered with a pong by the transport (RFC 5626 §3.5.1).

@@ -62,6 +62,7 @@ extension EdgeStateMachine {
             listing.registrars = phone.registrars.map(String.init)
             listing.arsk = phone.arsk
             listing.lastKeepalive = phone.lastKeepalive.map { Int((now - $0).nanoseconds / 1_000_000_000) }
+            listing.keepaliveRTT = phone.keepaliveRTT
             return listing
         }
     }

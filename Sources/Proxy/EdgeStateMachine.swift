@@ -58,6 +58,8 @@ public struct EdgeStateMachine: Sendable {
         var registration: RegistrationListing?
         var registeredAt: NIODeadline?
         var lastKeepalive: NIODeadline?
+        /// The flow's smoothed round-trip time when its last keepalive was answered.
+        var keepaliveRTT: Duration?
     }
 
     let configuration: Configuration

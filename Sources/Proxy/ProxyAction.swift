@@ -24,6 +24,9 @@ public enum ProxyAction: Sendable {
     case connect(ConnectTarget)
     /// Close a connection.
     case close(Flow)
+    /// Read the kernel's smoothed round-trip time of a TCP or TLS flow (`TCP_INFO`); tell the
+    /// machine `roundTripMeasured` (the keepalive RTT *Status > Registrations* shows).
+    case measureRoundTrip(Flow)
     /// Start (or restart) a timer; tell the machine `timerFired` when it fires.
     case startTimer(ProxyTimer, after: Duration)
     /// Cancel a timer.

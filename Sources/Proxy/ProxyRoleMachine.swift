@@ -15,6 +15,8 @@ protocol ProxyRoleMachine: Sendable {
     mutating func connected(_ result: Result<Flow, SIPStackError>, to target: ConnectTarget, now: NIODeadline) -> [ProxyAction]
     mutating func settingsChanged(_ new: ProxySettings) -> [ProxyAction]
     mutating func refreshLinks() -> [ProxyAction]
+    /// The round-trip time a `measureRoundTrip` action read.
+    mutating func roundTripMeasured(_ rtt: Duration, on flow: Flow) -> [ProxyAction]
     /// The role stops: the connections it opened to close (the rest close with the transport).
     mutating func stop() -> [ProxyAction]
     var status: [StatusLine] { get }
@@ -46,6 +48,10 @@ extension EdgeStateMachine: ProxyRoleMachine {
 }
 
 extension CoreStateMachine: ProxyRoleMachine {
+    mutating func roundTripMeasured(_ rtt: Duration, on flow: Flow) -> [ProxyAction] {
+        []  // The core measures its registrars' STUN answers itself.
+    }
+
     mutating func transportEvent(_ event: SIPTransportEvent, now: NIODeadline) -> [ProxyAction] {
         switch event {
         case .stun(let bytes, let flow): stunReceived(bytes, flow: flow, now: now)

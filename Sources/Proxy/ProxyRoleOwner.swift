@@ -21,6 +21,8 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
     private let timers: NIOLoopBoundBox<[ProxyTimer: Scheduled<Void>]>
     private let forwarder: ProxyForwarder
     private let logger: Logger
+    /// Every alarm the machine raised and cleared (*Status > Alarms*).
+    let alarmLedger = AlarmLedger()
     private let clock: @Sendable () -> NIODeadline
     private let directory: Directory
     /// Bumped by the settings observer on the writer's thread, so an input read on the loop
@@ -161,6 +163,10 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
                 connect(target)
             case .close(let flow):
                 stack.transport.close(flow)
+            case .measureRoundTrip(let flow):
+                stack.transport.roundTripTime(of: flow) { [self] rtt in
+                    run { machine, _ in machine.roundTripMeasured(rtt, on: flow) }
+                }
             case .startTimer(let timer, let delay):
                 timers.value[timer]?.cancel()
                 timers.value[timer] = loop.scheduleTask(in: TimeAmount(delay)) { [self] in
@@ -170,8 +176,10 @@ final class ProxyRoleOwner<Machine: ProxyRoleMachine>: Sendable {
             case .cancelTimer(let timer):
                 timers.value.removeValue(forKey: timer)?.cancel()
             case .raiseAlarm(let alarm):
+                alarmLedger.raise(alarm)
                 logger.warning("alarm raised: \(alarm.description)", metadata: ["alarm": "\(alarm.id)"])
             case .clearAlarm(let alarm):
+                alarmLedger.clear(alarm)
                 logger.info("alarm cleared (it said: \(alarm.description))", metadata: ["alarm": "\(alarm.id)"])
             case .recordIntrusion(let category):
                 if let request { stack.transport.record(category, on: request.flow) }

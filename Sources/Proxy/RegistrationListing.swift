@@ -24,6 +24,8 @@ public struct RegistrationListing: Sendable, Equatable {
     public var arsk: Bool?
     /// Seconds since the edge last answered a STUN keepalive on the flow.
     public var lastKeepalive: Int?
+    /// The flow's smoothed TCP round-trip time (the kernel's) when the edge last answered its keepalive.
+    public var keepaliveRTT: Duration?
 
     /// Creates a listing.
     public init(aor: String, device: String?, instance: String?, regID: Int?, contact: String, edge: String? = nil, flow: String? = nil,
@@ -106,9 +108,17 @@ extension StatusLine {
             fields.append(("ExpiresIn", "\(listing.expiresIn) s"))
             fields.append(("ARSK", listing.arsk.map { $0 ? "On" : "Off" }))
             fields.append(("LastKeepalive", listing.lastKeepalive.map { "\($0) s ago" }))
+            fields.append(("KeepaliveRTT", listing.keepaliveRTT.map(Self.milliseconds)))
             lines += fields.compactMap { name, value in value.map { StatusLine("\(prefix) \(name)", $0) } }
         }
         return lines
+    }
+
+    /// `0.052 ms`: microsecond precision.
+    private static func milliseconds(_ duration: Duration) -> String {
+        let micros = duration.components.seconds * 1_000_000 + duration.components.attoseconds / 1_000_000_000_000
+        let fraction = String(micros % 1_000)
+        return "\(micros / 1_000).\(String(repeating: "0", count: 3 - fraction.count))\(fraction) ms"
     }
 
     private static func quoted(_ text: String) -> String {

@@ -313,6 +313,17 @@ public final class SIPTransportLayer: Sendable {
         return true
     }
 
+    /// Reads the kernel's smoothed round-trip time of a TCP or TLS flow (Linux `TCP_INFO`
+    /// `tcpi_rtt`, microseconds) and hands it to `done` on the flow's event loop; nothing when the
+    /// flow is gone, is UDP, or the platform has no `TCP_INFO`.
+    public func roundTripTime(of flow: Flow, _ done: @escaping @Sendable (Duration) -> Void) {
+        #if os(Linux)
+        guard flow.transport != .udp, let channel = state.withLockedValue({ $0.connections[flow.connectionID] }),
+              let socket = channel as? SocketOptionProvider else { return }
+        socket.getTCPInfo().whenSuccess { info in done(.microseconds(Int64(info.tcpi_rtt))) }
+        #endif
+    }
+
     /// Counts an intrusion-protection event against the source of `flow` when the flow came in on
     /// a user agents' listener (SPEC B28); flows this node opened and peers' flows are not counted.
     public func record(_ category: IntrusionCategory, on flow: Flow) {

@@ -32,17 +32,24 @@ public final class SQLiteSettingsStore: SettingsStore {
 
     /// Opens (creating if needed) the store at `path`.
     public init(path: String) throws {
-        var configuration = Configuration()
-        configuration.busyMode = .timeout(5)
-        database = try DatabaseQueue(path: path, configuration: configuration)
-        var migrator = DatabaseMigrator()
-        migrator.registerMigration("settings-v1") { db in
+        database = try Self.open(path, migration: "settings-v1") { db in
             try db.create(table: "setting") { table in
                 table.column("path", .text).primaryKey()
                 table.column("value", .text).notNull()
             }
         }
+    }
+
+    /// Opens (creating if needed) an SQLite file of a node's data folder, waiting up to 5 s for
+    /// another process's lock, with its one migration applied.
+    static func open(_ path: String, migration: String, _ create: @escaping @Sendable (Database) throws -> Void) throws -> DatabaseQueue {
+        var configuration = Configuration()
+        configuration.busyMode = .timeout(5)
+        let database = try DatabaseQueue(path: path, configuration: configuration)
+        var migrator = DatabaseMigrator()
+        migrator.registerMigration(migration, migrate: create)
         try migrator.migrate(database)
+        return database
     }
 
     public func load() throws -> [String: String] {

@@ -7,7 +7,7 @@ struct Edgeway: AsyncParsableCommand {
         commandName: "edgeway",
         abstract: "Edgeway: SIP edge traversal with STUN keepalive failover.",
         version: "0.16.0",
-        subcommands: [ServeCommand.self, UsersCommand.self, StunCommand.self, MessageCommand.self,
+        subcommands: [ServeCommand.self, UsersCommand.self, AdminsCommand.self, StunCommand.self, MessageCommand.self,
                       XConfigurationCLI.self, XStatusCLI.self, XCommandCLI.self, LoadgenCommand.self, PhoneCommand.self, LabCommand.self,
                       DiagnoseCommand.self]
     )

@@ -133,6 +133,10 @@ struct LabCommand: AsyncParsableCommand {
         say("users (domain example.com): " + LabDeployment.demoUsers.map { "\($0.0) / \($0.1)" }.joined(separator: ", ")
             + (phones > 0 ? ", phone1…phone\(phones) / \(LabDeployment.phonePassword)" : ""))
         say("CA for phones: \(lab.caPath)")
+        if let entry = admin.webURL {
+            say("web UI: \(entry) links every node's; log in as \(LabDeployment.labAdmin) / \(lab.adminPassword ?? "?") "
+                + "(the first password, kept in \(data)/admin-password; the browser must trust the lab CA, or accept its warning)")
+        }
         say("faults: swift run edgeway lab fail edge-1 --mode blackhole --lab \(data); swift run edgeway lab heal edge-1 --lab \(data)")
         say("next: swift run edgeway phone --user alice --password alice-secret --edge \(lab.edgeAddresses[0]) --edge \(lab.edgeAddresses[1]) --ca \(lab.caPath)")
         say("      swift run edgeway xstatus --data \(data)/edge-1")

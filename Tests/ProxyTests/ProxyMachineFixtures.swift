@@ -150,6 +150,7 @@ extension Array where Element == ProxyAction {
             case .sendHeartbeat(let message, let flow, let within): "heartbeat \(flow) \(within) \(String(buffer: message.serialized()))"
             case .connect(let target): "connect \(target)"
             case .close(let flow): "close \(flow)"
+            case .measureRoundTrip(let flow): "measure \(flow)"
             case .startTimer(let timer, let delay): "start \(timer) \(delay)"
             case .cancelTimer(let timer): "cancel \(timer)"
             case .raiseAlarm(let alarm): "raise \(alarm.description)"
