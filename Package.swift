@@ -255,7 +255,8 @@ let package = Package(
                                                    .product(name: "NIOCore", package: "swift-nio"),
                                                    .product(name: "NIOPosix", package: "swift-nio")]),
         .testTarget(name: "ProxyTests", dependencies: ["Proxy", "SIPCore", "STUNCore", "SIPStack", "SIPTransport", "SIPTransaction", "TestSupport",
-                                                   .product(name: "NIOCore", package: "swift-nio")]),
+                                                   .product(name: "NIOCore", package: "swift-nio"),
+                                                   .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(
             name: "LocationTests",
             dependencies: ["Location", "LocationSQLite", "LocationPostgres", "PostgresTestSupport", "SIPCore", "TestSupport",

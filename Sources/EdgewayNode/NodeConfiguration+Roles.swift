@@ -3,8 +3,9 @@ extension NodeConfiguration {
     /// limits, intrusion protection and its admin API.
     public static func keys(forRole role: String) -> Set<String> {
         let shared: Set<String> = ["name", "data", "listen", "tls", "maxConnectionsPerSource", "maxConnections", "reservedConnections",
-                                   "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "admin", "adminToken"]
-        let proxy: Set<String> = ["linkTimeout", "certificates"]
+                                   "tlsHandshakeTimeout", "firstMessageTimeout", "messageTimeout", "intrusionProtection", "admin", "adminToken", "web", "certificates",
+                                   "logging", "diagnostics", "metricsOpen"]
+        let proxy: Set<String> = ["linkTimeout"]
         switch role {
         case "registrar": return shared.union(["domain", "store", "location", "digestAlgorithms", "defaultExpires", "minExpires", "maxExpires"])
         case "edge": return shared.union(proxy).union(["traversal"])

@@ -181,6 +181,7 @@ public final class RegistrarNode: Sendable {
             let keyText = try String(contentsOfFile: key, encoding: .utf8)
             return try SIPTLS.serverContext(certificateChainPEM: chain, privateKeyPEM: keyText)
         }
-        return try LabCertificates.loadOrCreate(in: data.appendingPathComponent("tls")).serverContext()
+        return try LabCertificates.loadOrCreate(in: configuration.certificates.map { URL(fileURLWithPath: $0) } ?? data.appendingPathComponent("tls"))
+            .serverContext()
     }
 }

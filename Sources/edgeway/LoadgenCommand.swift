@@ -1,3 +1,4 @@
+import AdminWeb
 import ArgumentParser
 import EdgewayNode
 import Foundation
@@ -34,12 +35,24 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(help: "Rounds of re-registration over the open connections after the first, 0…100.") var refreshes = 0
     @Option(help: "During --hold, a phone whose connection closes re-registers through this edge, host:port (a failover storm).")
     var failoverTo: String?
+    @Option(help: "During --hold, each phone sends a STUN keepalive on its flow every this many seconds, 1…3600 (0: none).")
+    var keepalive = 0
+    @Option(help: "Serve the phones' Prometheus metrics (keepalive RTT and counters) at host:port on /metrics, e.g. 127.0.0.1:9102.")
+    var metrics: String?
 
     func run() async throws {
         guard (1...18_000).contains(phones) else { throw CommandFailure("--phones must be 1…18000 (the open-file limit)") }
         guard (1...1_000).contains(concurrency) else { throw CommandFailure("--concurrency must be 1…1000") }
         guard (0...3_600).contains(hold) else { throw CommandFailure("--hold must be 0…3600 seconds") }
         guard (0...100).contains(refreshes) else { throw CommandFailure("--refreshes must be 0…100") }
+        guard (0...3_600).contains(keepalive) else { throw CommandFailure("--keepalive must be 0…3600 seconds") }
+        let measured = PhoneMetrics()
+        var metricsServer: AdminServer?
+        if let metrics {
+            guard let (host, port) = NodeConfiguration.splitHostPort(metrics) else { throw CommandFailure("--metrics takes host:port, e.g. 127.0.0.1:9102") }
+            metricsServer = try await measured.serve(host: host, port: port)
+            say("metrics http://\(host):\(metricsServer!.port)/metrics")
+        }
         let pem = try FileArguments.pem(ca, option: "--ca")
         let stack = SIPStack(group: MultiThreadedEventLoopGroup.singleton,
                              transportConfiguration: .init(idleTimeout: .hours(2), tlsClient: try SIPTLS.clientContext(trustedCAPEM: pem)))
@@ -57,14 +70,26 @@ struct LoadgenCommand: AsyncParsableCommand {
             }
         }
         let storm = try failoverTo.map { LoadgenStorm(target: try NodeAddress.resolve($0, key: "--failover-to"), phones: phones) }
-        if let storm {
-            stack.setHandlers(onRequest: { _ in }, onTransportEvent: { event in
-                guard case .flowClosed(let flow, _) = event, let index = flows.remove(connectionID: flow.connectionID) else { return }
+        let keepalives = keepalive > 0 ? LoadgenKeepalives(metrics: measured) : nil
+        stack.setHandlers(onRequest: { _ in }, onTransportEvent: { event in
+            switch event {
+            case .stun(let bytes, _): keepalives?.received(bytes)
+            case .flowClosed(let flow, _):
+                guard let storm, let index = flows.remove(connectionID: flow.connectionID) else { return }
                 storm.closed(index)
-            })
-        }
+            default: break
+            }
+        })
         if hold > 0 {
-            say("holding \(stack.transport.connectionCount) flows for \(hold) s")
+            say("holding \(stack.transport.connectionCount) flows for \(hold) s" + (keepalive > 0 ? ", a keepalive on each every \(keepalive) s" : ""))
+            let prefix = userPrefix
+            let sending = keepalives.map { keepalives in
+                Task { [flows, transport = stack.transport, hold, keepalive, phones] in
+                    await keepalives.run(seconds: hold, interval: .seconds(keepalive), phones: phones, user: { "\(prefix)\($0 + 1)" },
+                                         flows: flows, transport: transport)
+                }
+            }
+            defer { sending?.cancel() }
             if let storm {
                 failed += await storm.run(seconds: hold, concurrency: concurrency) { index, target in
                     await register(index: index, instance: instances[index], stack: stack, target: target, flows: flows, cseq: 101)
@@ -74,6 +99,7 @@ struct LoadgenCommand: AsyncParsableCommand {
             }
         }
         await stack.transport.shutdown()
+        await metricsServer?.stop()
         if failed > 0 { throw ExitCode(1) }
     }
 

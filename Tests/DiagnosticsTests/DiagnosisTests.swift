@@ -120,11 +120,9 @@ import TestSupport
         let capture = try Data(contentsOf: try await CaptureTests.capture(in: folder))
         try capture.prefix(capture.count - 7).write(to: truncated)
         for (archive, entries) in [(empty, [String]()), (foreign, ["notes.txt"])] {
-            let tar = Process()
-            tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
-            tar.arguments = ["czf", archive.path, "-C", folder.path] + (entries.isEmpty ? ["--files-from", "/dev/null"] : entries)
-            try tar.run()
-            tar.waitUntilExit()
+            let tar = try await EdgewayProcess.run(executable: "/usr/bin/tar",
+                                                   ["czf", archive.path, "-C", folder.path] + (entries.isEmpty ? ["--files-from", "/dev/null"] : entries))
+            try #require(tar.status == 0, "tar: \(tar.output)")
         }
         let events = folder.appendingPathComponent("event.log")
         try "2026-12-01T08:30:00.000Z edge-1 edgeway: UTCTime=\"2026-12-01 08:30:00,000\" Module=\"events\" Level=\"INFO\": Event=\"x\"\n"

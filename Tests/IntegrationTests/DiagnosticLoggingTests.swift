@@ -45,7 +45,7 @@ struct DiagnosticLoggingTests {
                 }
             }
             #expect(listing.contains("/cluster.txt"))
-            let unpacked = try lab.unpack(bundle)
+            let unpacked = try await lab.unpack(bundle)
             let edgeLog = try String(contentsOf: unpacked.appendingPathComponent("edge-1/message.log"), encoding: .utf8)
             #expect(edgeLog.contains("Module=\"network.sip\" Level=\"DEBUG\":  Action=\"Received\""), "the network-log shape")
             #expect(edgeLog.contains("SIPMSG:\n|REGISTER sip:example.com SIP/2.0"))
@@ -146,7 +146,7 @@ struct DiagnosticLoggingTests {
             try await eventually("alice tried edge-2 and heard back", seconds: 30) { timeline.registersTo(lab.edges[1]) && timeline.failures >= 2 }
             await alice.stop()
             let bundle = try await lab.record(to: "registrar-stopped")
-            let unpacked = try lab.unpack(bundle)
+            let unpacked = try await lab.unpack(bundle)
             let cluster = try String(contentsOf: unpacked.appendingPathComponent("cluster.txt"), encoding: .utf8)
             #expect(cluster.contains("node registrar: missing: "), "\(cluster)")
             #expect(FileManager.default.fileExists(atPath: unpacked.appendingPathComponent("edge-1/message.log").path))

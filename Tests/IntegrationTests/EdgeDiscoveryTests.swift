@@ -19,13 +19,13 @@ struct EdgeDiscoveryTests {
         let lab = try await MRADeployment.start(cores: 1, edges: 2)
         let ports = lab.edges.map { $0.boundAddresses[.tls]!.port! }
         let dnsPort = Int.random(in: 200...270) * 100 + 53
-        let server = try EdgewayProcess(executable: dnsmasq, [
+        let server = try EdgewayProcess(executable: "/bin/sh", EdgewayProcess.holdingDescriptors(dnsmasq, [
             "--no-daemon", "--port=\(dnsPort)", "--listen-address=127.0.0.1", "--bind-interfaces", "--no-resolv",
             "--no-hosts", "--conf-file=/dev/null",
             "--srv-host=_collab-edge._tls.example.com,edge2.example.com,\(ports[1]),20,100",
             "--srv-host=_collab-edge._tls.example.com,edge1.example.com,\(ports[0]),10,100",
             "--host-record=edge1.example.com,127.0.0.1", "--host-record=edge2.example.com,127.0.0.1",
-        ])
+        ]))
         let dns = try SocketAddress(ipAddress: "127.0.0.1", port: dnsPort)
         var edges: [String] = []
         try await eventually("dnsmasq answers") {

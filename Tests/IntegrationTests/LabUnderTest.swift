@@ -79,14 +79,12 @@ struct LabUnderTest {
     }
 
     /// Unpacks a bundle; returns its log's folder (`diagnostic-…`, a folder per node inside).
-    func unpack(_ bundle: URL) throws -> URL {
+    func unpack(_ bundle: URL) async throws -> URL {
         let target = data.appendingPathComponent("unpacked-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: target, withIntermediateDirectories: true)
-        let tar = Process()
-        tar.executableURL = URL(fileURLWithPath: "/usr/bin/tar")
-        tar.arguments = ["xzf", bundle.path, "-C", target.path]
-        try tar.run()
-        tar.waitUntilExit()
+        // On a thread of its own: a test thread waiting for a child stalls every other suite.
+        let tar = try await EdgewayProcess.run(executable: "/usr/bin/tar", ["xzf", bundle.path, "-C", target.path])
+        try #require(tar.status == 0, "tar: \(tar.output)")
         let logs = try FileManager.default.contentsOfDirectory(at: target, includingPropertiesForKeys: nil)
         return try #require(logs.first { $0.lastPathComponent.hasPrefix("diagnostic-") })
     }

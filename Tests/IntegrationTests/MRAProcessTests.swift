@@ -107,4 +107,34 @@ struct LoadgenTests {
         }
         await lab.shutdown()
     }
+
+    /// `--keepalive` and `--metrics`: each held flow sends STUN keepalives; the loadgen serves
+    /// their RTT histogram (promtool checks it) and the edge lists each phone's keepalive RTT.
+    @Test func loadgenKeepsItsFlowsAliveAndServesTheirRTT() async throws {
+        let lab = try await MRADeployment.start(loadUsers: 20)
+        let edge = lab.edgeAddress()
+        let loadgen = try EdgewayProcess([
+            "loadgen", "--edge", "127.0.0.1:\(edge.port!)", "--ca", lab.folder.appendingPathComponent("tls/ca.pem").path,
+            "--phones", "20", "--password", "pw-load", "--hold", "60", "--keepalive", "1", "--metrics", "127.0.0.1:0",
+        ])
+        try await eventually("loadgen holds its flows: \(loadgen.text)", seconds: 60) { loadgen.text.contains("holding 20 flows") }
+        let url = try #require(loadgen.text.split(whereSeparator: \.isWhitespace).first { $0.hasPrefix("http://") && $0.hasSuffix("/metrics") }.map(String.init))
+        var text = ""
+        try await eventually("each phone's keepalives answered: \(text)", seconds: 30) {
+            text = try await MetricsTests.fetch(url).1
+            return MetricsTests.value(text, "edgeway_phone_keepalives_answered_total") >= 40
+        }
+        #expect(MetricsTests.value(text, "edgeway_keepalive_rtt_seconds_count") >= 40)
+        #expect(MetricsTests.value(text, "edgeway_phone_keepalives_sent_total") >= MetricsTests.value(text, "edgeway_keepalive_rtt_seconds_count"))
+        if let promtool = MetricsTests.promtool {
+            let file = lab.folder.appendingPathComponent("loadgen-metrics.txt")
+            try text.write(to: file, atomically: true, encoding: .utf8)
+            let check = try await EdgewayProcess.run(executable: "/bin/sh", ["-c", "\(promtool) check metrics < '\(file.path)'"])
+            #expect(check.status == 0, "promtool on loadgen's metrics: \(check.output)")
+        }
+        let listed = await lab.edges[0].service.registrations
+        #expect(listed.count == 20 && listed.allSatisfy { $0.keepaliveRTT != nil }, "\(listed.map(\.keepaliveRTT))")
+        try await loadgen.stop()
+        await lab.shutdown()
+    }
 }

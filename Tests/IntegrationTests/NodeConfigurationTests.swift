@@ -81,5 +81,11 @@ struct NodeConfigurationTests {
         #expect(problem("intrusionProtection: {SIPMalformed: {triggerLevel: 0}}").contains("intrusionProtection.SIPMalformed.triggerLevel: expected a whole number, at least 1"))
         #expect(problem("maxConnections: 10\nreservedConnections: 10").contains("reservedConnections: must be less than maxConnections (10)"))
         #expect(problem("messageTimeout: 5").contains("messageTimeout: expected milliseconds"))
+        #expect(problem("web: {address: 0.0.0.0:8443, plainHTTP: true}").contains(
+            "web.plainHTTP: plain HTTP is allowed only on a loopback address (127.0.0.0/8, ::1, localhost), not 0.0.0.0"))
+        #expect(problem("web: {address: 127.0.0.1:8443, plainHTTP: true}") == "accepted")
+        #expect(problem("web: {idleTimeout: 10s}").contains("web.idleTimeout: expected a duration of 1m…24h"))
+        #expect(problem("web: {port: 1}").contains("web.port: unknown key; allowed: address, plainHTTP, idleTimeout"))
+        #expect((try? NodeConfiguration(yaml: "web: off"))?.web.address == nil)
     }
 }

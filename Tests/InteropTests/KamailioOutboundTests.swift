@@ -44,9 +44,10 @@ struct KamailioOutboundTests {
             .replacingOccurrences(of: "@TLSCFG@", with: folder.appendingPathComponent("tls.cfg").path)
         try config.write(to: folder.appendingPathComponent("kamailio.cfg"), atomically: true, encoding: .utf8)
         let kamailio = Process()
-        kamailio.executableURL = URL(fileURLWithPath: "/usr/sbin/kamailio")
-        kamailio.arguments = ["-f", folder.appendingPathComponent("kamailio.cfg").path, "-DD", "-E", "-m", "64",
-                              "-P", folder.appendingPathComponent("kamailio.pid").path]
+        kamailio.executableURL = URL(fileURLWithPath: "/bin/sh")
+        kamailio.arguments = EdgewayProcess.holdingDescriptors("/usr/sbin/kamailio", [
+            "-f", folder.appendingPathComponent("kamailio.cfg").path, "-DD", "-E", "-m", "64", "-P", folder.appendingPathComponent("kamailio.pid").path,
+        ])
         kamailio.standardOutput = FileHandle.nullDevice
         kamailio.standardError = FileHandle.nullDevice
         try kamailio.run()

@@ -7,12 +7,14 @@ Exits 0 when every check holds, else 1 naming the first that failed.
 """
 import os
 import re
+import http.cookiejar
 import ssl
 import subprocess
 import sys
 import tarfile
 import time
 import urllib.error
+import urllib.parse
 import urllib.request
 
 from selenium import webdriver
@@ -112,6 +114,27 @@ def plain_request(url, data=None):
         return error.code, error.read().decode()
 
 
+def lockout(base):
+    """Five wrong passwords from one address: the sixth try, even with the right password, gets 429."""
+    jar = http.cookiejar.CookieJar()
+    opener = urllib.request.build_opener(urllib.request.HTTPCookieProcessor(jar),
+                                         urllib.request.HTTPSHandler(context=ssl.create_default_context(cafile=CA)))
+    page = opener.open(base + "/login", timeout=30).read().decode()
+    token = re.search(r'name="csrf" value="([0-9a-f]+)"', page).group(1)
+    def attempt(password):
+        body = urllib.parse.urlencode({"csrf": token, "username": "admin", "password": password}).encode()
+        try:
+            with opener.open(urllib.request.Request(base + "/login", data=body), timeout=60) as response:
+                return response.status, dict(response.headers)
+        except urllib.error.HTTPError as error:
+            return error.code, dict(error.headers)
+    statuses = [attempt("wrong-%d" % number)[0] for number in range(5)]
+    check(statuses == [401] * 5, f"five wrong passwords are refused with 401 (got {statuses})")
+    status, headers = attempt(PASSWORD)
+    check(status == 429 and int(headers.get("Retry-After", "0")) > 0,
+          f"then the address gets 429 with Retry-After, even with the right password (got {status}, {headers.get('Retry-After')})")
+
+
 def run(driver):
     # Without a session: a page is sent to the login page, a form is refused.
     status, _ = plain_request(EDGE + "/status/overview")
@@ -203,6 +226,7 @@ def run(driver):
     press(driver, "logout")
     driver.get(EDGE + "/status/overview")
     check(driver.current_url.endswith("/login"), "after logout a page needs a new login")
+    lockout(CORE)
 
 
 def main():
