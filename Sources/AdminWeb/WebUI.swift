@@ -203,7 +203,8 @@ struct WebUI: Sendable {
         switch context.form["action"] {
         case "start": command = "DiagnosticLogging Start TakeTcpdump: \(context.form["tcpdump"] == "on" ? "On" : "Off")"
         case "marker":
-            let text = (context.form["text"] ?? "").replacingOccurrences(of: "\"", with: "'")
+            // One line, its quotes made single: the text cannot end the command's quoted value.
+            let text = String((context.form["text"] ?? "").map { $0 == "\"" ? "'" : $0.isNewline ? " " : $0 })
             command = "DiagnosticLogging Marker Text: \"\(text)\""
         case "stop": command = "DiagnosticLogging Stop"
         case "collect": command = "DiagnosticLogging Collect"
