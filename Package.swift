@@ -247,7 +247,7 @@ let package = Package(
         ),
         .testTarget(name: "SIPTransactionTests", dependencies: ["SIPTransaction", "SIPCore", "TestSupport"]),
         .testTarget(name: "SettingsTests", dependencies: ["Settings"]),
-        .testTarget(name: "AdminWebTests", dependencies: ["AdminWeb", "Settings", .product(name: "NIOCore", package: "swift-nio"),
+        .testTarget(name: "AdminWebTests", dependencies: ["AdminWeb", "Settings", "SIPTransport", "TestSupport", .product(name: "NIOCore", package: "swift-nio"),
                                                       .product(name: "NIOConcurrencyHelpers", package: "swift-nio")]),
         .testTarget(name: "PhoneLogicTests", dependencies: ["PhoneLogic", "TestSupport"]),
         .testTarget(name: "PhoneTests", dependencies: ["Phone", "PhoneLogic", "SIPCore", "SIPStack", "SIPTransport", "SIPTransaction",

@@ -62,12 +62,7 @@ enum AdminAPI {
             }
         }
         router.get("/api/diagnostics/bundle") { _, _ -> Response in
-            guard let bundle = node.bundle, let data = FileManager.default.contents(atPath: bundle.path) else {
-                return failure("no bundle of the last diagnostic log has been collected on \(node.identity): run xcommand DiagnosticLogging Collect")
-            }
-            return Response(status: .ok, headers: [.contentType: "application/gzip",
-                                                   .contentDisposition: "attachment; filename=\"\(bundle.lastPathComponent)\""],
-                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            bundle(of: node, missing: "run xcommand DiagnosticLogging Collect")
         }
         router.post("/api/cluster") { request, _ -> Response in
             let buffer = try await request.body.collect(upTo: 1024 * 1024)
@@ -78,6 +73,18 @@ enum AdminAPI {
                 return failure("\(error)")
             }
         }
+    }
+
+    /// The last diagnostic-log bundle collected on `node` as a download (`.tar.gz`), or 404 saying
+    /// there is none and what to do (`missing`).
+    static func bundle(of node: any AdministeredNode, missing: String) -> Response {
+        guard let bundle = node.bundle, let data = FileManager.default.contents(atPath: bundle.path) else {
+            return Response(status: .notFound, headers: [.contentType: "text/plain; charset=utf-8"], body: .init(byteBuffer: ByteBuffer(
+                string: "no bundle of the last diagnostic log has been collected on \(node.identity): \(missing)\n")))
+        }
+        return Response(status: .ok, headers: [.contentType: "application/gzip",
+                                               .contentDisposition: "attachment; filename=\"\(bundle.lastPathComponent)\""],
+                        body: .init(byteBuffer: ByteBuffer(bytes: data)))
     }
 
     private static func body(_ request: Request) async throws -> String {

@@ -54,12 +54,26 @@ struct AdminAccessMiddleware: RouterMiddleware {
         var request = request
         var context = context
         if request.method == .post {
+            let type = request.headers[.contentType]?.split(separator: ";").first?.trimmingCharacters(in: .whitespaces).lowercased()
+            guard type == "application/x-www-form-urlencoded" else {
+                return WebUI.text("a web form is application/x-www-form-urlencoded, not \(type ?? "without a Content-Type")\n",
+                                  status: .unsupportedMediaType)
+            }
             let body = try await request.collectBody(upTo: Self.formLimit)
-            context.form = Self.form(String(buffer: body))
+            guard let form = Self.form(String(buffer: body)) else {
+                return WebUI.text("the form's fields are not percent-encoded as application/x-www-form-urlencoded asks\n", status: .badRequest)
+            }
+            context.form = form
         }
         if path == "/" || path == "/login" || path == "/favicon.ico" { return try await next(request, context) }
         guard let session = sessions.session(request.cookies[cookie]?.value) else {
             return request.method == .get ? WebUI.redirect("/login") : WebUI.text("log in first: POST /login\n", status: .unauthorized)
+        }
+        // An account removed or given a new password since the login ends its sessions.
+        guard let accounts = node.accounts, try await AdminPasswords.hash(of: session.name, in: accounts) == session.passwordHash else {
+            sessions.end(session.id)
+            node.logEvent("web session ended: the account was removed or its password changed", metadata: ["user": session.name, "source": source])
+            return request.method == .get ? WebUI.redirect("/login") : WebUI.text("log in again: the account changed\n", status: .unauthorized)
         }
         context.session = session
         if request.method == .post, !Self.equal(context.form["csrf"] ?? "", session.csrf) {
@@ -82,13 +96,21 @@ struct AdminAccessMiddleware: RouterMiddleware {
         return try await next(request, context)
     }
 
-    /// The fields of `application/x-www-form-urlencoded` text (`+` is a space), read by Foundation.
-    static func form(_ text: String) -> [String: String] {
-        var components = URLComponents()
-        components.percentEncodedQuery = text.replacingOccurrences(of: "+", with: "%20")
+    /// The fields of `application/x-www-form-urlencoded` text (WHATWG URL §5.1: `&`-separated
+    /// `name=value`, `+` a space, `%XX` a byte), the first of a repeated name; `nil` when a part
+    /// is not valid percent-encoded UTF-8.
+    static func form(_ text: String) -> [String: String]? {
         var fields: [String: String] = [:]
-        for item in components.queryItems ?? [] where fields[item.name] == nil { fields[item.name] = item.value ?? "" }
+        for part in text.split(separator: "&", omittingEmptySubsequences: true) {
+            let pair = part.split(separator: "=", maxSplits: 1, omittingEmptySubsequences: false)
+            guard let name = decode(pair[0]), let value = pair.count > 1 ? decode(pair[1]) : "" else { return nil }
+            if fields[name] == nil { fields[name] = value }
+        }
         return fields
+    }
+
+    private static func decode(_ text: Substring) -> String? {
+        text.replacingOccurrences(of: "+", with: " ").removingPercentEncoding
     }
 
     /// Compared in time that does not depend on where the texts differ.

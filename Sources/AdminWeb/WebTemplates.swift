@@ -97,7 +97,7 @@ enum WebTemplates {
         {{#hasSettings}}<form method="post" action="/configuration/advanced"><input type="hidden" name="csrf" value="{{csrf}}">
         <table id="settings"><tr><th>Setting</th><th>Value</th><th>Peers</th><th>About</th></tr>
         {{#settings}}<tr><td>{{name}}</td><td>{{#onOff}}<select name="{{field}}" id="{{field}}">{{#choices}}<option{{#selected}} selected{{/selected}}>{{value}}</option>{{/choices}}</select>{{/onOff}}
-        {{^onOff}}<input name="{{field}}" id="{{field}}" value="{{value}}" size="10"> {{unit}}{{/onOff}}</td><td>{{peers}}</td><td>{{summary}} Allowed: {{allowed}}.</td></tr>{{/settings}}
+        {{^onOff}}<input name="{{field}}" id="{{field}}" value="{{value}}" size="10"> {{unit}}{{/onOff}}<input type="hidden" name="shown-{{field}}" value="{{value}}"></td><td>{{peers}}</td><td>{{summary}} Allowed: {{allowed}}.</td></tr>{{/settings}}
         </table><button type="submit" id="save">Save</button></form>{{/hasSettings}}
         {{^hasSettings}}<p>This node has no SIP Advanced settings.</p>{{/hasSettings}}
         {{> footer}}

@@ -46,8 +46,14 @@ struct WebUI: Sendable {
         }
         router.get("/status/registrations") { request, context -> Response in
             let search = request.uri.queryParameters.get("user")?.trimmingCharacters(in: .whitespaces) ?? ""
-            let offset = max(0, request.uri.queryParameters.get("offset").flatMap { Int($0) } ?? 0)
-            let listed = await node.registrationLines(user: search.isEmpty ? nil : search, offset: offset, limit: WebPages.pageSize)
+            let asked = request.uri.queryParameters.get("offset").flatMap { Int($0) } ?? 0
+            var listed = await node.registrationLines(user: search.isEmpty ? nil : search, offset: WebPages.pageStart(asked, total: nil),
+                                                      limit: WebPages.pageSize)
+            // An offset past the end (the list shrank, or a hand-made URL) shows the last page.
+            let offset = WebPages.pageStart(asked, total: listed.total)
+            if offset != WebPages.pageStart(asked, total: nil) {
+                listed = await node.registrationLines(user: search.isEmpty ? nil : search, offset: offset, limit: WebPages.pageSize)
+            }
             var values = WebPages.registrations(listed.lines, total: listed.total, offset: offset, search: search)
             values["error"] = listed.lines.first { $0.path == "Registrations Error" }?.value
             return page("registrations", title: "Registrations", crumbs: "Status > Unified Communications > Registrations", values, context: context)
@@ -65,7 +71,7 @@ struct WebUI: Sendable {
             } catch {
                 return message("Alarms", error: "\(error)", status: .badRequest, context: context)
             }
-            node.logEvent("web: alarm acknowledged", metadata: ["user": session.name, "number": String(number)])
+            node.logEvent("web: alarm acknowledged", metadata: ["user": session.name, "number": String(number), "source": context.source])
             return Self.redirect("/status/alarms")
         }
         router.get("/configuration/advanced") { _, context -> Response in
@@ -82,7 +88,8 @@ struct WebUI: Sendable {
             } catch {
                 return message("Maintenance mode", error: "\(error)", status: .badRequest, context: context)
             }
-            node.logEvent("web: setting changed", metadata: ["user": session.name, "path": "SystemUnit Maintenance Mode", "value": mode])
+            node.logEvent("web: setting changed", metadata: ["user": session.name, "path": "SystemUnit Maintenance Mode", "value": mode,
+                                                            "source": context.source])
             return maintenance(context: context, notice: "Maintenance mode is now \(mode).")
         }
         router.get("/maintenance/diagnostic-logging") { _, context -> Response in
@@ -90,18 +97,12 @@ struct WebUI: Sendable {
         }
         router.post("/maintenance/diagnostic-logging") { _, context -> Response in try await runDiagnosticLogging(context) }
         router.get("/maintenance/diagnostic-logging/download") { _, _ -> Response in
-            guard let bundle = node.bundle, let data = FileManager.default.contents(atPath: bundle.path) else {
-                return Self.text("no bundle of the last diagnostic log has been collected on \(node.identity): press Collect log first\n",
-                                 status: .notFound)
-            }
-            return Response(status: .ok, headers: [.contentType: "application/gzip",
-                                                   .contentDisposition: "attachment; filename=\"\(bundle.lastPathComponent)\""],
-                            body: .init(byteBuffer: ByteBuffer(bytes: data)))
+            AdminAPI.bundle(of: node, missing: "press Collect log first")
         }
         router.get("/maintenance/diagnose") { _, context -> Response in
-            let report = await node.diagnosis()
-            return page("diagnose", title: "Diagnose", crumbs: "Maintenance > Diagnostics > Diagnose",
-                        ["report": report as Any, "bundle": node.bundle?.lastPathComponent ?? ""], context: context)
+            var values: [String: Any] = ["bundle": node.bundle?.lastPathComponent ?? ""]
+            values["report"] = await node.diagnosis()
+            return page("diagnose", title: "Diagnose", crumbs: "Maintenance > Diagnostics > Diagnose", values, context: context)
         }
     }
 
@@ -111,33 +112,32 @@ struct WebUI: Sendable {
     /// token, 401 for a wrong name or password (counted against the source), else a session.
     private func login(_ request: Request, _ context: AdminRequestContext) async throws -> Response {
         let source = context.source
-        if let seconds = sessions.retryAfter(source) {
+        guard let token = request.cookies["\(cookie)_login"]?.value, !token.isEmpty, context.form["csrf"] == token else {
+            return message("Log in", error: "the login form's token is missing or stale: open /login again", status: .forbidden, context: nil)
+        }
+        let name = context.form["username"] ?? "", password = context.form["password"] ?? ""
+        if let seconds = sessions.begin(source) {
+            node.logEvent("web login refused: too many attempts", metadata: ["user": name, "source": source, "retryAfter": String(seconds)])
             var response = message("Log in", error: "too many failed logins from \(source): try again in \(seconds) s",
                                    status: .tooManyRequests, context: nil)
             response.headers[.retryAfter] = String(seconds)
             return response
         }
-        guard let token = request.cookies["\(cookie)_login"]?.value, !token.isEmpty, context.form["csrf"] == token else {
-            return message("Log in", error: "the login form's token is missing or stale: open /login again", status: .forbidden, context: nil)
-        }
-        let name = context.form["username"] ?? "", password = context.form["password"] ?? ""
         guard let accounts = node.accounts else {
             return message("Log in", error: "\(node.identity) has no admin accounts: add one with edgeway admins add NAME", status: .unauthorized,
                            context: nil)
         }
-        let hash = AdminAccountStore.isValidName(name) ? try accounts.passwordHash(of: name) : nil
-        guard try await AdminPasswords.verify(password, hash: hash) else {
+        let hash = try await AdminPasswords.hash(of: name, in: accounts)
+        guard try await AdminPasswords.verify(password, hash: hash), let hash else {
             node.intrusion?.record(.adminLogin, from: source)
-            let locked = sessions.failed(source)
-            node.logEvent(locked ? "web login failed; source locked out" : "web login failed",
-                          metadata: ["user": name, "source": source])
+            node.logEvent("web login failed", metadata: ["user": name, "source": source])
             var response = page("login", title: "Log in", crumbs: "", ["loginToken": token, "error": "wrong user name or password"],
                                 context: nil, status: .unauthorized)
             response.setCookie(cookie(named: "\(cookie)_login", value: token))
             return response
         }
         sessions.succeeded(source)
-        let session = sessions.create(name: name)
+        let session = sessions.create(name: name, passwordHash: hash)
         node.logEvent("web login", metadata: ["user": name, "source": source])
         var response = Self.redirect("/status/overview")
         response.setCookie(cookie(named: cookie, value: session.id))
@@ -155,8 +155,10 @@ struct WebUI: Sendable {
                     context: context, status: status)
     }
 
-    /// Sets each SIP Advanced value the form changed, as `xconfiguration SIP Advanced NAME: VALUE`
-    /// would; a value refused is named with the allowed values, the others are still saved.
+    /// Sets each SIP Advanced value the admin changed on the page (the form carries each value as
+    /// it was shown), as `xconfiguration SIP Advanced NAME: VALUE` would; a value refused is named
+    /// with the allowed values, and one changed meanwhile by someone else is left as it is and
+    /// said; the others are still saved.
     private func saveAdvanced(_ context: AdminRequestContext) async throws -> Response {
         guard let session = context.session, let settings = node.settings,
               let current = try? settings.values(under: SettingPath(parsing: "SIP Advanced")) else {
@@ -164,12 +166,17 @@ struct WebUI: Sendable {
         }
         var saved: [String] = [], refused: [String] = []
         for (path, value) in current {
-            guard let name = path.components.last, let given = context.form[name]?.trimmingCharacters(in: .whitespaces),
-                  given.lowercased() != "\(value)".lowercased() else { continue }
+            guard let name = path.components.last, let given = context.form[name]?.trimmingCharacters(in: .whitespaces) else { continue }
+            let shown = context.form["shown-\(name)"] ?? "\(value)"
+            guard given.lowercased() != shown.lowercased() else { continue }
+            guard shown.lowercased() == "\(value)".lowercased() else {
+                refused.append("\(name) changed to \(value) since the page was shown (another admin or the CLI): not saved; check it and save again")
+                continue
+            }
             do {
                 _ = try settings.run(XConfigurationCommand(parsing: "\(path): \(given)"))
                 saved.append("\(name): \(given)")
-                node.logEvent("web: setting changed", metadata: ["user": session.name, "path": "\(path)", "value": given])
+                node.logEvent("web: setting changed", metadata: ["user": session.name, "path": "\(path)", "value": given, "source": context.source])
             } catch {
                 refused.append("\(error)")
             }
@@ -183,16 +190,20 @@ struct WebUI: Sendable {
         guard let settings = node.settings, let mode = try? settings.value(SettingPath.maintenanceMode) else {
             return message("Maintenance mode", error: "\(node.identity) has no maintenance mode", status: .ok, context: context)
         }
-        return page("maintenance", title: "Maintenance mode", crumbs: "Maintenance > Maintenance mode",
-                    ["mode": "\(mode)", "other": mode.isOn == true ? "Off" : "On", "notice": notice as Any], context: context)
+        var values: [String: Any] = ["mode": "\(mode)", "other": mode.isOn == true ? "Off" : "On"]
+        values["notice"] = notice
+        return page("maintenance", title: "Maintenance mode", crumbs: "Maintenance > Maintenance mode", values, context: context)
     }
 
     // MARK: Diagnostic logging
 
     private func diagnosticLogging(context: AdminRequestContext, output: String?, error: String?) async -> Response {
         let status = (try? await node.run(command: "DiagnosticLogging Status"))?.joined(separator: "\n") ?? "no diagnostic logging on this node"
-        return page("diagnosticLogging", title: "Diagnostic logging", crumbs: "Maintenance > Diagnostics > Diagnostic Logging",
-                    ["status": status, "output": output as Any, "error": error as Any, "bundle": node.bundle?.lastPathComponent as Any],
+        var values: [String: Any] = ["status": status]
+        values["output"] = output
+        values["error"] = error
+        values["bundle"] = node.bundle?.lastPathComponent
+        return page("diagnosticLogging", title: "Diagnostic logging", crumbs: "Maintenance > Diagnostics > Diagnostic Logging", values,
                     context: context, status: error == nil ? .ok : .badRequest)
     }
 
@@ -210,7 +221,7 @@ struct WebUI: Sendable {
         case "collect": command = "DiagnosticLogging Collect"
         default: return await diagnosticLogging(context: context, output: nil, error: "unknown action; allowed: start, marker, stop, collect")
         }
-        node.logEvent("web: command", metadata: ["user": session.name, "command": command])
+        node.logEvent("web: command", metadata: ["user": session.name, "command": command, "source": context.source])
         do {
             let lines = try await node.run(command: command)
             return await diagnosticLogging(context: context, output: lines.joined(separator: "\n"), error: nil)
@@ -230,13 +241,12 @@ struct WebUI: Sendable {
         if let session = context?.session {
             all["user"] = session.name
             all["csrf"] = session.csrf
-            if var rows = all["rows"] as? [[String: String]], template == "alarms" {
-                for index in rows.indices { rows[index]["csrf"] = session.csrf }
-                all["rows"] = rows
-            }
         }
         let html = WebTemplates.library.render(all, withTemplate: template) ?? "template \(template) is missing"
-        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store"],
+        // No script, frame or outside resource: the pages need none.
+        return Response(status: status, headers: [.contentType: "text/html; charset=utf-8", .cacheControl: "no-store",
+                                                  .contentSecurityPolicy: "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'",
+                                                  .xContentTypeOptions: "nosniff"],
                         body: .init(byteBuffer: ByteBuffer(string: html)))
     }
 

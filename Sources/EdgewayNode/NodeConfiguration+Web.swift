@@ -1,4 +1,5 @@
 import Foundation
+import NIOCore
 import Settings
 import Yams
 
@@ -57,6 +58,11 @@ extension NodeConfiguration {
 
     /// Whether `host` is a loopback address or `localhost`.
     static func isLoopback(_ host: String) -> Bool {
-        host == "localhost" || host == "::1" || host.hasPrefix("127.")
+        guard host != "localhost" else { return true }
+        switch try? SocketAddress(ipAddress: host, port: 0) {
+        case .v4(let address): return UInt32(bigEndian: address.address.sin_addr.s_addr) >> 24 == 127
+        case .v6(let address): return withUnsafeBytes(of: address.address.sin6_addr) { Array($0) } == Array(repeating: 0, count: 15) + [1]
+        default: return false
+        }
     }
 }

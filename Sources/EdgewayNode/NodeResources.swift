@@ -140,7 +140,8 @@ public struct NodeResources {
         do {
             server = try await AdminServer.startWeb(node: node, web: options, token: token)
         } catch let error as AdminServerError {
-            throw NodeConfigurationError(path: "configuration", key: "web.address", problem: error.detail)
+            // The certificate is parsed before anything listens: a PEM problem is the tls: files'.
+            throw NodeConfigurationError(path: "configuration", key: error.detail.contains("certificate") ? "tls" : "web.address", problem: error.detail)
         }
         let url = "\(configuration.web.plainHTTP ? "http" : "https")://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
         try url.write(to: file, atomically: true, encoding: .utf8)

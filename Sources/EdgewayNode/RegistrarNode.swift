@@ -45,6 +45,7 @@ public final class RegistrarNode: Sendable {
         let events = try NodeDiagnostics.eventLog(configuration, name: name)
         let logger = events.logger()
         let settings = try NodeResources.settings(configuration, role: nil)
+        let adminAccounts = try NodeResources.accounts(configuration)
         let stores = try Self.openStores(configuration.store, data: data, logger: logger)
         let locations = stores.locations, accounts = stores.accounts
         self.locations = locations
@@ -83,7 +84,7 @@ public final class RegistrarNode: Sendable {
         let ledger = AlarmLedger()
         let administration = RoleAdministration(identity: "registrar \(name)", settings: settings,
                                                 intrusion: stack.transport.intrusion, alarms: ledger,
-                                                accounts: try NodeResources.accounts(configuration),
+                                                accounts: adminAccounts,
                                                 status: { [shared = stores.shared] in
                                                     let current = Self.alarms(shared, store: storeName)
                                                     ledger.reconcile(current)

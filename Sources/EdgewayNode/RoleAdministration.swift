@@ -1,6 +1,7 @@
 import AdminWeb
 import Diagnostics
 import Foundation
+import NIOConcurrencyHelpers
 import NIOCore
 import Proxy
 import Settings
@@ -31,6 +32,9 @@ struct RoleAdministration: AdministeredNode {
     let alarms: AlarmLedger
     /// The web UI's admin accounts (`DATA/admins.sqlite`).
     let accounts: AdminAccountStore?
+    /// The last bundle's diagnosis: a bundle is read once (bundles are never rewritten; a new
+    /// log's Collect makes a new one).
+    private let diagnoses = NIOLockedValueBox<(bundle: URL, report: String)?>(nil)
 
     init(identity: String, settings: Settings?, intrusion: IntrusionProtection, alarms: AlarmLedger, accounts: AdminAccountStore?,
          status: @escaping @Sendable () async -> [StatusLine],
@@ -76,13 +80,17 @@ struct RoleAdministration: AdministeredNode {
     /// *Maintenance > Diagnostics > Diagnose*: `edgeway diagnose` on the last bundle collected here.
     func diagnosis() async -> String? {
         guard let bundle else { return nil }
+        if let cached = diagnoses.withLockedValue({ $0 }), cached.bundle == bundle { return cached.report }
+        let report: String
         do {
-            return try await Diagnosis.diagnose(bundle.path, user: nil).text
+            report = try await Diagnosis.diagnose(bundle.path, user: nil).text
         } catch let error as DiagnosticsError {
-            return "cannot read \(bundle.lastPathComponent): \(error.detail)"
+            report = "cannot read \(bundle.lastPathComponent): \(error.detail)"
         } catch {
-            return "cannot read \(bundle.lastPathComponent): \(error)"
+            report = "cannot read \(bundle.lastPathComponent): \(error)"
         }
+        diagnoses.withLockedValue { $0 = (bundle, report) }
+        return report
     }
 
     var peerToken: String? { diagnostics.peerToken }
@@ -161,6 +169,9 @@ struct RoleAdministration: AdministeredNode {
             throw UnknownCommandError(command: command, known: commands)
         }
         let name = words.count == 6 ? String(command.split(whereSeparator: \.isWhitespace)[5]) : "cli"
+        guard AdminAccountStore.isValidName(name) else {
+            throw IntrusionCommandError(description: "xcommand Alarms Acknowledge: By: \(name) is not an admin name (letters, digits, '.', '-', '_')")
+        }
         do {
             try alarms.acknowledge(number, by: name)
         } catch {

@@ -6,18 +6,13 @@ import NIOConcurrencyHelpers
 /// oldest cleared ones go first). Numbers count from 1 and are never reused while the node runs.
 public final class AlarmLedger: Sendable {
     /// One alarm from its raising to its clearing.
-    public struct Entry: Sendable, Equatable {
+    public struct Entry: Sendable {
         public var number: Int
         public var alarm: Alarm
         public var raised: Date
         public var cleared: Date?
         /// Who acknowledged it (`admin`, or `cli` for the admin token) and when.
         public var acknowledged: (by: String, at: Date)?
-
-        public static func == (lhs: Entry, rhs: Entry) -> Bool {
-            lhs.number == rhs.number && lhs.alarm == rhs.alarm && lhs.raised == rhs.raised && lhs.cleared == rhs.cleared
-                && lhs.acknowledged?.by == rhs.acknowledged?.by && lhs.acknowledged?.at == rhs.acknowledged?.at
-        }
     }
 
     /// The most entries kept.

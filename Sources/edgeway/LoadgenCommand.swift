@@ -46,6 +46,7 @@ struct LoadgenCommand: AsyncParsableCommand {
         guard (0...3_600).contains(hold) else { throw CommandFailure("--hold must be 0…3600 seconds") }
         guard (0...100).contains(refreshes) else { throw CommandFailure("--refreshes must be 0…100") }
         guard (0...3_600).contains(keepalive) else { throw CommandFailure("--keepalive must be 0…3600 seconds") }
+        guard keepalive == 0 || hold > 0 else { throw CommandFailure("--keepalive sends while the flows are held: give --hold SECONDS too") }
         let measured = PhoneMetrics()
         var metricsServer: AdminServer?
         if let metrics {

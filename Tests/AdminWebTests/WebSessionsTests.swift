@@ -11,10 +11,10 @@ struct WebSessionsTests {
         func read() -> NIODeadline { now.withLockedValue { $0 } }
     }
 
-    @Test func aSessionEndsAfterItsIdleTimeoutAndAtLogout() {
+    @Test func aSessionEndsAfterItsIdleTimeoutItsLifetimeAndAtLogout() {
         let clock = Clock()
         let sessions = WebSessions(idleTimeout: .seconds(60), clock: clock.read)
-        let first = sessions.create(name: "admin")
+        let first = sessions.create(name: "admin", passwordHash: "$2b$12$x")
         #expect(first.id != first.csrf && first.id.count == 64)
         clock.advance(.seconds(59))
         #expect(sessions.session(first.id)?.name == "admin", "used within the timeout: alive, and the timeout starts again")
@@ -22,38 +22,63 @@ struct WebSessionsTests {
         #expect(sessions.session(first.id) != nil)
         clock.advance(.seconds(61))
         #expect(sessions.session(first.id) == nil, "idle past the timeout: ended")
-        let second = sessions.create(name: "admin")
+        let second = sessions.create(name: "admin", passwordHash: "$2b$12$x")
         sessions.end(second.id)
         #expect(sessions.session(second.id) == nil, "logged out")
         #expect(sessions.session(nil) == nil && sessions.session("forged") == nil)
+        let busy = sessions.create(name: "admin", passwordHash: "$2b$12$x")
+        for _ in 0..<(13 * 60) {
+            clock.advance(.seconds(59))
+            _ = sessions.session(busy.id)
+        }
+        #expect(sessions.session(busy.id) == nil, "however busy, a session ends 12 hours after its login")
     }
 
-    @Test func repeatedFailuresFromOneSourceLockItOutForAWhile() {
+    @Test func loginsBegunFromOneSourceAreLimitedAndALockoutEnds() {
         let clock = Clock()
         let sessions = WebSessions(idleTimeout: .seconds(60), clock: clock.read)
-        for attempt in 1..<WebSessions.failureLimit {
-            #expect(!sessions.failed("192.0.2.1"), "failure \(attempt) does not lock out yet")
+        for attempt in 1...WebSessions.failureLimit {
+            #expect(sessions.begin("192.0.2.1") == nil, "attempt \(attempt) may go on")
         }
-        #expect(sessions.retryAfter("192.0.2.1") == nil)
-        #expect(sessions.failed("192.0.2.1"), "the fifth failure locks the source out")
-        #expect(sessions.retryAfter("192.0.2.1") == 301)
-        #expect(sessions.retryAfter("192.0.2.2") == nil, "another source may still log in")
+        #expect(sessions.begin("192.0.2.1") == 300, "the sixth attempt, even before the others have failed, is refused")
+        #expect(sessions.begin("192.0.2.1") == 300)
+        #expect(sessions.begin("192.0.2.2") == nil, "another source may still log in")
         clock.advance(WebSessions.lockout)
-        #expect(sessions.retryAfter("192.0.2.1") == nil, "the lockout ends")
-        // Failures spread wider than the window never add up to a lockout.
+        #expect(sessions.begin("192.0.2.1") == nil, "the lockout ends")
+        // Attempts spread wider than the window never add up to a lockout.
         for _ in 0..<10 {
-            #expect(!sessions.failed("192.0.2.3"))
+            #expect(sessions.begin("192.0.2.3") == nil)
             clock.advance(.seconds(80))
         }
-        // A success forgets the failures before it.
-        for _ in 1..<WebSessions.failureLimit { _ = sessions.failed("192.0.2.4") }
+        // A success forgets the attempts before it.
+        for _ in 1..<WebSessions.failureLimit { _ = sessions.begin("192.0.2.4") }
         sessions.succeeded("192.0.2.4")
-        #expect(!sessions.failed("192.0.2.4"))
+        for _ in 1...WebSessions.failureLimit { #expect(sessions.begin("192.0.2.4") == nil) }
+        // Many sources: the table stays bounded.
+        for index in 0..<(WebSessions.sourceCapacity + 100) { _ = sessions.begin("2001:db8::\(String(index, radix: 16))") }
+        #expect(sessions.begin("192.0.2.9") == nil)
     }
 
-    @Test func formFieldsAreDecodedAsBrowsersEncodeThem() {
-        let fields = AdminAccessMiddleware.form("csrf=ab12&text=a+marker%20%22quoted%22&empty=&csrf=second")
-        #expect(fields == ["csrf": "ab12", "text": "a marker \"quoted\"", "empty": ""])
+    @Test func formFieldsAreDecodedAsBrowsersEncodeThemAndMalformedOnesRefused() {
+        let fields = AdminAccessMiddleware.form("csrf=ab12&text=a+marker%20%22quoted%22&empty=&csrf=second&bare")
+        #expect(fields == ["csrf": "ab12", "text": "a marker \"quoted\"", "empty": "", "bare": ""])
+        #expect(AdminAccessMiddleware.form("") == [:])
+        #expect(AdminAccessMiddleware.form("a b=c d\"#é") == ["a b": "c d\"#é"], "raw characters a browser would not send are taken as they are")
+        #expect(AdminAccessMiddleware.form("text=100%") == nil, "a lone %")
+        #expect(AdminAccessMiddleware.form("text=%zz") == nil)
+        #expect(AdminAccessMiddleware.form("text=%ff%fe") == nil, "not UTF-8")
+    }
+
+    @Test func pagesStartAtAPageBoundaryAndNeverPastTheLast() {
+        #expect(WebPages.pageStart(0, total: 10_000) == 0)
+        #expect(WebPages.pageStart(5_020, total: 10_000) == 5_000)
+        #expect(WebPages.pageStart(Int.max, total: 10_000) == 9_950)
+        #expect(WebPages.pageStart(Int.max, total: nil) > 0, "no overflow before the total is known")
+        #expect(WebPages.pageStart(-5, total: 10) == 0)
+        #expect(WebPages.pageStart(120, total: 0) == 0)
+        let page = WebPages.registrations([], total: 0, offset: 0, search: "bob")
+        #expect(page["range"] as? String == "No registrations for bob.")
+        #expect(page["previous"] == nil && page["next"] == nil)
     }
 
     @Test func passwordsAreBcryptHashedAndChecked() async throws {

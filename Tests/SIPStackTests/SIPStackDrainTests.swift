@@ -13,8 +13,9 @@ struct SIPStackDrainTests {
         let held = NIOLockedValueBox<SIPStack.IncomingRequest?>(nil)
         let server = SIPStack(group: MultiThreadedEventLoopGroup.singleton, timers: SIPStackTests.timers)
         server.setHandlers(onRequest: { request in held.withLockedValue { $0 = request } })
-        // Default timers on the client: its Timer F (32 s) must not end the wait on a loaded machine.
-        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton)
+        // The client's Timer F (64·T1, here 128 s) must not end the wait: CI saw the default 32 s
+        // run out on a loaded machine, each refused connect of the wait below taking seconds.
+        let client = SIPStack(group: MultiThreadedEventLoopGroup.singleton, timers: SIPTimerConfiguration(t1: .seconds(2), t2: .seconds(8)))
         let address = try await server.transport.listen(.tcp, host: "127.0.0.1", port: 0)
         let flow = try await client.transport.connect(.tcp, to: address)
         let answer = client.sendFuture(request: SIPStackTests().options(branch: "z9hG4bK-drain", transport: .tcp), on: flow)
