@@ -143,15 +143,23 @@ public final class WebSessions: Sendable {
 
 /// Admin passwords: bcrypt (hummingbird-auth) at cost 12, worked out off the event loops.
 public enum AdminPasswords {
+    /// Bcrypt's and the account store's own threads: a burst of logins delays neither the event
+    /// loops nor the blocking work others hand NIO's shared pool. Two threads: two logins at once.
+    private static let pool: NIOThreadPool = {
+        let pool = NIOThreadPool(numberOfThreads: 2)
+        pool.start()
+        return pool
+    }()
+
     /// The bcrypt hash of `password`, for ``AdminAccountStore``.
     public static func hash(_ password: String) async throws -> String {
-        try await NIOThreadPool.singleton.runIfActive { Bcrypt.hash(password, cost: 12) }
+        try await pool.runIfActive { Bcrypt.hash(password, cost: 12) }
     }
 
     /// Whether `password` matches `hash`; with no hash (no such admin) false after the same
     /// bcrypt work, so a name's existence does not show in the time taken.
     public static func verify(_ password: String, hash: String?) async throws -> Bool {
-        try await NIOThreadPool.singleton.runIfActive {
+        try await pool.runIfActive {
             guard let hash else {
                 _ = Bcrypt.hash(password, cost: 12)
                 return false
@@ -164,7 +172,7 @@ public enum AdminPasswords {
     /// event loops and Swift's threads (the SQLite file may be locked by `edgeway admins` for a while).
     public static func hash(of name: String, in store: AdminAccountStore) async throws -> String? {
         guard AdminAccountStore.isValidName(name) else { return nil }
-        return try await NIOThreadPool.singleton.runIfActive { try store.passwordHash(of: name) }
+        return try await pool.runIfActive { try store.passwordHash(of: name) }
     }
 
     /// A new password: 20 characters from an alphabet without look-alikes (about 110 bits).

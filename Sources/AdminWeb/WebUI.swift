@@ -45,7 +45,8 @@ struct WebUI: Sendable {
             return page("overview", title: "Overview", crumbs: "Status > Overview", WebPages.overview(lines, maintenance: maintenance), context: context)
         }
         router.get("/status/registrations") { request, context -> Response in
-            let search = request.uri.queryParameters.get("user")?.trimmingCharacters(in: .whitespaces) ?? ""
+            // A GET form writes a space as `+` (application/x-www-form-urlencoded).
+            let search = request.uri.queryParameters.get("user")?.replacingOccurrences(of: "+", with: " ").trimmingCharacters(in: .whitespaces) ?? ""
             let asked = request.uri.queryParameters.get("offset").flatMap { Int($0) } ?? 0
             var listed = await node.registrationLines(user: search.isEmpty ? nil : search, offset: WebPages.pageStart(asked, total: nil),
                                                       limit: WebPages.pageSize)
@@ -164,11 +165,14 @@ struct WebUI: Sendable {
               let current = try? settings.values(under: SettingPath(parsing: "SIP Advanced")) else {
             return await advanced(context: context, notice: nil, error: "this node has no SIP Advanced settings", status: .badRequest)
         }
-        var saved: [String] = [], refused: [String] = []
+        var saved: [String] = [], refused: [String] = [], kept: [String] = []
         for (path, value) in current {
             guard let name = path.components.last, let given = context.form[name]?.trimmingCharacters(in: .whitespaces) else { continue }
             let shown = context.form["shown-\(name)"] ?? "\(value)"
-            guard given.lowercased() != shown.lowercased() else { continue }
+            guard given.lowercased() != shown.lowercased() else {
+                if shown.lowercased() != "\(value)".lowercased() { kept.append("\(name) (now \(value))") }
+                continue
+            }
             guard shown.lowercased() == "\(value)".lowercased() else {
                 refused.append("\(name) changed to \(value) since the page was shown (another admin or the CLI): not saved; check it and save again")
                 continue
@@ -181,7 +185,10 @@ struct WebUI: Sendable {
                 refused.append("\(error)")
             }
         }
-        let notice = saved.isEmpty ? (refused.isEmpty ? "Nothing changed." : nil) : "Saved \(saved.joined(separator: ", "))."
+        var notice = saved.isEmpty ? (refused.isEmpty ? "Nothing changed." : nil) : "Saved \(saved.joined(separator: ", "))."
+        if !kept.isEmpty {
+            notice = (notice.map { $0 + " " } ?? "") + "Changed meanwhile by another admin or the CLI, and kept: \(kept.joined(separator: ", "))."
+        }
         return await advanced(context: context, notice: notice, error: refused.isEmpty ? nil : refused.joined(separator: "; "),
                               status: refused.isEmpty ? .ok : .badRequest)
     }

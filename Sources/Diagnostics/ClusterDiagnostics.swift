@@ -61,7 +61,13 @@ public final class ClusterDiagnostics: Sendable {
             }
             let text = arguments.dropFirst(5).trimmingCharacters(in: CharacterSet(charactersIn: " \""))
             let id = try currentID()
-            return Self.lines("Marker", await relay(RelayRequest(command: .marker, id: id, text: text, visited: [])).outcomes, extra: [])
+            let outcomes = await relay(RelayRequest(command: .marker, id: id, text: text, visited: [])).outcomes
+            // Marked nowhere (the log has stopped on every node): the operator must hear it failed.
+            guard outcomes.contains(where: { $0.ok && !$0.detail.hasPrefix("not marked") }) || outcomes.contains(where: { !$0.ok }) else {
+                throw DiagnosticsError(.refused, "xcommand DiagnosticLogging Marker: \(id) is not running on any node "
+                                       + "(\(outcomes.first?.detail ?? "stopped")): start a new log first")
+            }
+            return Self.lines("Marker", outcomes, extra: [])
         case "stop":
             let id = try currentID()
             return Self.lines("Stop", await relay(RelayRequest(command: .stop, id: id, visited: [])).outcomes, extra: ["Log: \"\(id)\""])

@@ -31,7 +31,7 @@ extension EdgeStateMachine {
     /// healthy (SPEC B11); on UDP always (RFC 5626 §4.4.2).
     public mutating func stunReceived(_ bytes: ByteBuffer, flow: Flow, now: NIODeadline) -> [ProxyAction] {
         guard !isTraversal(flow) else { return [] }
-        if let reason = withholdReason(on: flow) {
+        if let reason = withholdReason(on: flow, now: now) {
             counters.stunUnanswered += 1
             withheld[reason, default: 0] += 1
             // Debug: during an outage every phone's keepalive is withheld (a diagnostic log sees it).
@@ -62,9 +62,11 @@ extension EdgeStateMachine {
 
     /// Why a phone's keepalive on `flow` goes unanswered (SPEC B11), or `nil` to answer it:
     /// `not registered`, `feature off`, `traversal link down`, `registrar unreachable`.
-    private func withholdReason(on flow: Flow) -> String? {
+    private func withholdReason(on flow: Flow, now: NIODeadline) -> String? {
         guard flow.transport.isReliable else { return nil }
-        guard let phone = phones[flow.connectionID] else { return "not registered" }
+        // A registration past its expiry is no registration (RFC 3261 §10.2.4): the phone must refresh.
+        guard let phone = phones[flow.connectionID], let granted = phone.registration, let at = phone.registeredAt,
+              now - at < .seconds(Int64(granted.expiresIn)) else { return "not registered" }
         guard settings.keepaliveEnabled || phone.arsk else { return "feature off" }
         guard let linkID = phone.link, let link = links[linkID], link.up, let info = link.info else { return "traversal link down" }
         // SPEC B35: while any registrar holding the binding answers, the path is healthy.

@@ -31,22 +31,27 @@ struct LoadgenCommand: AsyncParsableCommand {
     @Option(help: "The users' password.") var password: String
     @Option(help: "The SIP domain.") var domain = "example.com"
     @Option(help: "Registrations in flight at once, 1…1000.") var concurrency = 64
-    @Option(help: "Seconds to hold the flows after registering, 0…3600.") var hold = 0
+    @Option(help: "How long to hold the flows after registering, up to 1h (3600, 90s, 10m; plain numbers are seconds).")
+    var hold = Seconds(0)
     @Option(help: "Rounds of re-registration over the open connections after the first, 0…100.") var refreshes = 0
     @Option(help: "During --hold, a phone whose connection closes re-registers through this edge, host:port (a failover storm).")
     var failoverTo: String?
-    @Option(help: "During --hold, each phone sends a STUN keepalive on its flow every this many seconds, 1…3600 (0: none).")
-    var keepalive = 0
+    @Option(help: "During --hold, each phone sends a STUN keepalive on its flow this often, 1s…1h (30, 30s; plain numbers are seconds; 0: none).")
+    var keepalive = Seconds(0)
     @Option(help: "Serve the phones' Prometheus metrics (keepalive RTT and counters) at host:port on /metrics, e.g. 127.0.0.1:9102.")
     var metrics: String?
 
     func run() async throws {
         guard (1...18_000).contains(phones) else { throw CommandFailure("--phones must be 1…18000 (the open-file limit)") }
         guard (1...1_000).contains(concurrency) else { throw CommandFailure("--concurrency must be 1…1000") }
-        guard (0...3_600).contains(hold) else { throw CommandFailure("--hold must be 0…3600 seconds") }
+        guard (0...3_600_000).contains(hold.milliseconds) else { throw CommandFailure("--hold must be 0…1h") }
+        let hold = Int(hold.milliseconds / 1_000)
         guard (0...100).contains(refreshes) else { throw CommandFailure("--refreshes must be 0…100") }
-        guard (0...3_600).contains(keepalive) else { throw CommandFailure("--keepalive must be 0…3600 seconds") }
-        guard keepalive == 0 || hold > 0 else { throw CommandFailure("--keepalive sends while the flows are held: give --hold SECONDS too") }
+        guard keepalive.milliseconds == 0 || (1_000...3_600_000).contains(keepalive.milliseconds) else {
+            throw CommandFailure("--keepalive must be 1s…1h, or 0 for none")
+        }
+        let keepalive = Duration.milliseconds(keepalive.milliseconds)
+        guard keepalive == .zero || hold > 0 else { throw CommandFailure("--keepalive sends while the flows are held: give --hold too") }
         let measured = PhoneMetrics()
         var metricsServer: AdminServer?
         if let metrics {
@@ -71,7 +76,7 @@ struct LoadgenCommand: AsyncParsableCommand {
             }
         }
         let storm = try failoverTo.map { LoadgenStorm(target: try NodeAddress.resolve($0, key: "--failover-to"), phones: phones) }
-        let keepalives = keepalive > 0 ? LoadgenKeepalives(metrics: measured) : nil
+        let keepalives = keepalive > .zero ? LoadgenKeepalives(metrics: measured) : nil
         stack.setHandlers(onRequest: { _ in }, onTransportEvent: { event in
             switch event {
             case .stun(let bytes, _): keepalives?.received(bytes)
@@ -82,11 +87,11 @@ struct LoadgenCommand: AsyncParsableCommand {
             }
         })
         if hold > 0 {
-            say("holding \(stack.transport.connectionCount) flows for \(hold) s" + (keepalive > 0 ? ", a keepalive on each every \(keepalive) s" : ""))
+            say("holding \(stack.transport.connectionCount) flows for \(hold) s" + (keepalive > .zero ? ", a keepalive on each every \(keepalive)" : ""))
             let prefix = userPrefix
             let sending = keepalives.map { keepalives in
                 Task { [flows, transport = stack.transport, hold, keepalive, phones] in
-                    await keepalives.run(seconds: hold, interval: .seconds(keepalive), phones: phones, user: { "\(prefix)\($0 + 1)" },
+                    await keepalives.run(seconds: hold, interval: keepalive, phones: phones, user: { "\(prefix)\($0 + 1)" },
                                          flows: flows, transport: transport)
                 }
             }

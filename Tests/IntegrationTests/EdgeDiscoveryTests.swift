@@ -26,23 +26,34 @@ struct EdgeDiscoveryTests {
             "--srv-host=_collab-edge._tls.example.com,edge1.example.com,\(ports[0]),10,100",
             "--host-record=edge1.example.com,127.0.0.1", "--host-record=edge2.example.com,127.0.0.1",
         ]))
-        let dns = try SocketAddress(ipAddress: "127.0.0.1", port: dnsPort)
-        var edges: [String] = []
-        try await eventually("dnsmasq answers") {
-            edges = (try? await EdgeDiscovery.edges(of: "example.com", server: dns, timeout: .milliseconds(200))) ?? []
-            return !edges.isEmpty
+        // dnsmasq ends only by SIGKILL here, however the test ends: a stale one would answer a later run on its port.
+        let stop = {
+            try? await server.stop(signal: SIGKILL)
+            _ = try? await EdgewayProcess.run(executable: "/usr/bin/pkill", ["-KILL", "-f", "dnsmasq --no-daemon --port=\(dnsPort) "])
         }
-        #expect(edges == ["127.0.0.1:\(ports[0])", "127.0.0.1:\(ports[1])"], "priority 10 before 20")
+        do {
+            let dns = try SocketAddress(ipAddress: "127.0.0.1", port: dnsPort)
+            var edges: [String] = []
+            try await eventually("dnsmasq answers") {
+                edges = (try? await EdgeDiscovery.edges(of: "example.com", server: dns, timeout: .milliseconds(200))) ?? []
+                return !edges.isEmpty
+            }
+            #expect(edges == ["127.0.0.1:\(ports[0])", "127.0.0.1:\(ports[1])"], "priority 10 before 20")
 
-        let alice = try SoftPhone(configuration: .init(user: "alice", password: "pw-alice", domain: "example.com", edges: edges,
-                                                       trustedCAPEM: lab.caPEM, timers: PhoneFailoverTests.timers),
-                                  group: MultiThreadedEventLoopGroup.singleton)
-        alice.start()
-        try await eventually("registered through the priority-10 edge") { alice.registeredEdge == edges[0] }
-        await lab.edges[0].shutdown()
-        try await eventually("registered through the other edge") { alice.registeredEdge == edges[1] }
-        await alice.stop()
-        await lab.shutdown()
-        try await server.stop()
+            let alice = try SoftPhone(configuration: .init(user: "alice", password: "pw-alice", domain: "example.com", edges: edges,
+                                                           trustedCAPEM: lab.caPEM, timers: PhoneFailoverTests.timers),
+                                      group: MultiThreadedEventLoopGroup.singleton)
+            alice.start()
+            try await eventually("registered through the priority-10 edge") { alice.registeredEdge == edges[0] }
+            await lab.edges[0].shutdown()
+            try await eventually("registered through the other edge") { alice.registeredEdge == edges[1] }
+            await alice.stop()
+            await lab.shutdown()
+        } catch {
+            await stop()
+            await lab.shutdown()
+            throw error
+        }
+        await stop()
     }
 }

@@ -51,30 +51,34 @@ struct KamailioOutboundTests {
         kamailio.standardOutput = FileHandle.nullDevice
         kamailio.standardError = FileHandle.nullDevice
         try kamailio.run()
-        defer { kamailio.terminate() }
-
-        let edge = "127.0.0.1:\(port)"
+        // Kamailio and its workers end only by SIGKILL here: everything run from this folder, however the test ends.
+        let stop = { _ = try? await EdgewayProcess.run(executable: "/usr/bin/pkill", ["-KILL", "-f", folder.path]) }
         var phone: SoftPhone?
-        var events: [SoftPhone.Event] = []
-        let seen = LockedBox<[SoftPhone.Event]>([])
-        try await eventually("Kamailio listens and the phone registers", seconds: 20) {
-            if phone == nil {
-                let created = try SoftPhone(configuration: .init(user: "alice", password: "alice-secret", domain: "example.com", edges: [edge],
-                                                                 trustedCAPEM: certificates.caPEM),
-                                            group: MultiThreadedEventLoopGroup.singleton)
-                Task { for await event in created.events { seen.mutate { $0.append(event) } } }
-                created.start()
-                phone = created
+        do {
+            let edge = "127.0.0.1:\(port)"
+            var events: [SoftPhone.Event] = []
+            let seen = LockedBox<[SoftPhone.Event]>([])
+            try await eventually("Kamailio listens and the phone registers", seconds: 20) {
+                if phone == nil {
+                    let created = try SoftPhone(configuration: .init(user: "alice", password: "alice-secret", domain: "example.com", edges: [edge],
+                                                                     trustedCAPEM: certificates.caPEM),
+                                                group: MultiThreadedEventLoopGroup.singleton)
+                    Task { for await event in created.events { seen.mutate { $0.append(event) } } }
+                    created.start()
+                    phone = created
+                }
+                events = seen.read { $0 }
+                return events.contains { if case .registration(.registered) = $0 { true } else { false } }
             }
-            events = seen.read { $0 }
-            return events.contains { if case .registration(.registered) = $0 { true } else { false } }
+            #expect(events.contains(.registration(.registered(edge: edge, arsk: false, keepalive: .crlf(interval: 8_000)))),
+                    "Require: outbound with Flow-Timer 10 → CRLF every 8 s")
+            try await eventually("Kamailio answered a CRLF ping", seconds: 20) { seen.read { $0.contains(.pong) } }
+        } catch {
+            await phone?.stop()
+            await stop()
+            throw error
         }
-        #expect(events.contains(.registration(.registered(edge: edge, arsk: false, keepalive: .crlf(interval: 8_000)))),
-                "Require: outbound with Flow-Timer 10 → CRLF every 8 s")
-        try await eventually("Kamailio answered a CRLF ping", seconds: 20) { seen.read { $0.contains(.pong) } }
         await phone?.stop()
-        kamailio.terminate()
-        // Kamailio's worker processes can outlive its main one: end everything run from this folder.
-        _ = try await EdgewayProcess.run(executable: "/usr/bin/pkill", ["-KILL", "-f", folder.path])
+        await stop()
     }
 }

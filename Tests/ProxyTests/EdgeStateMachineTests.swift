@@ -89,6 +89,19 @@ struct EdgeStateMachineTests {
         #expect(machine.status.contains(StatusLine("Keepalive Unanswered", "3")))
     }
 
+    /// SPEC B11: a registration past its expiry is none: the phone's keepalive is withheld as
+    /// `not registered` until it refreshes.
+    @Test func B11_aKeepaliveAfterTheRegistrationExpiredIsWithheld() throws {
+        var machine = linked()
+        let ok = try register(&machine)
+        let expires = try #require(ok.expires.map(Int64.init) ?? (try ok.contacts().first?.parameters["expires"]).flatMap { Int64($0) })
+        let late = Fixture.now + .seconds(expires - 1)
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: late).stunSent.count == 1, "still registered")
+        let expired = Fixture.now + .seconds(expires)
+        #expect(machine.stunReceived(Fixture.bindingRequest(), flow: Fixture.phone(10), now: expired).stunSent.isEmpty)
+        #expect(machine.status.contains(StatusLine("Keepalive Withheld NotRegistered", "1")))
+    }
+
     /// SPEC B35: a binding held by registrars that share bindings keeps its path healthy while
     /// any of them is reachable; when none is, the keepalive goes unanswered.
     @Test func B35_aBindingSharedByACluster_staysHealthyWhileAnyRegistrarAnswers() throws {

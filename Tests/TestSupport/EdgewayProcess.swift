@@ -93,13 +93,14 @@ public final class EdgewayProcess: @unchecked Sendable {
         }
     }
 
-    /// `/bin/sh` arguments that run `program` for at most 300 s and pass SIGTERM on, for a program
-    /// that closes the descriptors it inherits (dnsmasq, Kamailio). Foundation's exit-watching
-    /// socket is one of them: Foundation would take such a program for ended and block its
-    /// process-watching thread in `waitpid` until it really ends, stalling every other child's
-    /// `waitUntilExit` (seen: the whole suite for minutes). The shell keeps its descriptors.
+    /// `/bin/sh` arguments that run `program` for at most 300 s (then SIGKILL), for a program that
+    /// closes the descriptors it inherits (dnsmasq, Kamailio). Foundation's exit-watching socket is
+    /// one of them: Foundation would take such a program for ended and block its process-watching
+    /// thread in `waitpid` until it really ends, stalling every other child's `waitUntilExit`
+    /// (seen: the whole suite for minutes). The shell keeps its descriptors. Started from the test
+    /// process, dnsmasq was seen outliving SIGTERM for an hour: a test ends it with `pkill -KILL -f`.
     public static func holdingDescriptors(_ program: String, _ arguments: [String]) -> [String] {
-        ["-c", "trap 'kill $child; wait $child; exit 0' TERM; timeout 300 \"$0\" \"$@\" & child=$!; wait $child", program] + arguments
+        ["-c", "timeout -s KILL 300 \"$0\" \"$@\" & wait $!", program] + arguments
     }
 
     /// Waits for a child to end and returns its exit status, whoever reaps it.
