@@ -41,8 +41,9 @@ public protocol AdministeredNode: Sendable {
     /// The lab's entry page: the web UI of each node, by name (empty on a node).
     var webLinks: [(name: String, url: String)] { get }
     /// One page of `xstatus Registrations` (`user`'s only when given): `Registrations Registration
-    /// N …` lines for at most `limit` registrations from the `offset`-th, and how many there are.
-    func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, lines: [(path: String, value: String)])
+    /// N …` lines for the page of `limit` that holds the `offset`-th (``registrationPageStart``:
+    /// past the end, the last page), how many there are, and where the page starts.
+    func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, offset: Int, lines: [(path: String, value: String)])
 }
 
 extension AdministeredNode {
@@ -58,9 +59,15 @@ extension AdministeredNode {
     public func diagnosis() async -> String? { nil }
     public func logEvent(_ message: String, metadata: [String: String]) {}
     public var webLinks: [(name: String, url: String)] { [] }
-    public func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, lines: [(path: String, value: String)]) {
-        (0, [])
+    public func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, offset: Int, lines: [(path: String, value: String)]) {
+        (0, 0, [])
     }
+}
+
+/// Where a page of `limit` registrations starts when asked for the `offset`-th of `total`: at a
+/// multiple of `limit`, never past the last page (0 when there are none).
+public func registrationPageStart(offset: Int, total: Int, limit: Int) -> Int {
+    min(max(0, offset) / limit * limit, max(0, total - 1) / limit * limit)
 }
 
 /// An `xcommand` the node does not know; the message lists the ones it knows.

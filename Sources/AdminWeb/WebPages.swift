@@ -45,13 +45,6 @@ enum WebPages {
                 "sections": sections.map { ["name": $0.name, "rows": $0.rows] as [String: Any] }]
     }
 
-    /// The first registration of the page that holds the `asked`-th (from 0): a page boundary,
-    /// not past the last page when `total` is known.
-    static func pageStart(_ asked: Int, total: Int?) -> Int {
-        let last = total.map { max(0, ($0 - 1) / pageSize * pageSize) } ?? Int.max / 2
-        return min(max(0, asked) / pageSize * pageSize, last)
-    }
-
     /// *Status > Unified Communications > Registrations*, one page of them.
     static func registrations(_ lines: [(path: String, value: String)], total: Int, offset: Int, search: String) -> [String: Any] {
         let listed = numbered(lines, "Registrations Registration").map { fields -> [String: String] in

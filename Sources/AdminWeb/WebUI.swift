@@ -47,15 +47,10 @@ struct WebUI: Sendable {
         router.get("/status/registrations") { request, context -> Response in
             // A GET form writes a space as `+` (application/x-www-form-urlencoded).
             let search = request.uri.queryParameters.get("user")?.replacingOccurrences(of: "+", with: " ").trimmingCharacters(in: .whitespaces) ?? ""
+            // A page boundary; past the end (the list shrank, or a hand-made URL) the node serves the last page.
             let asked = request.uri.queryParameters.get("offset").flatMap { Int($0) } ?? 0
-            var listed = await node.registrationLines(user: search.isEmpty ? nil : search, offset: WebPages.pageStart(asked, total: nil),
-                                                      limit: WebPages.pageSize)
-            // An offset past the end (the list shrank, or a hand-made URL) shows the last page.
-            let offset = WebPages.pageStart(asked, total: listed.total)
-            if offset != WebPages.pageStart(asked, total: nil) {
-                listed = await node.registrationLines(user: search.isEmpty ? nil : search, offset: offset, limit: WebPages.pageSize)
-            }
-            var values = WebPages.registrations(listed.lines, total: listed.total, offset: offset, search: search)
+            let listed = await node.registrationLines(user: search.isEmpty ? nil : search, offset: asked, limit: WebPages.pageSize)
+            var values = WebPages.registrations(listed.lines, total: listed.total, offset: listed.offset, search: search)
             values["error"] = listed.lines.first { $0.path == "Registrations Error" }?.value
             return page("registrations", title: "Registrations", crumbs: "Status > Unified Communications > Registrations", values, context: context)
         }

@@ -43,18 +43,23 @@ public struct NodeResources {
         try FileManager.default.createDirectory(at: data, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
         settings = try Self.settings(configuration, role: role)
         accounts = try Self.accounts(configuration)
-        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
-            guard let ca = configuration.tlsCA else {
-                throw NodeConfigurationError(path: "tls", key: "tls.ca", problem: "an edge or core needs the CA that signs its peers")
-            }
-            certificates = Certificates(chainPEM: try String(contentsOfFile: certificate, encoding: .utf8),
-                                        keyPEM: try String(contentsOfFile: key, encoding: .utf8),
-                                        caPEM: try String(contentsOfFile: ca, encoding: .utf8))
-        } else {
-            let folder = configuration.certificates.map { URL(fileURLWithPath: $0) } ?? data.appendingPathComponent("tls")
-            let lab = try LabCertificates.loadOrCreate(in: folder)
-            certificates = Certificates(chainPEM: lab.serverCertificatePEM, keyPEM: lab.serverKeyPEM, caPEM: lab.caPEM)
+        let own = try Self.certificate(configuration)
+        guard let ca = own.caPEM else {
+            throw NodeConfigurationError(path: "tls", key: "tls.ca", problem: "an edge or core needs the CA that signs its peers")
         }
+        certificates = Certificates(chainPEM: own.chainPEM, keyPEM: own.keyPEM, caPEM: ca)
+    }
+
+    /// A node's own certificate chain and key (PEM): the `tls:` files with their `ca:` if given,
+    /// else the lab certificate and CA in `certificates` (default `DATA/tls`), made at first use.
+    static func certificate(_ configuration: NodeConfiguration) throws -> (chainPEM: String, keyPEM: String, caPEM: String?) {
+        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
+            return (try String(contentsOfFile: certificate, encoding: .utf8), try String(contentsOfFile: key, encoding: .utf8),
+                    try configuration.tlsCA.map { try String(contentsOfFile: $0, encoding: .utf8) })
+        }
+        let folder = configuration.certificates.map { URL(fileURLWithPath: $0) } ?? URL(fileURLWithPath: configuration.data).appendingPathComponent("tls")
+        let lab = try LabCertificates.loadOrCreate(in: folder)
+        return (lab.serverCertificatePEM, lab.serverKeyPEM, lab.caPEM)
     }
 
     /// The settings of a node in `DATA/settings.sqlite`: its role's (`nil`: none) and the logging levels.
@@ -126,15 +131,8 @@ public struct NodeResources {
         }
         var options = WebOptions(host: host, port: port, certificateChainPEM: nil, privateKeyPEM: nil, idleTimeout: configuration.web.idleTimeout)
         if !configuration.web.plainHTTP {
-            if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
-                options.certificateChainPEM = try String(contentsOfFile: certificate, encoding: .utf8)
-                options.privateKeyPEM = try String(contentsOfFile: key, encoding: .utf8)
-            } else {
-                let folder = configuration.certificates.map { URL(fileURLWithPath: $0) }
-                    ?? URL(fileURLWithPath: configuration.data).appendingPathComponent("tls")
-                let lab = try LabCertificates.loadOrCreate(in: folder)
-                (options.certificateChainPEM, options.privateKeyPEM) = (lab.serverCertificatePEM, lab.serverKeyPEM)
-            }
+            let own = try certificate(configuration)
+            (options.certificateChainPEM, options.privateKeyPEM) = (own.chainPEM, own.keyPEM)
         }
         let server: AdminServer
         do {

@@ -57,7 +57,10 @@ public final class RegistrarNode: Sendable {
         defer { if !started { stores.database?.cancel() } }
         // Said at start, not at the first REGISTER: a store that cannot be reached is logged now.
         await stores.shared?.probe()
-        let tlsServer = configuration.listen["tls"] != nil ? try Self.tlsContext(configuration, data: data) : nil
+        let tlsServer = try configuration.listen["tls"].map { _ in
+            let own = try NodeResources.certificate(configuration)
+            return try SIPTLS.serverContext(certificateChainPEM: own.chainPEM, privateKeyPEM: own.keyPEM)
+        }
         let metrics = NodeMetrics()
         let stack = SIPStack(group: group, transportConfiguration: configuration.transportConfiguration(facesPhones: false, tlsServer: tlsServer,
                                                                                                         metrics: metrics.transport), logger: logger)
@@ -174,15 +177,5 @@ public final class RegistrarNode: Sendable {
                                        contact: restored?.uri.description ?? binding.contactURI, edge: edge,
                                        expiresIn: Int((binding.expiresAt - now) / 1000))
         }
-    }
-
-    private static func tlsContext(_ configuration: NodeConfiguration, data: URL) throws -> NIOSSLContext {
-        if let certificate = configuration.tlsCertificate, let key = configuration.tlsKey {
-            let chain = try String(contentsOfFile: certificate, encoding: .utf8)
-            let keyText = try String(contentsOfFile: key, encoding: .utf8)
-            return try SIPTLS.serverContext(certificateChainPEM: chain, privateKeyPEM: keyText)
-        }
-        return try LabCertificates.loadOrCreate(in: configuration.certificates.map { URL(fileURLWithPath: $0) } ?? data.appendingPathComponent("tls"))
-            .serverContext()
     }
 }

@@ -67,13 +67,14 @@ struct RoleAdministration: AdministeredNode {
     }
 
     /// One page of the registrations, `user`'s only when given; lines as `xstatus Registrations` gives them.
-    func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, lines: [(path: String, value: String)]) {
+    func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, offset: Int, lines: [(path: String, value: String)]) {
         do {
             let found = try await registrations(user).filter { listing in user.map(listing.belongs(to:)) ?? true }
-            let page = Array(found.dropFirst(offset).prefix(limit))
-            return (found.count, StatusLine.registrations(page, total: found.count).map { ($0.path, $0.value) })
+            let start = registrationPageStart(offset: offset, total: found.count, limit: limit)
+            let page = Array(found.dropFirst(start).prefix(limit))
+            return (found.count, start, StatusLine.registrations(page, total: found.count).map { ($0.path, $0.value) })
         } catch {
-            return (0, [("Registrations Error", "cannot read the registrations: \(error)")])
+            return (0, 0, [("Registrations Error", "cannot read the registrations: \(error)")])
         }
     }
 

@@ -64,9 +64,10 @@ extension EdgeStateMachine {
     /// `not registered`, `feature off`, `traversal link down`, `registrar unreachable`.
     private func withholdReason(on flow: Flow, now: NIODeadline) -> String? {
         guard flow.transport.isReliable else { return nil }
-        // A registration past its expiry is no registration (RFC 3261 §10.2.4): the phone must refresh.
-        guard let phone = phones[flow.connectionID], let granted = phone.registration, let at = phone.registeredAt,
-              now - at < .seconds(Int64(granted.expiresIn)) else { return "not registered" }
+        guard let phone = phones[flow.connectionID] else { return "not registered" }
+        // A registration past its expiry is no registration (RFC 3261 §10.2.4): the phone must
+        // refresh. (A 200 OK whose Contacts the edge could not match to the phone's gives no expiry.)
+        if let granted = phone.registration, let at = phone.registeredAt, now - at >= .seconds(Int64(granted.expiresIn)) { return "not registered" }
         guard settings.keepaliveEnabled || phone.arsk else { return "feature off" }
         guard let linkID = phone.link, let link = links[linkID], link.up, let info = link.info else { return "traversal link down" }
         // SPEC B35: while any registrar holding the binding answers, the path is healthy.

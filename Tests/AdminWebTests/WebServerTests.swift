@@ -32,10 +32,12 @@ import TestSupport
             ["*r DiagnosticLoggingStatusResult (status=OK): no log has run"]
         }
 
-        func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, lines: [(path: String, value: String)]) {
+        /// Serves pages as a role does: past the end, the last one.
+        func registrationLines(user: String?, offset: Int, limit: Int) async -> (total: Int, offset: Int, lines: [(path: String, value: String)]) {
             let all = (1...120).map { "sip:user\($0)@example.com" }.filter { user == nil || $0.contains("\(user!)@") }
-            let page = all.dropFirst(offset).prefix(limit)
-            return (all.count, page.enumerated().map { ("Registrations Registration \($0.offset + 1) AOR", "\"\($0.element)\"") })
+            let start = registrationPageStart(offset: offset, total: all.count, limit: limit)
+            let page = all.dropFirst(start).prefix(limit)
+            return (all.count, start, page.enumerated().map { ("Registrations Registration \($0.offset + 1) AOR", "\"\($0.element)\"") })
         }
     }
 

@@ -69,13 +69,12 @@ struct WebSessionsTests {
         #expect(AdminAccessMiddleware.form("text=%ff%fe") == nil, "not UTF-8")
     }
 
-    @Test func pagesStartAtAPageBoundaryAndNeverPastTheLast() {
-        #expect(WebPages.pageStart(0, total: 10_000) == 0)
-        #expect(WebPages.pageStart(5_020, total: 10_000) == 5_000)
-        #expect(WebPages.pageStart(Int.max, total: 10_000) == 9_950)
-        #expect(WebPages.pageStart(Int.max, total: nil) > 0, "no overflow before the total is known")
-        #expect(WebPages.pageStart(-5, total: 10) == 0)
-        #expect(WebPages.pageStart(120, total: 0) == 0)
+    @Test func pagesStartAtAPageBoundaryNeverPastTheLastAndAnEmptyOneSaysSo() {
+        #expect(registrationPageStart(offset: 0, total: 10_000, limit: 50) == 0)
+        #expect(registrationPageStart(offset: 5_020, total: 10_000, limit: 50) == 5_000)
+        #expect(registrationPageStart(offset: Int.max, total: 10_000, limit: 50) == 9_950)
+        #expect(registrationPageStart(offset: -5, total: 10, limit: 50) == 0)
+        #expect(registrationPageStart(offset: 120, total: 0, limit: 50) == 0)
         let page = WebPages.registrations([], total: 0, offset: 0, search: "bob")
         #expect(page["range"] as? String == "No registrations for bob.")
         #expect(page["previous"] == nil && page["next"] == nil)

@@ -20,7 +20,7 @@ import urllib.request
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions
+from selenium.common.exceptions import WebDriverException
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 LAB, EDGE, CORE = os.environ["LAB_WEB"], os.environ["EDGE_WEB"], os.environ["CORE_WEB"]
@@ -75,7 +75,16 @@ def submit(driver, button):
     """Clicks a form's button and waits (up to 60 s) for the page it loads."""
     page = driver.find_element(By.TAG_NAME, "html")
     button.click()
-    WebDriverWait(driver, 60).until(expected_conditions.staleness_of(page))
+
+    def replaced(_):
+        # Chromium says the old page is gone either as a stale element or as a node "that does not
+        # belong to the document"; both mean the form's answer is loading or loaded.
+        try:
+            page.is_enabled()
+            return False
+        except WebDriverException:
+            return driver.execute_script("return document.readyState") == "complete"
+    WebDriverWait(driver, 60).until(replaced)
 
 
 def press(driver, element_id):
